@@ -1,0 +1,4 @@
+"""`python -m engine` runs the tiergate command line."""
+from .cli import run
+
+run()

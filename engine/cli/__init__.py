@@ -1,0 +1,62 @@
+"""The `tiergate` command line: a thin layer that parses options, calls the library and sets exit codes.
+
+Commands are imported only when run, so that `tiergate lint` does not pay for what `check` needs.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from .. import __version__
+
+#: command name -> (module under engine.cli, one-line help)
+COMMANDS = {
+    "lint": ("lint", "Check policy files and report every problem with its location."),
+    "fmt": ("fmt", "Print policy files in the canonical layout, or rewrite them."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}")
+        return module.command
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="tiergate")
+def main() -> None:
+    """tiergate: policy-as-code governance for machine-learning use cases.
+
+    Exit codes: 0 success or allowed, 1 a policy finding (lint error, blocked gate,
+    violation, failing test), 2 unusable input or usage.
+    """
+
+
+def run() -> None:
+    """Entry point: any unexpected failure exits 2 with a short message, never 0 (fail closed)."""
+    try:
+        main.main(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("tiergate: interrupted", err=True)
+        sys.exit(130)
+    except BaseException as exc:  # noqa: BLE001 - the last line of defence: never exit 0 on a crash
+        if os.environ.get("TIERGATE_DEBUG"):
+            raise
+        click.echo(f"tiergate: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("tiergate: nothing was decided; set TIERGATE_DEBUG=1 to see where it failed", err=True)
+        sys.exit(2)

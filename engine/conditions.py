@@ -1,0 +1,172 @@
+"""Conditions: canonical text, the paths they read, and compilation into fast Python callables."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import Location
+from .language import ast
+
+_PY_OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_MISSING = object()
+
+
+class ConditionError(Exception):
+    """A condition could not be decided: a value it reads is missing or of the wrong type."""
+
+    def __init__(self, path: str, problem: str):
+        super().__init__(f"{path} {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def to_text(node: ast.Condition) -> str:
+    """The canonical source text of a condition."""
+    if isinstance(node, ast.Compare):
+        return f"{node.path.dotted} {node.op} {node.literal.text}"
+    if isinstance(node, ast.Member):
+        return f"{node.path.dotted} in {node.options.text}"
+    if isinstance(node, ast.Contains):
+        return f"{node.path.dotted} contains {node.literal.text}"
+    if isinstance(node, ast.Truthy):
+        return node.path.dotted
+    if isinstance(node, ast.Not):
+        return f"not {to_text(node.operand)}"
+    if isinstance(node, ast.Group):
+        return f"({to_text(node.inner)})"
+    if isinstance(node, ast.BoolOp):
+        return f" {node.op} ".join(to_text(o) for o in node.operands)
+    raise TypeError(f"not a condition node: {node!r}")
+
+
+def leaves(node: ast.Condition):
+    """Every comparison in a condition, left to right."""
+    if isinstance(node, (ast.Compare, ast.Member, ast.Contains, ast.Truthy)):
+        yield node
+    elif isinstance(node, ast.Not):
+        yield from leaves(node.operand)
+    elif isinstance(node, ast.Group):
+        yield from leaves(node.inner)
+    elif isinstance(node, ast.BoolOp):
+        for operand in node.operands:
+            yield from leaves(operand)
+
+
+def paths(node: ast.Condition) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for leaf in leaves(node):
+        seen.setdefault(leaf.path.dotted, None)
+    return tuple(seen)
+
+
+def lookup(data: Any, dotted: str) -> Any:
+    """The value at a dotted path, or a sentinel when it is missing."""
+    value = data
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def is_missing(value: Any) -> bool:
+    return value is _MISSING
+
+
+class _CodeGen:
+    def __init__(self):
+        self.consts: dict[str, Any] = {}
+
+    def const(self, value: Any) -> str:
+        name = f"_k{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def path(self, p: ast.Path) -> str:
+        return "v" + "".join(f"[{part!r}]" for part in p.parts)
+
+    def expr(self, node: ast.Condition) -> str:
+        if isinstance(node, ast.Compare):
+            return f"({self.path(node.path)} {_PY_OPS[node.op]} {self.const(node.literal.value)})"
+        if isinstance(node, ast.Member):
+            options = node.options.value
+            try:
+                container = frozenset(options)
+            except TypeError:
+                container = tuple(options)
+            return f"({self.path(node.path)} in {self.const(container)})"
+        if isinstance(node, ast.Contains):
+            return f"({self.const(node.literal.value)} in {self.path(node.path)})"
+        if isinstance(node, ast.Truthy):
+            return f"({self.path(node.path)} is True)"
+        if isinstance(node, ast.Not):
+            return f"(not {self.expr(node.operand)})"
+        if isinstance(node, ast.Group):
+            return self.expr(node.inner)
+        if isinstance(node, ast.BoolOp):
+            return "(" + f" {node.op} ".join(self.expr(o) for o in node.operands) + ")"
+        raise TypeError(f"not a condition node: {node!r}")
+
+
+def _explain_failure(node: ast.Condition, values: Any) -> ConditionError:
+    """Slow path, run only after the fast one failed: which value was missing or of the wrong type."""
+    for leaf in leaves(node):
+        value = lookup(values, leaf.path.dotted)
+        if value is _MISSING:
+            return ConditionError(leaf.path.dotted, "is missing")
+        if isinstance(leaf, ast.Compare) and leaf.op not in ("==", "!="):
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                return ConditionError(leaf.path.dotted, f"is {value!r}, not a number, so `{leaf.op}` cannot compare it")
+        if isinstance(leaf, ast.Contains) and not isinstance(value, (list, tuple, str)):
+            return ConditionError(leaf.path.dotted, f"is {value!r}, not a list, so `contains` cannot look in it")
+        if isinstance(leaf, ast.Member):
+            try:
+                hash(value)
+            except TypeError:
+                return ConditionError(leaf.path.dotted, f"is {value!r}, which cannot be one of a list of values")
+    return ConditionError(paths(node)[0] if paths(node) else "?", "could not be evaluated")
+
+
+@dataclass(frozen=True)
+class CompiledCondition:
+    """A condition compiled once into a Python callable over a mapping of values."""
+
+    text: str
+    paths: tuple[str, ...]
+    loc: Location
+    node: ast.Condition = field(repr=False, compare=False)
+    fn: Callable[[Any], bool] = field(repr=False, compare=False)
+
+    def __call__(self, values: Any) -> bool:
+        try:
+            return self.fn(values)
+        except (KeyError, TypeError, IndexError):
+            raise _explain_failure(self.node, values) from None
+
+    def values(self, data: Any) -> dict:
+        """The values this condition reads, as {path: value} (missing ones left out)."""
+        out = {}
+        for p in self.paths:
+            value = lookup(data, p)
+            if value is not _MISSING:
+                out[p] = value
+        return out
+
+
+def compile_condition(node: ast.Condition) -> CompiledCondition:
+    gen = _CodeGen()
+    source = f"lambda v: {gen.expr(node)}"
+    fn = eval(compile(source, "<condition>", "eval"), {"__builtins__": {}, **gen.consts})  # noqa: S307 - generated
+    return CompiledCondition(to_text(node), paths(node), node.loc, node, fn)
+
+
+def compile_many(nodes: list[ast.Condition]) -> Callable[[Any], list[int]]:
+    """One function that returns the indexes of every condition that holds (for classification)."""
+    gen = _CodeGen()
+    lines = ["def _matches(v):", "    m = []"]
+    for index, node in enumerate(nodes):
+        lines.append(f"    if {gen.expr(node)}: m.append({index})")
+    lines.append("    return m")
+    namespace = {"__builtins__": {}, **gen.consts}
+    exec(compile("\n".join(lines), "<classify>", "exec"), namespace)  # noqa: S102 - generated from the policy
+    return namespace["_matches"]
