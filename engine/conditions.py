@@ -144,13 +144,44 @@ class CompiledCondition:
             raise _explain_failure(self.node, values) from None
 
     def values(self, data: Any) -> dict:
-        """The values this condition reads, as {path: value} (missing ones left out)."""
-        out = {}
-        for p in self.paths:
-            value = lookup(data, p)
-            if value is not _MISSING:
-                out[p] = value
-        return out
+        """The values the outcome rested on, as {path: value}: for `or`, only the branches that held."""
+        return _support(self.node, data)[1]
+
+
+_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _support(node: ast.Condition, data: Any) -> tuple[bool, dict]:
+    """Interpret a condition (slow; for explanations only): its outcome and the values that decided it."""
+    if isinstance(node, (ast.Compare, ast.Member, ast.Contains, ast.Truthy)):
+        value = lookup(data, node.path.dotted)
+        if value is _MISSING:
+            return False, {}
+        try:
+            if isinstance(node, ast.Compare):
+                result = _OPS[node.op](value, node.literal.value)
+            elif isinstance(node, ast.Member):
+                result = value in node.options.value
+            elif isinstance(node, ast.Contains):
+                result = node.literal.value in value
+            else:
+                result = value is True
+        except TypeError:
+            result = False
+        return bool(result), {node.path.dotted: value}
+    if isinstance(node, ast.Not):
+        result, values = _support(node.operand, data)
+        return not result, values
+    if isinstance(node, ast.Group):
+        return _support(node.inner, data)
+    outcomes = [_support(o, data) for o in node.operands]
+    result = all(r for r, _ in outcomes) if node.op == "and" else any(r for r, _ in outcomes)
+    deciding = [v for r, v in outcomes if r == result] or [v for _, v in outcomes]
+    merged: dict = {}
+    for values in deciding:
+        merged.update(values)
+    return result, merged
 
 
 def compile_condition(node: ast.Condition) -> CompiledCondition:

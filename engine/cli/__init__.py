@@ -16,6 +16,7 @@ from .. import __version__
 COMMANDS = {
     "lint": ("lint", "Check policy files and report every problem with its location."),
     "fmt": ("fmt", "Print policy files in the canonical layout, or rewrite them."),
+    "classify": ("classify", "Classify use cases into tiers from their answers files, with reasons."),
 }
 
 

@@ -45,4 +45,34 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-format_option = click.option
+def policy_option(func):
+    """--policy PATH, shared by every command that reads a policy (default: the shipped default pack)."""
+    return click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=str), default=None,
+                        envvar="TIERGATE_POLICY", show_envvar=True,
+                        help="Policy file (default: the shipped mlops-default pack).")(func)
+
+
+def load_policy_or_exit(path: str | None):
+    from ..api import load_policy
+
+    try:
+        return load_policy(path)
+    except TiergateError as exc:
+        click.echo(f"tiergate: the policy cannot be used:", err=True)
+        fail_input(exc)
+
+
+def format_choice(*choices: str, default: str | None = None):
+    return click.option("--format", "fmt", type=click.Choice(choices), default=default or choices[0], show_default=True,
+                        help="Output format.")
+
+
+def emit(text: str, output: str | None = None) -> None:
+    """Write a report to standard output, or atomically to a file."""
+    if output:
+        from ..fileio import write_atomic
+
+        write_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,143 @@
+"""Answers files: YAML with line numbers, validated against the policy's questionnaire (jsonschema)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import Diagnostic, Location, TiergateError, did_you_mean
+from .yamlsource import YamlDocument, json_path, load_yaml
+
+_validators: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Answers:
+    """One use case's questionnaire: who it is, and the answers classification reads."""
+
+    file: str
+    use_case: str
+    title: str
+    owner: str
+    answers: dict
+    document: YamlDocument | None = None
+
+    def line_of(self, dotted: str) -> int:
+        """The line of an answer given as a path relative to `answers` (e.g. `impact.legal`)."""
+        if self.document is None:
+            return 0
+        return self.document.line_of("$.answers." + dotted)
+
+    def to_dict(self) -> dict:
+        return {"use_case": self.use_case, "title": self.title, "owner": self.owner, "answers": self.answers}
+
+
+def _validator(schema) -> Any:
+    key = json.dumps(schema, sort_keys=True, default=str)
+    validator = _validators.get(key)
+    if validator is None:
+        import jsonschema
+
+        cls = jsonschema.validators.validator_for(dict(schema), default=jsonschema.Draft202012Validator)
+        validator = cls(_plain(schema), format_checker=cls.FORMAT_CHECKER)
+        _validators[key] = validator
+    return validator
+
+
+def _plain(value):
+    """MappingProxy -> dict, recursively (jsonschema wants plain containers)."""
+    if hasattr(value, "items"):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _explain(error, document: YamlDocument) -> Diagnostic:
+    """Turn one jsonschema error into a located diagnostic that says what was allowed."""
+    parts = list(error.absolute_path)
+    path = json_path(parts)
+    validator = error.validator
+    loc = document.location(path)
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        missing_path = f"{path}.{missing}"
+        line = document.key_lines.get(path) or document.line_of(path)
+        description = ""
+        props = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        if isinstance(props.get(missing), dict) and props[missing].get("description"):
+            description = props[missing]["description"]
+        return Diagnostic("E302", f"the answer {missing_path} is missing", Location(document.file, line),
+                          hint=f"add `{missing}:` — {description}" if description else f"add `{missing}:`")
+    if validator == "additionalProperties":
+        extras = [k for k in (error.instance or {}) if k not in error.schema.get("properties", {})]
+        extra = extras[0] if extras else "?"
+        known = list(error.schema.get("properties", {}))
+        extra_path = f"{path}.{extra}"
+        return Diagnostic("E304", f"{extra_path} is not a question of this questionnaire",
+                          Location(document.file, document.key_lines.get(extra_path) or document.line_of(extra_path)),
+                          hint=did_you_mean(extra, known, "questions here"))
+    if validator in ("enum", "const"):
+        allowed = error.validator_value if validator == "enum" else [error.validator_value]
+        best = did_you_mean(str(error.instance), [str(a) for a in allowed])
+        return Diagnostic("E303", f"{path} is {_show(error.instance)}; allowed: {', '.join(_show(a) for a in allowed)}",
+                          loc, hint=best if best and best.startswith("did") else None)
+    if validator == "type":
+        wanted = error.validator_value
+        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        words = {"boolean": "true or false", "string": "text", "array": "a list", "object": "a group of answers",
+                 "integer": "a whole number", "number": "a number"}
+        return Diagnostic("E305", f"{path} is {_show(error.instance)}, but it must be {words.get(wanted, wanted)}", loc)
+    return Diagnostic("E306", f"{path}: {error.message}", loc)
+
+
+def validate_document(document: YamlDocument, schema) -> list[Diagnostic]:
+    if not isinstance(document.data, dict):
+        kind = "empty" if document.data is None else f"a {type(document.data).__name__}"
+        return [Diagnostic("E301", f"an answers file must be a mapping (use_case, title, owner, answers); this one is {kind}",
+                           Location(document.file, document.line_of("$")))]
+    errors = sorted(_validator(schema).iter_errors(document.data), key=lambda e: [str(p) for p in e.absolute_path])
+    diagnostics = [_explain(e, document) for e in errors]
+    return sorted(diagnostics, key=Diagnostic.sort_key)
+
+
+def parse_answers(data: bytes | str, file: str, schema) -> Answers:
+    """Parse and validate answers text. Raises TiergateError listing every problem."""
+    document = load_yaml(data, file)
+    problems = validate_document(document, schema)
+    if problems:
+        raise TiergateError(problems)
+    d = document.data
+    answers = d.get("answers")
+    if not isinstance(answers, dict):
+        raise TiergateError(Diagnostic("E301", "`answers` must be a mapping of questions to answers",
+                                       document.location("$.answers")))
+    return Answers(file, str(d.get("use_case", "")), str(d.get("title", "")), str(d.get("owner", "")), answers, document)
+
+
+def load_answers(path: str | Path, policy=None) -> Answers:
+    """Read and validate one answers file against the policy's questionnaire (default pack when None)."""
+    from .api import load_policy, read_source
+
+    if policy is None:
+        policy = load_policy()
+    path = Path(path)
+    return parse_answers(read_source(path), str(path), policy.questionnaire)
+
+
+def find_answer_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, and every *.yaml / *.yml under given directories, sorted."""
+    found: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file()
+                                and not q.name.endswith("_test.yaml")))
+        else:
+            found.append(p)
+    return found

@@ -1,0 +1,129 @@
+"""YAML read with line numbers for every value, with no aliases, no duplicate keys and bounded size."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import Diagnostic, Location, TiergateError
+
+try:  # the C parser is several times faster; fall back to pure Python where it is not built
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+MAX_YAML_BYTES = 2 * 1024 * 1024
+MAX_NODES = 200_000
+
+
+@dataclass
+class YamlDocument:
+    """Parsed YAML data plus the line of every JSON path in it ('$.answers.audience' -> line)."""
+
+    file: str
+    data: Any
+    lines: dict[str, int] = field(default_factory=dict)
+    key_lines: dict[str, int] = field(default_factory=dict)  # the line of the key naming each path
+
+    def line_of(self, path: str) -> int:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = _parent(path)
+        return 1
+
+    def location(self, path: str) -> Location:
+        return Location(self.file, self.line_of(path))
+
+
+def _parent(path: str) -> str:
+    if path.endswith("]"):
+        return path[: path.rindex("[")]
+    if "." in path:
+        return path[: path.rindex(".")]
+    return ""
+
+
+def json_path(parts) -> str:
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _yaml_error(exc: yaml.YAMLError, file: str, code: str) -> Diagnostic:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"this is not valid YAML: {problem}" + (f" ({context})" if context else "")
+    loc = Location(file, mark.line + 1, mark.column + 1, mark.column + 2) if mark is not None else Location(file)
+    return Diagnostic(code, message, loc, hint="check the indentation and quoting on this line and the one above")
+
+
+def load_yaml_documents(data: bytes | str, file: str, code: str = "E300", multi: bool = False) -> list[YamlDocument]:
+    """Parse YAML text into documents with line maps. Raises TiergateError with located diagnostics."""
+    if isinstance(data, bytes):
+        if len(data) > MAX_YAML_BYTES:
+            raise TiergateError(Diagnostic(code, f"the file is {len(data) / 1048576:.1f} MB; the largest accepted is "
+                                           f"{MAX_YAML_BYTES // 1048576} MB", Location(file)))
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise TiergateError(Diagnostic(code, f"the file is not UTF-8 text (bad byte at offset {exc.start})",
+                                           Location(file))) from None
+    loader = _Loader(data)
+    documents = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            lines: dict[str, int] = {}
+            key_lines: dict[str, int] = {}
+            _walk(node, "$", lines, key_lines, file, set(), [0])
+            documents.append(YamlDocument(file, loader.construct_document(node), lines, key_lines))
+            if not multi and len(documents) > 1:
+                raise TiergateError(Diagnostic(code, "the file holds more than one YAML document",
+                                               Location(file, node.start_mark.line + 1), hint="remove the `---` separator"))
+    except yaml.YAMLError as exc:
+        raise TiergateError(_yaml_error(exc, file, code)) from None
+    except RecursionError:
+        raise TiergateError(Diagnostic(code, "the YAML nests too deeply", Location(file))) from None
+    finally:
+        loader.dispose()
+    return documents
+
+
+def load_yaml(data: bytes | str, file: str, code: str = "E300") -> YamlDocument:
+    documents = load_yaml_documents(data, file, code)
+    if not documents:
+        return YamlDocument(file, None, {"$": 1})
+    return documents[0]
+
+
+def _walk(node, path: str, lines: dict, key_lines: dict, file: str, seen: set, count: list) -> None:
+    if id(node) in seen:
+        raise TiergateError(Diagnostic("E307", "YAML anchors and aliases (`&name`, `*name`) are not allowed here",
+                                       Location(file, node.start_mark.line + 1, node.start_mark.column + 1),
+                                       hint="write the value out in full"))
+    seen.add(id(node))
+    count[0] += 1
+    if count[0] > MAX_NODES:
+        raise TiergateError(Diagnostic("E309", f"the YAML has more than {MAX_NODES} values", Location(file)))
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        keys: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            line = key_node.start_mark.line + 1
+            if key in keys:
+                raise TiergateError(Diagnostic(
+                    "E308", f"key `{key}` appears twice (first at line {keys[key]})",
+                    Location(file, line, key_node.start_mark.column + 1, key_node.end_mark.column + 1),
+                    hint="keep one of them: YAML would silently use the last"))
+            keys[key] = line
+            child = f"{path}.{key}"
+            key_lines[child] = line
+            _walk(value_node, child, lines, key_lines, file, seen, count)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, f"{path}[{index}]", lines, key_lines, file, seen, count)
