@@ -17,6 +17,10 @@ COMMANDS = {
     "lint": ("lint", "Check policy files and report every problem with its location."),
     "fmt": ("fmt", "Print policy files in the canonical layout, or rewrite them."),
     "classify": ("classify", "Classify use cases into tiers from their answers files, with reasons."),
+    "requirements": ("tables:requirements", "Every requirement of a tier, grouped by stage."),
+    "matrix": ("tables:matrix", "The tier x governance-consideration matrix of required measures."),
+    "raci": ("tables:raci", "The policy's RACI matrix (tasks x roles)."),
+    "graph": ("tables:graph", "A workflow with its gates, as Mermaid or Graphviz dot."),
 }
 
 
@@ -27,8 +31,9 @@ class LazyGroup(click.Group):
     def get_command(self, ctx, name):
         if name not in COMMANDS:
             return None
-        module = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}")
-        return module.command
+        module_name, _, attribute = COMMANDS[name][0].partition(":")
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        return getattr(module, attribute or "command")
 
     def format_commands(self, ctx, formatter):
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]

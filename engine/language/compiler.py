@@ -79,7 +79,7 @@ def collect_declarations(c: Compilation) -> None:
         c.error("E200", "the policy is empty", Location(c.file, 1, 1),
                 hint='start with a header: policy "NAME" version "1.0.0":')
         return
-    if not isinstance(statements[0], ast.PolicyDecl):
+    if not isinstance(statements[0], ast.PolicyDecl) and any(isinstance(st, ast.PolicyDecl) for st in statements):
         c.error("E200", "a policy must start with its `policy` header", statements[0].loc,
                 hint='put `policy "NAME" version "1.0.0":` first')
     for st in statements:
@@ -125,7 +125,7 @@ def collect_declarations(c: Compilation) -> None:
             _declare(c, c.tier_blocks, st.name, st, "tier block")
         elif isinstance(st, ast.RaciDecl):
             c.raci = st
-    end = Location(c.file, max(1, c.module.source.count("\n")), 1)
+    end = Location(c.file)  # something missing belongs to the whole file, not to its last line
     if c.header is None and statements:
         c.error("E200", "the policy has no `policy` header", statements[0].loc,
                 hint='put `policy "NAME" version "1.0.0":` first')
@@ -181,7 +181,7 @@ def resolve_names(c: Compilation) -> None:
                         c.error("E280", f"waiver role `{role}` is not a declared role", role.loc,
                                 hint=did_you_mean(role.value, list(c.roles), "roles"))
                 if req.waivable.up_to is None:
-                    c.error("E281", "`waivable` needs a longest duration", req.waivable.loc,
+                    c.error("E281", "`waivable` needs a time limit", req.waivable.loc,
                             hint=f"add `up to 14d` (say how long a waiver may last at most)")
             if req.kind == "signoff" and req.count < 1:
                 c.error("E283", "a sign-off requirement needs at least 1 sign-off", req.loc)
@@ -217,7 +217,7 @@ def check_classify(c: Compilation) -> None:
                 hint="keep one `otherwise`, as the last line of `classify`")
     if otherwise and c.classify.lines[-1] is not otherwise[0] and len(otherwise) == 1:
         c.error("E222", "`otherwise` must be the last line of `classify`", otherwise[0].loc,
-                hint="move the rules after it above it")
+                hint="move it below the last rule")
 
 
 # --- stage 4: workflows --------------------------------------------------------------------

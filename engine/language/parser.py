@@ -54,12 +54,13 @@ class _PolicyIndenter(Indenter):
             yield token
 
     def handle_NL(self, token):
+        levels = list(self.indent_level)  # the open blocks, before this line closes any
         try:
             yield from super().handle_NL(token)
         except Exception as exc:  # lark's DedentError carries no position; give it one
             if type(exc).__name__ != "DedentError":
                 raise
-            raise _BadDedent(token, self.indent_level[-1]) from None
+            raise _BadDedent(token, levels) from None
 
 
 class _StrayClose(Exception):
@@ -68,9 +69,9 @@ class _StrayClose(Exception):
 
 
 class _BadDedent(Exception):
-    def __init__(self, token, expected):
+    def __init__(self, token, levels):
         self.token = token
-        self.expected = expected
+        self.levels = levels
 
 
 def _unescape(text: str) -> str:
@@ -378,12 +379,18 @@ def _from_exception(exc: Exception, file: str, indenter: _PolicyIndenter) -> Dia
     if isinstance(exc, _BadDedent):
         line = exc.token.end_line
         indent = len(str(exc.token).rsplit("\n", 1)[1])
-        return Diagnostic("E104", f"this line is indented by {indent} spaces, which matches no enclosing block",
+        inner = min((n for n in exc.levels if n > indent), default=indent + 1)
+        outer = max((n for n in exc.levels if n < indent), default=0)
+        return Diagnostic("E104", f"this line is indented by {_spaces(indent)}, which matches no enclosing block",
                           Location(file, line, 1, indent + 1),
-                          hint=f"indent it like the lines of the block it belongs to ({exc.expected} spaces) or like its header")
+                          hint=f"indent it by {_spaces(inner)} to keep it in the block above, "
+                               f"or by {_spaces(outer)} to end that block")
     if isinstance(exc, UnexpectedCharacters):
         char = exc.char
         loc = Location(file, exc.line, exc.column, exc.column + 1)
+        if char == "=" and "COMPARATOR" in (exc.allowed or ()):
+            return Diagnostic("E101", "a single `=` is not a comparison", loc,
+                              hint="write `==` to test for a value (or `!=`, `<`, `<=`, `>`, `>=`)")
         if char.isalpha() and not char.isascii():
             return Diagnostic("E101", f"`{char}` cannot be used in a name", loc,
                               hint="names use the ASCII letters A-Z and a-z, digits and `_`; put other text in double quotes")
@@ -414,6 +421,10 @@ def _from_exception(exc: Exception, file: str, indenter: _PolicyIndenter) -> Dia
     if isinstance(exc, UnexpectedEOF):
         return _unexpected_end(exc, file, indenter)
     raise exc
+
+
+def _spaces(n: int) -> str:
+    return f"{n} space" if n == 1 else f"{n} spaces"
 
 
 def _previous(indenter: _PolicyIndenter, token=None):

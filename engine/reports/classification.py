@@ -17,7 +17,7 @@ def _values(answers: dict) -> str:
 def _by_stage(requirements) -> dict[str, list]:
     groups: dict[str, list] = {}
     for r in requirements:
-        groups.setdefault(r.stage or "any stage", []).append(r)
+        groups.setdefault(r.stage or "not allowed when", []).append(r)
     return groups
 
 
