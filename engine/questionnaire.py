@@ -55,7 +55,7 @@ def _plain(value):
 
 
 def _show(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, default=str)  # YAML dates, sets and bytes are not JSON
 
 
 def _explain(error, document: YamlDocument) -> Diagnostic:
@@ -76,7 +76,7 @@ def _explain(error, document: YamlDocument) -> Diagnostic:
                           hint=f"add `{missing}:` — {description}" if description else f"add `{missing}:`")
     if validator == "additionalProperties":
         extras = [k for k in (error.instance or {}) if k not in error.schema.get("properties", {})]
-        extra = extras[0] if extras else "?"
+        extra = str(extras[0]) if extras else "?"  # YAML keys may be numbers, booleans or null
         known = list(error.schema.get("properties", {}))
         extra_path = f"{path}.{extra}"
         return Diagnostic("E304", f"{extra_path} is not a question of this questionnaire",
@@ -103,6 +103,11 @@ def validate_document(document: YamlDocument, schema) -> list[Diagnostic]:
                            Location(document.file, document.line_of("$")))]
     errors = sorted(_validator(schema).iter_errors(document.data), key=lambda e: [str(p) for p in e.absolute_path])
     diagnostics = [_explain(e, document) for e in errors]
+    # A value outside an enum is usually also of the wrong type: the enum message, which lists the
+    # allowed values, says all there is to say.
+    enum_paths = {(d.location, d.message.split(" is ", 1)[0]) for d in diagnostics if d.code == "E303"}
+    diagnostics = [d for d in diagnostics
+                   if not (d.code == "E305" and (d.location, d.message.split(" is ", 1)[0]) in enum_paths)]
     return sorted(diagnostics, key=Diagnostic.sort_key)
 
 

@@ -15,6 +15,8 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 
 MAX_YAML_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000
+MAX_DEPTH = 500
+_SCAN_FROM = 1000  # indicator characters; see _check_shape
 
 
 @dataclass
@@ -72,6 +74,10 @@ def load_yaml_documents(data: bytes | str, file: str, code: str = "E300", multi:
         except UnicodeDecodeError as exc:
             raise TiergateError(Diagnostic(code, f"the file is not UTF-8 text (bad byte at offset {exc.start})",
                                            Location(file))) from None
+    elif len(data) > MAX_YAML_BYTES:
+        raise TiergateError(Diagnostic(code, f"the text is {len(data) / 1048576:.1f} M characters; the largest accepted "
+                                       f"is {MAX_YAML_BYTES // 1048576} MB", Location(file)))
+    _check_shape(data, file, code)
     loader = _Loader(data)
     documents = []
     try:
@@ -91,6 +97,38 @@ def load_yaml_documents(data: bytes | str, file: str, code: str = "E300", multi:
     finally:
         loader.dispose()
     return documents
+
+
+def _check_shape(text: str, file: str, code: str) -> None:
+    """Refuse documents nested deeper than MAX_DEPTH, or with more than MAX_NODES values, before composing them.
+
+    The C composer recurses once per level with no limit of its own (tens of thousands of `[` crash the
+    process), and it builds every node before `_walk` can count them. This scan streams events instead.
+    Every level and every value but one needs one of `[ { - ? : ,`; when there are few, the scan is skipped.
+    """
+    if sum(text.count(c) for c in "[{-?:,") < _SCAN_FROM:
+        return
+    depth = nodes = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise TiergateError(Diagnostic(code, f"the YAML nests more than {MAX_DEPTH} levels deep",
+                                                   Location(file, event.start_mark.line + 1)))
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+                continue
+            elif isinstance(event, yaml.DocumentStartEvent):
+                nodes = 0  # the limit is per document, as in _walk
+                continue
+            elif not isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+                continue
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise TiergateError(Diagnostic("E309", f"the YAML has more than {MAX_NODES} values", Location(file)))
+    except yaml.YAMLError as exc:
+        raise TiergateError(_yaml_error(exc, file, code)) from None
 
 
 def load_yaml(data: bytes | str, file: str, code: str = "E300") -> YamlDocument:

@@ -21,6 +21,7 @@ COMMANDS = {
     "matrix": ("tables:matrix", "The tier x governance-consideration matrix of required measures."),
     "raci": ("tables:raci", "The policy's RACI matrix (tasks x roles)."),
     "graph": ("tables:graph", "A workflow with its gates, as Mermaid or Graphviz dot."),
+    "check": ("check", "May a model version enter a stage now? Verdict, reasons, exit code for CI."),
 }
 
 

@@ -410,7 +410,7 @@ def _check_value(c: Compilation, name: str, literal: ast.Literal, answer) -> Non
         c.error("E252", f"`{name}` is {answer.describe()}, so it cannot be compared with {shown}", literal.loc)
         return
     if answer.enum is not None and value not in answer.enum:
-        best = did_you_mean(str(value), [str(v) for v in answer.enum])
+        best = did_you_mean(_show(value), [_show(v) for v in answer.enum])  # quoted, as the policy must write it
         allowed = ", ".join(_show(v) for v in answer.enum)
         c.error("E251", f"{shown} is not an allowed value of `{name}`; allowed: {allowed}", literal.loc,
                 hint=best if best and best.startswith("did") else None)

@@ -416,8 +416,8 @@ def _from_exception(exc: Exception, file: str, indenter: _PolicyIndenter) -> Dia
         if tok.type == "_DEDENT":
             return Diagnostic("E100", f"the block ends too early: {_expected_text(exc.expected, indenter)}",
                               Location(file, tok.end_line or tok.line, 1, 2))
-        return Diagnostic("E100", f"unexpected {describe_token(tok)}: {_expected_text(exc.expected, indenter, tok)}", loc,
-                          hint=_open_hint(indenter))
+        return Diagnostic("E100", f"unexpected {describe_token(tok)}: {_expected_text(_closer_first(exc.expected, indenter, tok), indenter, tok)}",
+                          loc, hint=_open_hint(indenter))
     if isinstance(exc, UnexpectedEOF):
         return _unexpected_end(exc, file, indenter)
     raise exc
@@ -446,6 +446,17 @@ def _expected_hint(allowed, indenter) -> str | None:
         return None
     recent = list(getattr(indenter, "recent", ()))
     return describe_expected(allowed, str(recent[-1]) if recent else None)
+
+
+def _closer_first(expected, indenter, token):
+    """When a line ended inside an open bracket and the next line does not continue it, the closer is what is missing."""
+    brackets = getattr(indenter, "open_brackets", [])
+    previous = _previous(indenter, token)
+    if brackets and previous is not None and previous.end_line and token.line and token.line > previous.end_line:
+        closer = "RPAR" if str(brackets[-1]) == "(" else "RSQB"
+        if closer in expected:
+            return {closer}
+    return expected
 
 
 def _open_hint(indenter) -> str | None:

@@ -1,0 +1,256 @@
+"""Lifecycle events and the roster: loading (YAML list or JSON Lines), validation, time order."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import WARNING, Diagnostic, Location, TiergateError
+from .yamlsource import json_path, load_yaml
+
+EVENT_TYPES = ("registered", "evidence", "signoff", "transition", "waiver", "monitoring", "review", "retired")
+_COMMON = ("at", "type", "use_case", "version", "actor")
+_validators: dict[str, Any] = {}
+
+
+def parse_time(text: Any) -> datetime | None:
+    """An RFC 3339 timestamp with an offset, as an aware datetime; None when it is not one."""
+    if isinstance(text, datetime):
+        return text if text.tzinfo is not None else None
+    if not isinstance(text, str) or len(text) < 16:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+def format_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One lifecycle event. `data` holds the type's own fields (kind, metrics, role, gate, to, ...)."""
+
+    at: datetime
+    type: str
+    use_case: str
+    version: str
+    actor: str
+    data: dict = field(default_factory=dict, compare=False)
+    file: str = "<events>"
+    line: int = 0
+    seq: int = 0  # position in the input, to keep equal timestamps in written order
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    @property
+    def location(self) -> Location:
+        return Location(self.file, self.line)
+
+    def to_dict(self) -> dict:
+        return {"at": format_time(self.at), "type": self.type, "use_case": self.use_case, "version": self.version,
+                "actor": self.actor, **self.data}
+
+
+@dataclass(frozen=True)
+class EventLog:
+    events: tuple[Event, ...]
+    warnings: tuple[Diagnostic, ...] = ()
+
+
+def _validator(name: str):
+    validator = _validators.get(name)
+    if validator is None:
+        import jsonschema
+
+        from .resources import schema_path
+
+        schema = json.loads(schema_path(name).read_text(encoding="utf-8"))
+        validator = jsonschema.Draft202012Validator(schema)
+        _validators[name] = validator
+    return validator
+
+
+def _schema_problem(error, file: str, line: int, what: str) -> Diagnostic:
+    path = json_path(error.absolute_path)
+    if error.validator == "enum":
+        allowed = ", ".join(json.dumps(v) for v in error.validator_value)
+        message = f"{what} {path} is {json.dumps(error.instance)}; allowed: {allowed}"
+    elif error.validator == "required":
+        message = f"{what} misses {error.message.split(chr(39))[1] if chr(39) in error.message else 'a field'}"
+    elif error.validator == "pattern" and path.endswith(("at", "expires")):
+        message = f"{what} {path} is {json.dumps(error.instance)}, not an RFC 3339 time with an offset"
+    else:
+        message = f"{what} {path}: {error.message}"
+    hint = "write times like 2026-03-01T09:30:00Z or 2026-03-01T09:30:00+01:00" if "RFC 3339" in message else None
+    return Diagnostic("E400", message, Location(file, line), hint=hint)
+
+
+def _records(data: bytes, file: str) -> list[tuple[Any, int]]:
+    """(record, line) pairs from JSON Lines or a YAML list."""
+    if file.endswith((".jsonl", ".ndjson")):
+        out = []
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise TiergateError(Diagnostic("E400", f"the file is not UTF-8 text (bad byte at offset {exc.start})",
+                                           Location(file))) from None
+        problems = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                out.append((json.loads(line), number))
+            except json.JSONDecodeError as exc:
+                problems.append(Diagnostic("E400", f"this line is not a JSON object: {exc.msg}",
+                                           Location(file, number, exc.colno), hint="one JSON object per line"))
+        if problems:
+            raise TiergateError(problems)
+        return out
+    document = load_yaml(data, file, code="E400")
+    if document.data is None:
+        return []
+    if isinstance(document.data, dict) and isinstance(document.data.get("events"), list):
+        items, prefix = document.data["events"], "$.events"
+    elif isinstance(document.data, list):
+        items, prefix = document.data, "$"
+    else:
+        raise TiergateError(Diagnostic("E400", "an events file is a YAML list of events (or JSON Lines)",
+                                       Location(file, 1), hint="start each event with `- at: ...`"))
+    return [(item, document.line_of(f"{prefix}[{i}]")) for i, item in enumerate(items)]
+
+
+def parse_events(data: bytes | str, file: str = "<events>") -> EventLog:
+    """Parse and validate events; sort them by time (warning when they were not in order)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    records = _records(data, file)
+    validator = _validator("events.schema.json")
+    problems: list[Diagnostic] = []
+    events: list[Event] = []
+    for seq, (record, line) in enumerate(records):
+        if not isinstance(record, dict):
+            problems.append(Diagnostic("E400", "an event must be a mapping of fields", Location(file, line)))
+            continue
+        errors = sorted(validator.iter_errors(record), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            problems.extend(_schema_problem(e, file, line, f"event {record.get('type', '?')}") for e in errors[:3])
+            continue
+        at = parse_time(record["at"])
+        if at is None:
+            problems.append(Diagnostic("E401", f"time {record['at']!r} has no UTC offset or is not a valid time",
+                                       Location(file, line), hint="write times like 2026-03-01T09:30:00Z"))
+            continue
+        if record["type"] == "waiver" and parse_time(record.get("expires")) is None:
+            problems.append(Diagnostic("E401", f"waiver expiry {record.get('expires')!r} is not a time with an offset",
+                                       Location(file, line)))
+            continue
+        extra = {k: v for k, v in record.items() if k not in _COMMON}
+        events.append(Event(at, record["type"], record["use_case"], str(record["version"]), record["actor"],
+                            extra, file, line, seq))
+    if problems:
+        raise TiergateError(problems)
+    return order_events(events)
+
+
+def order_events(events: list[Event]) -> EventLog:
+    warnings: list[Diagnostic] = []
+    for previous, current in zip(events, events[1:]):
+        if current.at < previous.at:
+            warnings.append(Diagnostic("W402", "events are not in time order; they were sorted by time",
+                                       current.location, WARNING,
+                                       hint=f"this event is earlier than the one at line {previous.line}"))
+            break
+    ordered = sorted(events, key=lambda e: (e.at, e.seq))
+    seen: dict[tuple, Event] = {}
+    unique = []
+    for event in ordered:
+        key = (event.at, event.type, event.use_case, event.version, event.actor,
+               json.dumps(event.data, sort_keys=True, default=str))
+        if key in seen:
+            warnings.append(Diagnostic("W403", f"duplicate of the event at line {seen[key].line}; it is counted once",
+                                       event.location, WARNING))
+            continue
+        seen[key] = event
+        unique.append(event)
+    return EventLog(tuple(unique), tuple(warnings))
+
+
+def load_events(path: str | Path) -> EventLog:
+    from .api import read_source
+
+    path = Path(path)
+    return parse_events(read_source(path), str(path))
+
+
+# --- roster ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Holding:
+    role: str
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def active(self, at: datetime) -> bool:
+        return (self.since is None or self.since <= at) and (self.until is None or at < self.until)
+
+
+@dataclass(frozen=True)
+class Roster:
+    people: dict[str, tuple[Holding, ...]]
+    file: str = "<roster>"
+
+    def holds(self, person: str, role: str, at: datetime) -> bool:
+        return any(h.role == role and h.active(at) for h in self.people.get(person, ()))
+
+    def roles_of(self, person: str, at: datetime) -> list[str]:
+        return [h.role for h in self.people.get(person, ()) if h.active(at)]
+
+    def knows(self, person: str) -> bool:
+        return person in self.people
+
+
+def parse_roster(data: bytes | str, file: str = "<roster>") -> Roster:
+    document = load_yaml(data, file, code="E410")
+    errors = sorted(_validator("roster.schema.json").iter_errors(document.data),
+                    key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise TiergateError([Diagnostic("E410", f"roster {json_path(e.absolute_path)}: {e.message}",
+                                        document.location(json_path(e.absolute_path))) for e in errors[:10]])
+    people: dict[str, tuple[Holding, ...]] = {}
+    problems = []
+    for person, items in document.data["people"].items():
+        holdings = []
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                holdings.append(Holding(item))
+                continue
+            since, until = parse_time(item.get("since")), parse_time(item.get("until"))
+            for key, value in (("since", since), ("until", until)):
+                if key in item and value is None:
+                    problems.append(Diagnostic("E410", f"roster: {person}'s `{key}` is not a time with an offset",
+                                               document.location(f"$.people.{person}[{i}].{key}")))
+            holdings.append(Holding(item["role"], since, until))
+        people[str(person)] = tuple(holdings)
+    if problems:
+        raise TiergateError(problems)
+    return Roster(people, file)
+
+
+def load_roster(path: str | Path) -> Roster:
+    from .api import read_source
+
+    path = Path(path)
+    return parse_roster(read_source(path), str(path))
+
+
+def roster_from_mapping(people: dict[str, Iterable[str]]) -> Roster:
+    return Roster({p: tuple(Holding(r) for r in roles) for p, roles in people.items()})

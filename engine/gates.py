@@ -1,0 +1,269 @@
+"""Gate evaluation: each requirement kind's evaluator, waivers, obligations, and replay of a history."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from .conditions import CompiledCondition, ConditionError
+from .events import Event, Roster, format_time, parse_time
+from .policy import Policy, Requirement, Tier
+from .workflow import VersionState
+
+MET, UNMET, WAIVED = "met", "unmet", "waived"
+OK, DUE, OVERDUE, BREACH = "ok", "due", "overdue", "breach"
+DUE_WINDOW = 0.10  # an obligation is `due` in the last 10% of its period
+
+
+@dataclass(frozen=True)
+class Status:
+    """One requirement's outcome at a gate, or one obligation's state."""
+
+    requirement: Requirement
+    status: str
+    reason: str
+    last: datetime | None = None
+    next_due: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        return self.requirement.id
+
+    @property
+    def failing(self) -> bool:
+        """Blocks or breaks the policy: an unmet blocking requirement, or an overdue or breached obligation."""
+        if not self.requirement.blocking:
+            return False
+        return self.status in (UNMET, OVERDUE, BREACH)
+
+    @property
+    def warning(self) -> bool:
+        """Worth a look but not blocking: an unmet recommendation, or an obligation that is due soon."""
+        if self.status == DUE:
+            return True
+        return not self.requirement.blocking and self.status in (UNMET, OVERDUE, BREACH)
+
+    def to_dict(self) -> dict:
+        r = self.requirement
+        out = {"id": r.id, "kind": r.kind, "severity": r.severity, "status": self.status, "reason": self.reason,
+               "line": r.loc.line}
+        if r.relation == "after":
+            out.update({"last": format_time(self.last), "next_due": format_time(self.next_due)})
+        return out
+
+
+@dataclass(frozen=True)
+class Context:
+    policy: Policy
+    tier: Tier
+    roster: Roster
+    forbidden: tuple = ()  # classification Matches of triggered forbids
+
+
+def _show(value) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _describe_values(condition: CompiledCondition, values: dict) -> str:
+    shown = condition.values(values)
+    return ", ".join(f"{k} = {_show(v)}" for k, v in shown.items())
+
+
+def _check_condition(condition: CompiledCondition, metrics: dict, what: str) -> str | None:
+    """None when the condition holds, else the reason it does not."""
+    if not isinstance(metrics, dict):
+        return f"{what} has no metrics"
+    try:
+        if condition(metrics):
+            return None
+    except ConditionError as exc:
+        return f"{what}: metric {exc.path} {exc.problem}"
+    return f"{what}: `{condition.text}` does not hold ({_describe_values(condition, metrics)})"
+
+
+# --- evaluators, one per requirement kind ------------------------------------------------------
+
+def _eval_signoff(req: Requirement, state: VersionState, ctx: Context, mode: str | None) -> tuple[str, str]:
+    missing, granted = [], []
+    for role in req.roles:
+        approvers: list[str] = []
+        notes: list[str] = []
+        for e in state.signoffs.get((req.stage, role), ()):
+            holds = ctx.roster.holds(e.actor, role, e.at)
+            if e.data["decision"] == "reject":
+                if holds:
+                    approvers = []
+                    notes = [f"rejected by {e.actor} at {format_time(e.at)} (line {e.line})"]
+                continue
+            if e.actor == state.author:
+                notes.append(f"{e.actor}'s sign-off does not count: {e.actor} registered this version "
+                             f"(separation of duties)")
+            elif not holds:
+                held = ", ".join(ctx.roster.roles_of(e.actor, e.at)) or "no role"
+                known = "" if ctx.roster.knows(e.actor) else " and is not in the roster"
+                notes.append(f"{e.actor}'s sign-off does not count: {e.actor} held {held} at {format_time(e.at)}, "
+                             f"not {role}{known}")
+            elif e.actor not in approvers:
+                approvers.append(e.actor)
+        if len(approvers) >= req.count:
+            granted.append(f"{role}: {', '.join(approvers)}")
+        else:
+            need = f"{req.count} approving sign-offs" if req.count > 1 else "an approving sign-off"
+            have = f"{len(approvers)} so far" if approvers else "none recorded"
+            missing.append(f"needs {need} from {role} for {req.stage} ({have})" + "".join(f"; {n}" for n in notes))
+    if missing:
+        return UNMET, "; ".join(missing)
+    return MET, "approved by " + "; ".join(granted)
+
+
+def _eval_evidence(req: Requirement, state: VersionState, ctx: Context, mode: str | None) -> tuple[str, str]:
+    e = state.evidence.get(req.subject)
+    if e is None:
+        return UNMET, f"no {req.subject} evidence recorded for version {state.version}"
+    where = f"the latest {req.subject} (line {e.line}, {format_time(e.at)})"
+    if req.condition is None:
+        return MET, f"{where} is recorded"
+    if req.for_names:
+        attributes = e.data.get("attributes") or {}
+        problems = []
+        for name in req.for_names:
+            if name not in attributes:
+                problems.append(f"{where} has no metrics for {name}")
+                continue
+            problem = _check_condition(req.condition, attributes[name], f"{where}, for {name}")
+            if problem:
+                problems.append(problem)
+        if problems:
+            return UNMET, "; ".join(problems)
+        return MET, f"{where} satisfies `{req.condition.text}` for {', '.join(req.for_names)}"
+    problem = _check_condition(req.condition, e.data.get("metrics"), where)
+    if problem:
+        return UNMET, problem
+    return MET, f"{where} satisfies `{req.condition.text}` ({_describe_values(req.condition, e.data['metrics'])})"
+
+
+def _eval_deployment(req: Requirement, state: VersionState, ctx: Context, mode: str | None) -> tuple[str, str]:
+    allowed = ", ".join(req.modes)
+    if mode is None:
+        return UNMET, f"the transition declares no deployment mode; allowed: {allowed}"
+    if mode not in req.modes:
+        return UNMET, f"deployment mode {mode} is not allowed here; allowed: {allowed}"
+    return MET, f"deployment mode {mode}"
+
+
+#: requirement kind -> evaluator, for requirements checked when a version enters a stage
+GATE_EVALUATORS: dict[str, Callable[[Requirement, VersionState, Context, str | None], tuple[str, str]]] = {
+    "signoff": _eval_signoff,
+    "evidence": _eval_evidence,
+    "deployment": _eval_deployment,
+}
+
+
+def _obligation_monitoring(req: Requirement, state: VersionState, ctx: Context, at: datetime):
+    last = state.monitoring.get(req.subject)
+    if last is not None and last.at > at:
+        last = None
+    if last is not None and req.condition is not None:
+        problem = _check_condition(req.condition, last.data.get("metrics"), f"the latest {req.subject} result "
+                                   f"(line {last.line}, {format_time(last.at)})")
+        if problem:
+            return BREACH, problem, last.at
+    return None, (f"latest {req.subject} result {format_time(last.at)}" if last else f"no {req.subject} result yet"), \
+        (last.at if last else None)
+
+
+def _obligation_review(req: Requirement, state: VersionState, ctx: Context, at: datetime):
+    valid = [e for e in state.reviews if e.at <= at and e.data.get("role") in req.roles
+             and ctx.roster.holds(e.actor, e.data["role"], e.at)]
+    last = valid[-1] if valid else None
+    if last is not None and last.data.get("decision") == "reject":
+        return BREACH, f"the latest review, by {last.actor} at {format_time(last.at)} (line {last.line}), rejected it", last.at
+    return None, (f"latest review by {last.actor} {format_time(last.at)}" if last else "no review yet"), \
+        (last.at if last else None)
+
+
+#: requirement kind -> evaluator, for obligations that hold once a version has entered a stage
+OBLIGATION_EVALUATORS = {
+    "monitoring": _obligation_monitoring,
+    "review": _obligation_review,
+}
+
+
+# --- waivers --------------------------------------------------------------------------------
+
+def find_waiver(req: Requirement, state: VersionState, ctx: Context, at: datetime) -> tuple[Event | None, list[str]]:
+    """The waiver that counts for `req` at `at`, and why each other waiver does not."""
+    notes = []
+    for w in reversed(state.waivers.get(req.id, ())):
+        if w.at > at:
+            continue
+        expires = parse_time(w.data.get("expires"))
+        by = f"the waiver by {w.actor} (line {w.line})"
+        if not req.waivable_by:
+            notes.append(f"{by} does not count: {req.id} is not waivable")
+        elif not any(ctx.roster.holds(w.actor, role, w.at) for role in req.waivable_by):
+            notes.append(f"{by} does not count: only {', '.join(req.waivable_by)} may waive {req.id}")
+        elif expires is None or expires <= at:
+            notes.append(f"{by} expired at {format_time(expires)}")
+        elif req.waiver_max is not None and expires - w.at > timedelta(seconds=req.waiver_max):
+            days = (expires - w.at).total_seconds() / 86400
+            notes.append(f"{by} does not count: it runs {days:g} days, longer than the "
+                         f"{req.waiver_max / 86400:g} days the policy allows")
+        else:
+            return w, notes
+    return None, notes
+
+
+def _apply_waiver(status: Status, state: VersionState, ctx: Context, at: datetime) -> Status:
+    waiver, notes = find_waiver(status.requirement, state, ctx, at)
+    if waiver is not None:
+        reason = (f"waived by {waiver.actor} until {waiver.data['expires']} (line {waiver.line}): "
+                  f"{waiver.data.get('justification', '')}; otherwise: {status.reason}")
+        return Status(status.requirement, WAIVED, reason, status.last, status.next_due)
+    if notes:
+        return Status(status.requirement, status.status, status.reason + "; " + "; ".join(notes), status.last,
+                      status.next_due)
+    return status
+
+
+# --- gates and obligations ------------------------------------------------------------------
+
+def evaluate_gate(ctx: Context, state: VersionState, stage: str, mode: str | None, at: datetime) -> list[Status]:
+    """Every requirement for entering `stage`, plus any forbid the use case triggers."""
+    out = []
+    for f in ctx.forbidden:
+        req = ctx.tier.requirement(f.id)
+        out.append(Status(req, UNMET, f"forbidden in tier {ctx.tier.name}: {f.because or req.text}"))
+    for req in ctx.tier.gate(stage):
+        status, reason = GATE_EVALUATORS[req.kind](req, state, ctx, mode)
+        result = Status(req, status, reason)
+        if status == UNMET:
+            result = _apply_waiver(result, state, ctx, at)
+        out.append(result)
+    return out
+
+
+def evaluate_obligations(ctx: Context, state: VersionState, at: datetime) -> list[Status]:
+    out = []
+    if state.retired is not None and state.retired.at <= at:
+        return out
+    for req in ctx.tier.obligations():
+        entered = state.entered.get(req.stage)
+        if entered is None or entered > at:
+            continue
+        status, reason, last = OBLIGATION_EVALUATORS[req.kind](req, state, ctx, at)
+        period = timedelta(seconds=req.period)
+        next_due = (last or entered) + period
+        if status is None:
+            if at > next_due:
+                status, reason = OVERDUE, f"{reason}; the next was due {format_time(next_due)}"
+            elif at >= next_due - period * DUE_WINDOW:
+                status, reason = DUE, f"{reason}; the next is due {format_time(next_due)}"
+            else:
+                status = OK
+        result = Status(req, status, reason, last, next_due)
+        if status in (OVERDUE, BREACH):
+            result = _apply_waiver(result, state, ctx, at)
+        out.append(result)
+    return out
