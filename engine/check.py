@@ -158,7 +158,7 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     if errors:
         raise TiergateError(errors)
 
-    ctx = Context(policy, tier, roster, classification.forbidden)
+    ctx = Context(policy, tier, roster, classification.forbidden, classification.answers.answers)
     states: dict[str, VersionState] = {}
     violations: list[Violation] = []
     for e in mine:

@@ -59,6 +59,7 @@ class Context:
     tier: Tier
     roster: Roster
     forbidden: tuple = ()  # classification Matches of triggered forbids
+    answers: dict | None = None  # the use case's answers (for `for` clauses naming a list question)
 
 
 def _show(value) -> str:
@@ -80,6 +81,15 @@ def _check_condition(condition: CompiledCondition, metrics: dict, what: str) -> 
     except ConditionError as exc:
         return f"{what}: metric {exc.path} {exc.problem}"
     return f"{what}: `{condition.text}` does not hold ({_describe_values(condition, metrics)})"
+
+
+def for_attributes(req: Requirement, answers: dict) -> list[str]:
+    """The attributes a `for` clause names; a list question stands for the use case's answers to it."""
+    names: list[str] = []
+    for name in req.for_names:
+        values = answers.get(name, []) if name in req.for_answers else [name]
+        names.extend(str(v) for v in values if str(v) not in names)
+    return names
 
 
 # --- evaluators, one per requirement kind ------------------------------------------------------
@@ -126,8 +136,11 @@ def _eval_evidence(req: Requirement, state: VersionState, ctx: Context, mode: st
         return MET, f"{where} is recorded"
     if req.for_names:
         attributes = e.data.get("attributes") or {}
+        names = for_attributes(req, ctx.answers or {})
+        if not names:
+            return MET, f"{where} is recorded (the use case names no {', '.join(req.for_names)} to test)"
         problems = []
-        for name in req.for_names:
+        for name in names:
             if name not in attributes:
                 problems.append(f"{where} has no metrics for {name}")
                 continue
@@ -136,7 +149,7 @@ def _eval_evidence(req: Requirement, state: VersionState, ctx: Context, mode: st
                 problems.append(problem)
         if problems:
             return UNMET, "; ".join(problems)
-        return MET, f"{where} satisfies `{req.condition.text}` for {', '.join(req.for_names)}"
+        return MET, f"{where} satisfies `{req.condition.text}` for {', '.join(names)}"
     problem = _check_condition(req.condition, e.data.get("metrics"), where)
     if problem:
         return UNMET, problem

@@ -24,6 +24,7 @@ class Requirement:
     subject: str | None = None
     condition: CompiledCondition | None = None
     for_names: tuple[str, ...] = ()
+    for_answers: tuple[str, ...] = ()  # `for` names that are list questions: the use case's answers stand for them
     modes: tuple[str, ...] = ()
     period: int | None = None  # seconds
     waivable_by: tuple[str, ...] = ()

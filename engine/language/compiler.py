@@ -461,11 +461,14 @@ def build_policy(c: Compilation) -> Policy:
     header = c.header
     settings = {s.key.value: s.value.value for s in header.settings}
     default_workflow = next(iter(c.workflows))
+    view = SchemaView(c.schema)
+    list_questions = {name for name in (view.properties() or {})
+                      if "array" in (view.lookup((name,))[0] or _NO_TYPE).types}
     tiers = []
     for rank, name in enumerate(c.tier_order):
         attributes, nodes = c.resolved[name.value]
         block = c.tier_blocks.get(name.value)
-        requirements = tuple(_requirement(rid, node, declared) for rid, node, declared in nodes)
+        requirements = tuple(_requirement(rid, node, declared, list_questions) for rid, node, declared in nodes)
         tiers.append(Tier(
             name=name.value, rank=rank, loc=block.name.loc if block is not None else name.loc,
             parent=block.parent.value if block is not None and block.parent is not None else None,
@@ -493,7 +496,10 @@ def build_policy(c: Compilation) -> Policy:
     )
 
 
-def _requirement(rid: str, node: ast.RequirementNode, declared_in: str) -> Requirement:
+_NO_TYPE = type("NoType", (), {"types": ()})()
+
+
+def _requirement(rid: str, node: ast.RequirementNode, declared_in: str, list_questions: set[str]) -> Requirement:
     kind = KINDS[node.kind]
     return Requirement(
         id=rid, kind=node.kind, severity=node.severity, text=line_text(node), loc=node.loc, tier=declared_in,
@@ -501,7 +507,8 @@ def _requirement(rid: str, node: ast.RequirementNode, declared_in: str) -> Requi
         roles=tuple(r.value for r in node.roles), count=node.count,
         subject=node.subject.value if node.subject is not None else None,
         condition=conditions.compile_condition(node.where) if node.where is not None else None,
-        for_names=tuple(n.value for n in node.for_names), modes=tuple(m.value for m in node.modes),
+        for_names=tuple(n.value for n in node.for_names),
+        for_answers=tuple(n.value for n in node.for_names if n.value in list_questions), modes=tuple(m.value for m in node.modes),
         period=node.period.value if node.period is not None else None,
         waivable_by=tuple(r.value for r in node.waivable.roles) if node.waivable is not None else (),
         waiver_max=node.waivable.up_to.value if node.waivable is not None and node.waivable.up_to is not None else None,
