@@ -43,7 +43,8 @@ def load_schema(path: Path, shown: str, at: Location) -> dict:
         schema = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TiergateError(Diagnostic("E253", f"questionnaire schema `{shown}` is not valid JSON: {exc.msg} "
-                                       f"(line {exc.lineno}, column {exc.colno})", at)) from None
+                                       f"(line {exc.lineno}, column {exc.colno})", at,
+                                       hint="a questionnaire is a JSON Schema file (.json), not YAML")) from None
     if not isinstance(schema, dict) or "answers" not in schema.get("properties", {}):
         raise TiergateError(Diagnostic("E253", f"questionnaire schema `{shown}` does not describe an `answers` object",
                                        at, hint="the schema describes the whole answers file: use_case, title, owner, answers"))

@@ -15,7 +15,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 
 MAX_YAML_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000
-MAX_DEPTH = 500
+MAX_DEPTH = 100  # levels; validation and the code that reads the data recurse once per level
 _SCAN_FROM = 1000  # indicator characters; see _check_shape
 
 
@@ -92,11 +92,14 @@ def load_yaml_documents(data: bytes | str, file: str, code: str = "E300", multi:
                                                Location(file, node.start_mark.line + 1), hint="remove the `---` separator"))
     except yaml.YAMLError as exc:
         raise TiergateError(_yaml_error(exc, file, code)) from None
-    except RecursionError:
-        raise TiergateError(Diagnostic(code, "the YAML nests too deeply", Location(file))) from None
+    except RecursionError:  # raised by _walk past MAX_DEPTH
+        raise TiergateError(Diagnostic(code, _TOO_DEEP, Location(file))) from None
     finally:
         loader.dispose()
     return documents
+
+
+_TOO_DEEP = f"the YAML nests more than {MAX_DEPTH} levels deep"
 
 
 def _check_shape(text: str, file: str, code: str) -> None:
@@ -114,8 +117,7 @@ def _check_shape(text: str, file: str, code: str) -> None:
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise TiergateError(Diagnostic(code, f"the YAML nests more than {MAX_DEPTH} levels deep",
-                                                   Location(file, event.start_mark.line + 1)))
+                    raise TiergateError(Diagnostic(code, _TOO_DEEP, Location(file, event.start_mark.line + 1)))
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
                 continue
@@ -138,7 +140,9 @@ def load_yaml(data: bytes | str, file: str, code: str = "E300") -> YamlDocument:
     return documents[0]
 
 
-def _walk(node, path: str, lines: dict, key_lines: dict, file: str, seen: set, count: list) -> None:
+def _walk(node, path: str, lines: dict, key_lines: dict, file: str, seen: set, count: list, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise RecursionError(path)
     if id(node) in seen:
         raise TiergateError(Diagnostic("E307", "YAML anchors and aliases (`&name`, `*name`) are not allowed here",
                                        Location(file, node.start_mark.line + 1, node.start_mark.column + 1),
@@ -161,7 +165,7 @@ def _walk(node, path: str, lines: dict, key_lines: dict, file: str, seen: set, c
             keys[key] = line
             child = f"{path}.{key}"
             key_lines[child] = line
-            _walk(value_node, child, lines, key_lines, file, seen, count)
+            _walk(value_node, child, lines, key_lines, file, seen, count, depth + 1)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, f"{path}[{index}]", lines, key_lines, file, seen, count)
+            _walk(item, f"{path}[{index}]", lines, key_lines, file, seen, count, depth + 1)

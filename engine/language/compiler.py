@@ -260,12 +260,14 @@ def check_workflows(c: Compilation) -> None:
 # --- stage 5: inheritance ------------------------------------------------------------------
 
 def resolve_inheritance(c: Compilation) -> None:
+    reported: set[str] = set()  # tiers of a cycle already reported, so each cycle is reported once
     for tier in c.tiers:
         chain = []
         current = tier
         while current is not None:
             if current in chain:
-                if current == tier:
+                if current == tier and not (set(chain) & reported):
+                    reported.update(chain)
                     names = " -> ".join(chain + [current])
                     block = c.tier_blocks[tier]
                     c.error("E230", f"tier `{tier}` extends itself through {names}", (block.parent or block.name).loc,
@@ -369,7 +371,8 @@ def _check_leaf(c: Compilation, view: SchemaView, leaf) -> None:
         prefix = ".".join(found)
         missing = path.parts[len(found)]
         where = f" in `{prefix}`" if prefix else ""
-        hint = did_you_mean(missing, known, "answers" + where)
+        full = [f"{prefix}.{k}" if prefix else k for k in known]
+        hint = did_you_mean(".".join(path.parts[: len(found) + 1]), full, "answers" + where)
         c.error("E250", f"`{path.dotted}` is not a question of the questionnaire ({c.schema_file})", path.loc, hint=hint)
         return
     name = path.dotted
