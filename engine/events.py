@@ -132,7 +132,11 @@ def parse_events(data: bytes | str, file: str = "<events>") -> EventLog:
     """Parse and validate events; sort them by time (warning when they were not in order)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    records = _records(data, file)
+    return events_from_records(_records(data, file), file)
+
+
+def events_from_records(records: list[tuple[Any, int]], file: str) -> EventLog:
+    """Validate (record, line) pairs as events; sort them by time (warning when they were not in order)."""
     validator = _validator("events.schema.json")
     problems: list[Diagnostic] = []
     events: list[Event] = []
@@ -219,15 +223,21 @@ class Roster:
 
 
 def parse_roster(data: bytes | str, file: str = "<roster>") -> Roster:
-    document = load_yaml(data, file, code="E410")
-    errors = sorted(_validator("roster.schema.json").iter_errors(document.data),
-                    key=lambda e: list(map(str, e.absolute_path)))
+    return roster_from_document(load_yaml(data, file, code="E410"))
+
+
+def roster_from_document(document) -> Roster:
+    """A roster from parsed YAML (a YamlDocument), every problem located in it."""
+    data = document.data
+    where = document.location
+    file = document.file
+    errors = sorted(_validator("roster.schema.json").iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise TiergateError([Diagnostic("E410", f"roster {json_path(e.absolute_path)}: {e.message}",
-                                        document.location(json_path(e.absolute_path))) for e in errors[:10]])
+                                        where(json_path(e.absolute_path))) for e in errors[:10]])
     people: dict[str, tuple[Holding, ...]] = {}
     problems = []
-    for person, items in document.data["people"].items():
+    for person, items in data["people"].items():
         holdings = []
         for i, item in enumerate(items):
             if isinstance(item, str):
@@ -237,7 +247,7 @@ def parse_roster(data: bytes | str, file: str = "<roster>") -> Roster:
             for key, value in (("since", since), ("until", until)):
                 if key in item and value is None:
                     problems.append(Diagnostic("E410", f"roster: {person}'s `{key}` is not a time with an offset",
-                                               document.location(f"$.people.{person}[{i}].{key}")))
+                                               where(f"$.people.{person}[{i}].{key}")))
             holdings.append(Holding(item["role"], since, until))
         people[str(person)] = tuple(holdings)
     if problems:
