@@ -52,6 +52,14 @@ class CheckResult:
     replay: bool
     warnings: tuple[Diagnostic, ...] = ()
     classification: Classification | None = field(default=None, compare=False, repr=False)
+    #: the gate of the stage the version is in, judged again at `at` (does it still stand there?)
+    standing: tuple[Status, ...] = ()
+
+    @property
+    def compliant(self) -> bool:
+        """No violation in its history, no failing obligation, and the gate of its stage still met."""
+        return not self.violations and not any(o.failing for o in self.obligations) \
+            and not any(s.failing for s in self.standing)
 
     @property
     def failing(self) -> bool:
@@ -179,9 +187,12 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
         transition_ok = graph.has_edge(state.stage, to) and state.retired is None
         allowed = transition_ok and not any(s.failing for s in requirements)
     obligations = tuple(evaluate_obligations(ctx, state, at))
+    standing: tuple[Status, ...] = ()
+    if state.last_transition is not None:
+        standing = tuple(evaluate_gate(ctx, state, state.stage, state.last_transition.data.get("mode"), at))
     return CheckResult(classification.use_case, version, tier.name, policy, at, state.stage, to, mode, allowed,
                        transition_ok, requirements, tuple(violations), obligations, replay, tuple(warnings),
-                       classification)
+                       classification, standing)
 
 
 def _judge_transition(ctx: Context, graph, state: VersionState, e: Event) -> list[Violation]:

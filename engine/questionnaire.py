@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import Diagnostic, Location, TiergateError, did_you_mean
+from .errors import Diagnostic, Location, TiergateError, closest, did_you_mean
 from .yamlsource import YamlDocument, json_path, load_yaml
 
 _validators: dict[str, Any] = {}
@@ -65,7 +65,7 @@ def _explain(error, document: YamlDocument) -> Diagnostic:
     validator = error.validator
     loc = document.location(path)
     if validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        missing = _missing_name(error)
         missing_path = f"{path}.{missing}"
         line = document.key_lines.get(path) or document.line_of(path)
         description = ""
@@ -74,14 +74,8 @@ def _explain(error, document: YamlDocument) -> Diagnostic:
             description = props[missing]["description"]
         return Diagnostic("E302", f"the answer {missing_path} is missing", Location(document.file, line),
                           hint=f"add `{missing}:` — {description}" if description else f"add `{missing}:`")
-    if validator == "additionalProperties":
-        extras = [k for k in (error.instance or {}) if k not in error.schema.get("properties", {})]
-        extra = str(extras[0]) if extras else "?"  # YAML keys may be numbers, booleans or null
-        known = list(error.schema.get("properties", {}))
-        extra_path = f"{path}.{extra}"
-        return Diagnostic("E304", f"{extra_path} is not a question of this questionnaire",
-                          Location(document.file, document.key_lines.get(extra_path) or document.line_of(extra_path)),
-                          hint=did_you_mean(extra, known, "questions here"))
+    if validator == "additionalProperties":  # one diagnostic per unknown key: see _unknown
+        return _unknown(error, document, str(_unknown_keys(error)[0]) if _unknown_keys(error) else "?")
     if validator in ("enum", "const"):
         allowed = error.validator_value if validator == "enum" else [error.validator_value]
         best = did_you_mean(str(error.instance), [str(a) for a in allowed])
@@ -96,18 +90,60 @@ def _explain(error, document: YamlDocument) -> Diagnostic:
     return Diagnostic("E306", f"{path}: {error.message}", loc)
 
 
+def _unknown_keys(error) -> list:
+    return [k for k in (error.instance or {}) if k not in error.schema.get("properties", {})]
+
+
+def _unknown(error, document: YamlDocument, extra: str) -> Diagnostic:
+    path = json_path(list(error.absolute_path))
+    known = list(error.schema.get("properties", {}))
+    extra_path = f"{path}.{extra}"  # YAML keys may be numbers, booleans or null: `extra` is their text
+    return Diagnostic("E304", f"{extra_path} is not a question of this questionnaire",
+                      Location(document.file, document.key_lines.get(extra_path) or document.line_of(extra_path)),
+                      hint=did_you_mean(extra, known, "questions here"))
+
+
+def _missing_name(error) -> str:
+    return error.message.split("'")[1] if "'" in error.message else "?"
+
+
+def _one_per_mistake(errors: list, document: YamlDocument) -> list[Diagnostic]:
+    """Explain jsonschema errors so that one mistake gives one diagnostic.
+
+    A value outside an enum is usually of the wrong type as well: the enum message, which lists the
+    allowed values, says all there is to say. A misspelt question is both unknown and missing: the
+    unknown key's did-you-mean says both. Every unknown key is reported, not only the first.
+    """
+    enums = {tuple(e.absolute_path) for e in errors if e.validator in ("enum", "const")}
+    misspelt = set()
+    for e in errors:
+        if e.validator == "additionalProperties" and isinstance(e.instance, dict):
+            known = list(e.schema.get("properties", {}))
+            for key in _unknown_keys(e):
+                best = closest(str(key), known)
+                if best is not None and best not in e.instance:
+                    misspelt.add((tuple(e.absolute_path), best))
+    diagnostics = []
+    for e in errors:
+        where = tuple(e.absolute_path)
+        if e.validator == "type" and where in enums:
+            continue
+        if e.validator == "required" and (where, _missing_name(e)) in misspelt:
+            continue
+        if e.validator == "additionalProperties" and isinstance(e.instance, dict):
+            diagnostics.extend(_unknown(e, document, str(key)) for key in _unknown_keys(e))
+            continue
+        diagnostics.append(_explain(e, document))
+    return diagnostics
+
+
 def validate_document(document: YamlDocument, schema) -> list[Diagnostic]:
     if not isinstance(document.data, dict):
         kind = "empty" if document.data is None else f"a {type(document.data).__name__}"
         return [Diagnostic("E301", f"an answers file must be a mapping (use_case, title, owner, answers); this one is {kind}",
                            Location(document.file, document.line_of("$")))]
     errors = sorted(_validator(schema).iter_errors(document.data), key=lambda e: [str(p) for p in e.absolute_path])
-    diagnostics = [_explain(e, document) for e in errors]
-    # A value outside an enum is usually also of the wrong type: the enum message, which lists the
-    # allowed values, says all there is to say.
-    enum_paths = {(d.location, d.message.split(" is ", 1)[0]) for d in diagnostics if d.code == "E303"}
-    diagnostics = [d for d in diagnostics
-                   if not (d.code == "E305" and (d.location, d.message.split(" is ", 1)[0]) in enum_paths)]
+    diagnostics = _one_per_mistake(errors, document)
     return sorted(diagnostics, key=Diagnostic.sort_key)
 
 

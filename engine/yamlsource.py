@@ -77,6 +77,12 @@ def load_yaml_documents(data: bytes | str, file: str, code: str = "E300", multi:
     elif len(data) > MAX_YAML_BYTES:
         raise TiergateError(Diagnostic(code, f"the text is {len(data) / 1048576:.1f} M characters; the largest accepted "
                                        f"is {MAX_YAML_BYTES // 1048576} MB", Location(file)))
+    elif not data.isascii():
+        try:
+            data.encode("utf-8")  # the parser would fail on a lone surrogate with a UnicodeEncodeError
+        except UnicodeEncodeError as exc:
+            raise TiergateError(Diagnostic(code, f"the text is not valid Unicode (lone surrogate at offset {exc.start})",
+                                           Location(file))) from None
     _check_shape(data, file, code)
     loader = _Loader(data)
     documents = []

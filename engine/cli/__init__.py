@@ -22,6 +22,8 @@ COMMANDS = {
     "raci": ("tables:raci", "The policy's RACI matrix (tasks x roles)."),
     "graph": ("tables:graph", "A workflow with its gates, as Mermaid or Graphviz dot."),
     "check": ("check", "May a model version enter a stage now? Verdict, reasons, exit code for CI."),
+    "doc": ("doc", "Documentation generated from a policy (Markdown or HTML)."),
+    "diff": ("policydiff", "The impact of a policy change on use cases and deployed versions."),
     "test": ("policytest", "Run a policy's YAML test cases (classification and gates), with coverage."),
 }
 
