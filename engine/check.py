@@ -143,8 +143,7 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     graph = graph_of(workflow)
     log = events if isinstance(events, EventLog) else EventLog(tuple(events))
     mine = [e for e in log.events if e.use_case == classification.use_case]
-    lines = {(e.file, e.line) for e in mine} if log.warnings else set()
-    warnings = [w for w in log.warnings if (w.location.file, w.location.line) in lines]
+    warnings = log.warnings_for(classification.use_case)
     at = at or datetime.now(timezone.utc)
     errors, event_warnings = _event_problems(policy, workflow, mine)
     warnings += event_warnings + _roster_warnings(roster, mine)

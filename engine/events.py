@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -64,6 +65,11 @@ class Event:
 class EventLog:
     events: tuple[Event, ...]
     warnings: tuple[Diagnostic, ...] = ()
+    #: the use case each warning is about, in the same order as `warnings`
+    warning_use_cases: tuple[str, ...] = ()
+
+    def warnings_for(self, use_case: str) -> list[Diagnostic]:
+        return [w for w, case in zip(self.warnings, self.warning_use_cases) if case == use_case]
 
 
 def _validator(name: str):
@@ -135,6 +141,74 @@ def parse_events(data: bytes | str, file: str = "<events>") -> EventLog:
     return events_from_records(_records(data, file), file)
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_USE_CASE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*\Z")
+_SHA = re.compile(r"[0-9a-f]{64}\Z")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2})\Z")
+_REQUIRED = {"registered": (), "evidence": ("kind", "metrics"), "signoff": ("role", "gate", "decision"),
+             "transition": ("to",), "waiver": ("requirement", "justification", "expires"),
+             "monitoring": ("kind", "metrics"), "review": ("role", "decision"), "retired": ()}
+_STRINGS = ("artifact", "parent", "uri", "role", "gate", "comment", "to", "mode", "requirement", "justification")
+
+
+def _metrics_ok(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(v, (int, float, str)) and not (isinstance(v, float) and v != v) for v in value.values())
+
+
+def _times_as_text(record: dict) -> dict:
+    """YAML reads an unquoted time as a datetime (or a date): give it back as text, which the schema then judges."""
+    if not any(isinstance(record.get(k), date) for k in ("at", "expires")):
+        return record
+    out = dict(record)
+    for key in ("at", "expires"):
+        if isinstance(out.get(key), date):
+            out[key] = out[key].isoformat()
+    return out
+
+
+def fast_valid(record: dict) -> bool:
+    """True when the record certainly satisfies events.schema.json (checked without jsonschema, for speed).
+
+    False means "ask jsonschema": it then finds and words the problem. Tests hold the two in agreement.
+    """
+    try:
+        kind = record["type"]
+        if kind not in _REQUIRED or not isinstance(record["at"], str) or not _TIME.match(record["at"]):
+            return False
+        if not isinstance(record["use_case"], str) or not _USE_CASE.match(record["use_case"]):
+            return False
+        if not isinstance(record["version"], str) or not record["version"]:
+            return False
+        if not isinstance(record["actor"], str) or not record["actor"]:
+            return False
+    except KeyError:
+        return False
+    for key in _REQUIRED[kind]:
+        if key not in record:
+            return False
+    for key in _STRINGS:
+        if key in record and not isinstance(record[key], str):
+            return False
+    if "answers" in record and not isinstance(record["answers"], dict):
+        return False
+    if "sha256" in record and kind in ("registered", "evidence") and not (
+            isinstance(record["sha256"], str) and _SHA.match(record["sha256"])):
+        return False
+    if kind in ("evidence", "monitoring"):
+        if not isinstance(record["kind"], str) or not _NAME.match(record["kind"]) or not _metrics_ok(record["metrics"]):
+            return False
+        attributes = record.get("attributes")
+        if attributes is not None and not (isinstance(attributes, dict) and all(_metrics_ok(m) for m in attributes.values())):
+            return False
+    if kind in ("signoff", "review") and record["decision"] not in ("approve", "reject"):
+        return False
+    if kind == "waiver" and (not isinstance(record["expires"], str) or not _TIME.match(record["expires"])
+                             or not record["justification"]):
+        return False
+    return True
+
+
 def events_from_records(records: list[tuple[Any, int]], file: str) -> EventLog:
     """Validate (record, line) pairs as events; sort them by time (warning when they were not in order)."""
     validator = _validator("events.schema.json")
@@ -144,7 +218,9 @@ def events_from_records(records: list[tuple[Any, int]], file: str) -> EventLog:
         if not isinstance(record, dict):
             problems.append(Diagnostic("E400", "an event must be a mapping of fields", Location(file, line)))
             continue
-        errors = sorted(validator.iter_errors(record), key=lambda e: list(map(str, e.absolute_path)))
+        record = _times_as_text(record)
+        errors = [] if fast_valid(record) else sorted(validator.iter_errors(record),
+                                                      key=lambda e: list(map(str, e.absolute_path)))
         if errors:
             problems.extend(_schema_problem(e, file, line, f"event {record.get('type', '?')}") for e in errors[:3])
             continue
@@ -166,12 +242,12 @@ def events_from_records(records: list[tuple[Any, int]], file: str) -> EventLog:
 
 
 def order_events(events: list[Event]) -> EventLog:
-    warnings: list[Diagnostic] = []
+    warnings: list[tuple[str, Diagnostic]] = []
     for previous, current in zip(events, events[1:]):
         if current.at < previous.at:
-            warnings.append(Diagnostic("W402", "events are not in time order; they were sorted by time",
-                                       current.location, WARNING,
-                                       hint=f"this event is earlier than the one at line {previous.line}"))
+            warnings.append((current.use_case, Diagnostic(
+                "W402", "events are not in time order; they were sorted by time", current.location, WARNING,
+                hint=f"this event is earlier than the one at line {previous.line}")))
             break
     ordered = sorted(events, key=lambda e: (e.at, e.seq))
     seen: dict[tuple, Event] = {}
@@ -180,12 +256,13 @@ def order_events(events: list[Event]) -> EventLog:
         key = (event.at, event.type, event.use_case, event.version, event.actor,
                json.dumps(event.data, sort_keys=True, default=str))
         if key in seen:
-            warnings.append(Diagnostic("W403", f"duplicate of the event at line {seen[key].line}; it is counted once",
-                                       event.location, WARNING))
+            warnings.append((event.use_case, Diagnostic(
+                "W403", f"duplicate of the event at line {seen[key].line}; it is counted once", event.location,
+                WARNING)))
             continue
         seen[key] = event
         unique.append(event)
-    return EventLog(tuple(unique), tuple(warnings))
+    return EventLog(tuple(unique), tuple(w for _, w in warnings), tuple(c for c, _ in warnings))
 
 
 def load_events(path: str | Path) -> EventLog:

@@ -153,14 +153,15 @@ def load_test_file(path: Path, policies: dict[str, Policy]) -> TestFile:
             problems.append(_error(doc, f"{where}.expect.tier", f"unknown tier `{expect['tier']}`",
                                    hint=did_you_mean(str(expect["tier"]), policy.tier_names, "tiers")))
         for k in ("unmet", "waived", "violations"):
-            for rid in expect.get(k) or []:
+            for j, rid in enumerate(expect.get(k) or []):
                 if rid not in ids and rid != "workflow-transition":
-                    problems.append(_error(doc, f"{where}.expect.{k}", f"unknown requirement id `{rid}`",
+                    problems.append(_error(doc, f"{where}.expect.{k}[{j}]", f"unknown requirement id `{rid}`",
                                            hint=did_you_mean(str(rid), sorted(ids), "ids")))
         for k in ("to", "stage"):
             value = raw.get(k) if k == "to" else expect.get(k)
             if value is not None and value not in stages:
-                problems.append(_error(doc, f"{where}.{k}", f"unknown stage `{value}`",
+                at_path = f"{where}.{k}" if k == "to" else f"{where}.expect.{k}"
+                problems.append(_error(doc, at_path, f"unknown stage `{value}`",
                                        hint=did_you_mean(str(value), sorted(stages), "stages")))
         at = None
         if raw.get("at") is not None:

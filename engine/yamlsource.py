@@ -63,6 +63,26 @@ def _yaml_error(exc: yaml.YAMLError, file: str, code: str) -> Diagnostic:
     return Diagnostic(code, message, loc, hint="check the indentation and quoting on this line and the one above")
 
 
+def _bad_scalar(root, file: str, code: str, exc: Exception) -> Diagnostic:
+    """Find the scalar PyYAML could not turn into a value (dates and times are the usual ones)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith((":timestamp", ":int", ":float")):
+            try:
+                yaml.SafeLoader("").construct_object(node, deep=True)
+            except (ValueError, TypeError, OverflowError):
+                mark = node.start_mark
+                return Diagnostic(code, f"this is not valid YAML: `{node.value}` is not a real date or time ({exc})",
+                                  Location(file, mark.line + 1, mark.column + 1, node.end_mark.column + 1),
+                                  hint='check the date, or quote the value to keep it as text: "..."')
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(v for pair in reversed(node.value) for v in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+    return Diagnostic(code, f"this is not valid YAML: {exc}", Location(file, root.start_mark.line + 1))
+
+
 def load_yaml_documents(data: bytes | str, file: str, code: str = "E300", multi: bool = False) -> list[YamlDocument]:
     """Parse YAML text into documents with line maps. Raises TiergateError with located diagnostics."""
     if isinstance(data, bytes):
@@ -92,7 +112,11 @@ def load_yaml_documents(data: bytes | str, file: str, code: str = "E300", multi:
             lines: dict[str, int] = {}
             key_lines: dict[str, int] = {}
             _walk(node, "$", lines, key_lines, file, set(), [0])
-            documents.append(YamlDocument(file, loader.construct_document(node), lines, key_lines))
+            try:
+                data = loader.construct_document(node)
+            except (ValueError, TypeError, OverflowError) as exc:  # e.g. an unquoted date that does not exist
+                raise TiergateError(_bad_scalar(node, file, code, exc)) from None
+            documents.append(YamlDocument(file, data, lines, key_lines))
             if not multi and len(documents) > 1:
                 raise TiergateError(Diagnostic(code, "the file holds more than one YAML document",
                                                Location(file, node.start_mark.line + 1), hint="remove the `---` separator"))

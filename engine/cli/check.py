@@ -31,11 +31,14 @@ def _time(ctx, param, value):
 
 @click.command("check")
 @policy_option
-@click.option("--answers", required=True, type=click.Path(dir_okay=False, path_type=str),
-              help="The use case's answers file (decides its tier).")
-@click.option("--events", "events_path", required=True, type=click.Path(dir_okay=False, path_type=str),
+@click.option("--answers", type=click.Path(dir_okay=False, path_type=str),
+              help="The use case's answers file (decides its tier; with --ledger, default: the registered answers).")
+@click.option("--events", "events_path", type=click.Path(dir_okay=False, path_type=str),
               help="Events: a YAML list or JSON Lines (.jsonl).")
-@click.option("--roster", "roster_path", required=True, envvar="TIERGATE_ROSTER", show_envvar=True,
+@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Read events (and the roster, and the answers) from this ledger instead of --events.")
+@click.option("--use-case", "use_case", help="With --ledger and no --answers: the use case to check.")
+@click.option("--roster", "roster_path", envvar="TIERGATE_ROSTER", show_envvar=True,
               type=click.Path(dir_okay=False, path_type=str), help="Who holds which roles (YAML).")
 @click.option("--version", "version", help="The model version (default: the latest registered).")
 @click.option("--to", "to", help="The stage the version asks to enter.")
@@ -45,7 +48,8 @@ def _time(ctx, param, value):
 @click.option("--fail-on-warn", is_flag=True, help="Unmet recommendations and due obligations exit 1 too.")
 @format_choice("text", "json", "junit", "sarif", "github", "markdown")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=str), help="Write the report to a file.")
-def command(policy_path, answers, events_path, roster_path, version, to, mode, at, replay, fail_on_warn, fmt, output):
+def command(policy_path, answers, events_path, ledger_path, use_case, roster_path, version, to, mode, at, replay,
+            fail_on_warn, fmt, output):
     """May a model version enter a stage now? Verdict, every requirement with its reason, obligations.
 
     Exit 0 when allowed and compliant; 1 when blocked, when the history has a violation, or an
@@ -54,6 +58,12 @@ def command(policy_path, answers, events_path, roster_path, version, to, mode, a
     """
     if to is None and mode is not None:
         raise click.UsageError("--mode goes with --to")
+    if bool(events_path) == bool(ledger_path):
+        raise click.UsageError("give either --events FILE or --ledger FILE")
+    if ledger_path is None and (answers is None or roster_path is None):
+        raise click.UsageError("--events needs --answers and --roster")
+    if ledger_path is not None and answers is None and use_case is None:
+        raise click.UsageError("with --ledger, give --answers or --use-case")
     try:
         import importlib
 
@@ -65,12 +75,16 @@ def command(policy_path, answers, events_path, roster_path, version, to, mode, a
         problems, loaded = [], {}
         for name, loader, path in (("answers", lambda p: load_answers(p, policy), answers),
                                    ("events", load_events, events_path), ("roster", load_roster, roster_path)):
+            if path is None:
+                continue
             try:
                 loaded[name] = loader(path)
             except TiergateError as exc:
                 problems.extend(exc.diagnostics)
         if problems:
             raise TiergateError(problems)
+        if ledger_path is not None:
+            loaded.update(_from_ledger(ledger_path, use_case or loaded["answers"].use_case, loaded))
         result = check(policy, loaded["answers"], loaded["events"], loaded["roster"], version=version, to=to,
                        mode=mode, at=at, replay=replay)
         module, function = RENDERERS[fmt]
@@ -88,3 +102,26 @@ def command(policy_path, answers, events_path, roster_path, version, to, mode, a
         click.echo("tiergate: nothing was decided, so nothing is allowed", err=True)
         sys.exit(EXIT_INPUT)
     sys.exit(code)
+
+
+def _from_ledger(path: str, use_case: str, loaded: dict) -> dict:
+    """Events, and unless given, the roster and the registered answers, from a ledger."""
+    from ..errors import Diagnostic, Location
+    from ..ledger.actions import answers_of
+    from ..ledger.service import Ledger
+
+    out = {}
+    with Ledger(path, create=False, readonly=True) as ledger:
+        out["events"] = ledger.events(use_case)
+        if "roster" not in loaded:
+            roster = ledger.roster()
+            if roster is None:
+                raise TiergateError(Diagnostic("E600", "the ledger holds no roster", Location(path),
+                                               hint="give --roster FILE, or `tiergate roster import FILE`"))
+            out["roster"] = roster
+        if "answers" not in loaded:
+            registration = ledger.registration(use_case)
+            if registration is None:
+                raise TiergateError(Diagnostic("E600", f"{use_case} is not registered in the ledger", Location(path)))
+            out["answers"] = answers_of(registration)
+    return out

@@ -37,6 +37,19 @@ def verdict(result: CheckResult) -> str:
     return head
 
 
+def transition_problem(result: CheckResult) -> str | None:
+    """Why the asked-for move is impossible whatever its gate says: no such edge, or a retired version."""
+    if result.target is None or result.transition_ok:
+        return None
+    from ..workflow import graph_of
+
+    graph = graph_of(result.policy.workflow_of(result.tier))
+    if graph.has_edge(result.stage, result.target):
+        return f"version {result.version} is retired; a retired version may not enter {result.target}"
+    nexts = ", ".join(graph.successors(result.stage)) or "none"
+    return f"{result.stage} -> {result.target} is not an edge of the workflow (from {result.stage}: {nexts})"
+
+
 def _where(result: CheckResult, s: Status) -> str:
     return f"{result.policy.file}:{s.requirement.loc.line}"
 
@@ -45,11 +58,7 @@ def text(result: CheckResult) -> str:
     lines = [verdict(result)]
     if result.target is not None:
         if not result.transition_ok:
-            from ..workflow import graph_of
-
-            nexts = ", ".join(graph_of(result.policy.workflow_of(result.tier)).successors(result.stage)) or "none"
-            lines.append(f"  ✗ {result.stage} -> {result.target} is not an edge of the workflow "
-                         f"(from {result.stage}: {nexts})")
+            lines.append(f"  ✗ {transition_problem(result)}")
         if not result.requirements:
             lines.append(f"  (no requirements for entering {result.target} in tier {result.tier})")
         for s in result.requirements:

@@ -8,7 +8,7 @@ from .. import __version__
 from ..check import CheckResult
 from ..events import format_time
 from ..gates import WAIVED, Status
-from .check import verdict
+from .check import transition_problem, verdict
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -18,8 +18,9 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 def _testcase(classname: str, s: Status) -> str:
     head = f'    <testcase name={quoteattr(s.id)} classname={quoteattr(classname)} time="0"'
     if s.failing:
+        where = f"{s.requirement.loc.file}:{s.requirement.loc.line}"  # where the policy states the requirement
         return (f"{head}>\n      <failure message={quoteattr(s.reason)} type={quoteattr(s.status)}>"
-                f"{escape(s.requirement.text)}\n{escape(s.reason)}</failure>\n    </testcase>")
+                f"{escape(s.requirement.text)}\n{escape(s.reason)}\nat {escape(where)}</failure>\n    </testcase>")
     if s.warning:
         return f"{head}>\n      <skipped message={quoteattr(s.status + ': ' + s.reason)}/>\n    </testcase>"
     return f"{head}/>"
@@ -44,7 +45,7 @@ def junit(result: CheckResult) -> str:
     base = f"{result.use_case}.{result.version}"
     suites = []
     if result.target is not None:
-        extra = [] if result.transition_ok else [f"{result.stage} -> {result.target} is not an edge of the workflow"]
+        extra = [] if result.transition_ok else [transition_problem(result)]
         suites.append(("gate " + result.target, f"{base}.{result.target}", result.requirements, extra))
     for v in result.violations:
         name = f"violation {format_time(v.at)} {v.from_stage} -> {v.to_stage}"
@@ -110,7 +111,15 @@ def sarif(result: CheckResult) -> str:
             results.append({"ruleId": "workflow-transition", "level": "error", "message": {"text": v.message},
                             "locations": [{"physicalLocation": {"artifactLocation": {"uri": v.file},
                                                                 "region": {"startLine": max(1, v.line)}}}]})
-    if any(v.kind == "transition" for v in result.violations) and "workflow-transition" not in index:
+    blocked_move = transition_problem(result)
+    if blocked_move is not None:
+        line = result.policy.workflow_of(result.tier).loc.line
+        results.append({"ruleId": "workflow-transition", "level": "error",
+                        "message": {"text": f"gate {result.target}: {blocked_move}"},
+                        "locations": [{"physicalLocation": {"artifactLocation": {"uri": result.policy.file},
+                                                            "region": {"startLine": max(1, line)}}}]})
+    if (blocked_move is not None or any(v.kind == "transition" for v in result.violations)) \
+            and "workflow-transition" not in index:
         rules.append({"id": "workflow-transition", "name": "transition",
                       "shortDescription": {"text": "a transition must follow an edge of the workflow"}})
         for item in results:
@@ -150,7 +159,7 @@ def github(result: CheckResult) -> str:
     if result.target is not None:
         if not result.transition_ok:
             annotate("error", result.policy.file, result.policy.workflow_of(result.tier).loc.line, "workflow",
-                     f"{result.stage} -> {result.target} is not an edge of the workflow")
+                     transition_problem(result))
         for s in result.requirements:
             if s.failing:
                 annotate("error", result.policy.file, s.requirement.loc.line, s.id, s.reason)

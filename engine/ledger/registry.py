@@ -1,0 +1,102 @@
+"""The registry view of the ledger: every use case and version, where it stands, and what needs attention."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..events import Roster, format_time, parse_time
+from ..policy import Policy
+from .actions import answers_of
+from .service import RECLASSIFIED, Ledger
+
+EXPIRY_WINDOW = timedelta(days=14)
+
+
+@dataclass
+class StatusRow:
+    use_case: str
+    version: str
+    owner: str
+    tier: str
+    stage: str
+    since: datetime | None
+    next_stage: str | None
+    unmet: list[str] = field(default_factory=list)
+    obligations: list[tuple[str, str, datetime | None]] = field(default_factory=list)  # (id, status, next_due)
+    expiring_waivers: list[tuple[str, str]] = field(default_factory=list)  # (requirement id, expires)
+    classified_under: str = ""
+    stale: bool = False
+    retired: bool = False
+    violations: int = 0
+
+    @property
+    def attention(self) -> bool:
+        return self.stale or self.violations > 0 or bool(self.expiring_waivers) or \
+            any(status != "ok" for _, status, _ in self.obligations)
+
+    def to_dict(self) -> dict:
+        return {"use_case": self.use_case, "version": self.version, "owner": self.owner, "tier": self.tier,
+                "stage": self.stage, "since": format_time(self.since), "next_stage": self.next_stage,
+                "unmet": self.unmet, "retired": self.retired, "violations": self.violations,
+                "obligations": [{"id": i, "status": s, "next_due": format_time(d)} for i, s, d in self.obligations],
+                "expiring_waivers": [{"requirement": r, "expires": e} for r, e in self.expiring_waivers],
+                "classified_under": self.classified_under, "stale": self.stale, "attention": self.attention}
+
+
+def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) -> list[StatusRow]:
+    """One row per registered use case and version, judged at `at` under `policy`."""
+    from ..check import check
+
+    people = roster or ledger.roster() or Roster({}, "no roster")
+    rows: list[StatusRow] = []
+    for use_case in ledger.store.use_cases():
+        if use_case == "-":
+            continue
+        bodies = [b for b in ledger.bodies(use_case) if b["type"] in ("registered", RECLASSIFIED)]
+        registrations = [b for b in bodies if b["type"] == "registered"]
+        if not registrations:
+            continue
+        tier_now, identity = None, {}
+        for b in bodies:
+            tier_now = b.get("tier") if b["type"] == "registered" else b.get("to_tier")
+            identity = b.get("policy") or identity
+        events = ledger.events(use_case)
+        for reg in registrations:
+            answers = answers_of(reg)
+            result = check(policy, answers, events, people, version=reg["version"], at=at, replay=True)
+            workflow = policy.workflow_of(result.tier)
+            successors = [b for a, b in workflow.edges if a == result.stage]
+            next_stage = successors[0] if successors else None
+            unmet: list[str] = []
+            if next_stage is not None:
+                gate = check(policy, answers, events, people, version=reg["version"], at=at, to=next_stage)
+                unmet = [s.id for s in gate.requirements if s.failing]
+            state_retired = any(e.type == "retired" and e.version == reg["version"] and e.at <= at for e in events.events)
+            since = next((e.at for e in reversed(events.events) if e.version == reg["version"] and e.at <= at
+                          and (e.type == "transition" or e.type == "registered")), None)
+            expiring = []
+            for e in events.events:
+                if e.type == "waiver" and e.version == reg["version"]:
+                    expires = parse_time(e.data.get("expires"))
+                    if expires is not None and at < expires <= at + EXPIRY_WINDOW:
+                        expiring.append((e.data["requirement"], e.data["expires"]))
+            rows.append(StatusRow(
+                use_case, reg["version"], answers.owner, tier_now or result.tier,
+                "retired" if state_retired else result.stage, since, None if state_retired else next_stage,
+                [] if state_retired else unmet,
+                [(o.id, o.status, o.next_due) for o in result.obligations], expiring,
+                f"{identity.get('name', '?')} {identity.get('version', '?')}",
+                stale=bool(identity) and (identity.get("name"), identity.get("version")) != (policy.name, policy.version),
+                retired=state_retired, violations=len([v for v in result.violations if v.version == reg["version"]])))
+    return rows
+
+
+def history(ledger: Ledger, use_case: str, version: str | None = None) -> list[dict]:
+    """The timeline of a use case (or one version): every recorded event with its chain position."""
+    import json
+
+    out = []
+    for row in ledger.store.rows(use_case, version):
+        body = json.loads(row.body)
+        out.append({"seq": row.seq, "hash": row.hash, "recorded_at": row.recorded_at, **body})
+    return out
