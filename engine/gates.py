@@ -267,7 +267,7 @@ def evaluate_obligations(ctx: Context, state: VersionState, at: datetime) -> lis
             continue
         status, reason, last = OBLIGATION_EVALUATORS[req.kind](req, state, ctx, at)
         period = timedelta(seconds=req.period)
-        next_due = (last or entered) + period
+        next_due = max(last or entered, entered) + period  # the clock starts no earlier than entry
         if status is None:
             if at > next_due:
                 status, reason = OVERDUE, f"{reason}; the next was due {format_time(next_due)}"
