@@ -30,15 +30,16 @@ class Match:
 
 
 class _Compiled:
-    """Per-policy data prepared once: rule ranks and a forbid matcher per tier."""
+    """Per-policy code prepared once: every rule, the pick of the tier and that tier's forbids, as one function."""
 
     def __init__(self, policy: Policy):
         ranks = {t.name: t.rank for t in policy.tiers}
-        self.rule_rank = [ranks[r.tier] for r in policy.rules]
-        self.floor_rank = ranks[policy.floor]
-        self.forbid_matchers = {
-            t.name: (t.forbids, compile_many([f.condition.node for f in t.forbids])) for t in policy.tiers
-        }
+        self.tier_names = [t.name for t in policy.tiers]
+        self.forbids = [t.forbids for t in policy.tiers]
+        self.matcher = compile_many([r.condition.node for r in policy.rules], [ranks[r.tier] for r in policy.rules],
+                                    ranks[policy.floor],
+                                    then={t.rank: [f.condition.node for f in t.forbids] for t in policy.tiers
+                                          if t.forbids})
 
 
 _compiled: dict[int, tuple[Policy, _Compiled]] = {}
@@ -55,14 +56,23 @@ def _prepared(policy: Policy) -> _Compiled:
 class Classification:
     """The outcome for one use case. Details are computed when first read, so bulk runs stay fast."""
 
-    __slots__ = ("policy", "answers", "tier", "_matched", "_forbidden", "__dict__")
+    __slots__ = ("policy", "_answers", "tier", "_matched", "_forbidden", "__dict__")
 
-    def __init__(self, policy: Policy, answers: Answers, tier: str, matched: list[int], forbidden: tuple[Requirement, ...]):
+    def __init__(self, policy: Policy, answers: Answers | dict, tier: str, matched: list[int],
+                 forbidden: tuple[Requirement, ...]):
         self.policy = policy
-        self.answers = answers
+        self._answers = answers  # an Answers, or the answers document it is made from on first use
         self.tier = tier
         self._matched = matched
         self._forbidden = forbidden
+
+    @cached_property
+    def answers(self) -> Answers:
+        a = self._answers
+        if isinstance(a, Answers):
+            return a
+        return Answers("<answers>", str(a.get("use_case", "")), str(a.get("title", "")), str(a.get("owner", "")),
+                       a.get("answers") or {})
 
     @property
     def use_case(self) -> str:
@@ -131,28 +141,21 @@ def _missing_answer(policy: Policy, answers: Answers, conditions) -> TiergateErr
 
 def classify(policy: Policy, answers: Answers | dict[str, Any]) -> Classification:
     """Classify one use case. `answers` is an Answers (from load_answers) or a whole answers document."""
-    if not isinstance(answers, Answers):
-        doc = answers
-        answers = Answers("<answers>", str(doc.get("use_case", "")), str(doc.get("title", "")),
-                          str(doc.get("owner", "")), doc.get("answers") or {})
-    prepared = _prepared(policy)
-    values = answers.answers
+    prepared = _compiled.get(id(policy))
+    prepared = prepared[1] if prepared is not None and prepared[0] is policy else _prepared(policy)
+    values = answers.answers if isinstance(answers, Answers) else (answers.get("answers") or {})
     try:
-        matched = policy.matcher(values)
+        best, matched, hits = prepared.matcher(values)
     except (KeyError, TypeError, IndexError):
-        raise _missing_answer(policy, answers, [(r.loc, r.condition) for r in policy.rules]) from None
-    best = prepared.floor_rank
-    rule_rank = prepared.rule_rank
-    for index in matched:
-        if rule_rank[index] > best:
-            best = rule_rank[index]
-    tier = policy.tiers[best].name
-    forbids, matcher = prepared.forbid_matchers[tier]
-    forbidden: tuple[Requirement, ...] = ()
-    if forbids:
-        try:
-            hits = matcher(values)
-        except (KeyError, TypeError, IndexError):
-            raise _missing_answer(policy, answers, [(f.loc, f.condition) for f in forbids]) from None
-        forbidden = tuple(forbids[i] for i in hits)
-    return Classification(policy, answers, tier, matched, forbidden)
+        needed = [(r.loc, r.condition) for r in policy.rules]
+        needed += [(f.loc, f.condition) for forbids in prepared.forbids for f in forbids]
+        raise _missing_answer(policy, _as_answers(answers), needed) from None
+    forbids = prepared.forbids[best]
+    forbidden = tuple(forbids[i] for i in hits) if hits else ()
+    return Classification(policy, answers, prepared.tier_names[best], matched, forbidden)
+
+
+def _as_answers(answers) -> Answers:
+    if isinstance(answers, Answers):
+        return answers
+    return Classification(None, answers, "", [], ()).answers

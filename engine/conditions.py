@@ -73,9 +73,26 @@ def is_missing(value: Any) -> bool:
     return value is _MISSING
 
 
+class _Missing:
+    """Stands for an answer that is not there: any use of it raises, so no rule silently holds or fails on it."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def _fail(self, *args):
+        raise KeyError(self.path)
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __hash__ = __contains__ = __iter__ = __bool__ = _fail
+
+
 class _CodeGen:
-    def __init__(self):
+    def __init__(self, hoist: bool = False):
         self.consts: dict[str, Any] = {}
+        self.hoisted: dict[tuple[str, ...], str] = {}  # path -> local name, when each answer is read once
+        self.hoist = hoist
+        self.shared: dict[str, str] = {}  # leaf text -> local computed once (compile_many only)
 
     def const(self, value: Any) -> str:
         name = f"_k{len(self.consts)}"
@@ -83,9 +100,16 @@ class _CodeGen:
         return name
 
     def path(self, p: ast.Path) -> str:
+        if self.hoist:
+            return self.hoisted.setdefault(p.parts, f"p{len(self.hoisted)}")
         return "v" + "".join(f"[{part!r}]" for part in p.parts)
 
     def expr(self, node: ast.Condition) -> str:
+        shared = self.shared
+        if shared and isinstance(node, (ast.Compare, ast.Member, ast.Contains, ast.Truthy)):
+            name = shared.get(to_text(node))
+            if name is not None:
+                return name
         if isinstance(node, ast.Compare):
             return f"({self.path(node.path)} {_PY_OPS[node.op]} {self.const(node.literal.value)})"
         if isinstance(node, ast.Member):
@@ -98,6 +122,8 @@ class _CodeGen:
         if isinstance(node, ast.Contains):
             return f"({self.const(node.literal.value)} in {self.path(node.path)})"
         if isinstance(node, ast.Truthy):
+            if self.hoist:  # `==` (not `is`) so that a missing answer raises instead of reading as false
+                return f"({self.path(node.path)} == True)"
             return f"({self.path(node.path)} is True)"
         if isinstance(node, ast.Not):
             return f"(not {self.expr(node.operand)})"
@@ -191,13 +217,78 @@ def compile_condition(node: ast.Condition) -> CompiledCondition:
     return CompiledCondition(to_text(node), paths(node), node.loc, node, fn)
 
 
-def compile_many(nodes: list[ast.Condition]) -> Callable[[Any], list[int]]:
-    """One function that returns the indexes of every condition that holds (for classification)."""
-    gen = _CodeGen()
-    lines = ["def _matches(v):", "    m = []"]
+def _first_leaf(node: ast.Condition):
+    """The comparison evaluated first when the condition is evaluated (left to right, short-circuit)."""
+    while not isinstance(node, (ast.Compare, ast.Member, ast.Contains, ast.Truthy)):
+        node = node.operand if isinstance(node, ast.Not) else node.inner if isinstance(node, ast.Group) \
+            else node.operands[0]
+    return node
+
+
+def compile_many(nodes: list[ast.Condition], ranks: list[int] | None = None, floor: int = 0,
+                 hoist: bool = True, then: dict[int, list[ast.Condition]] | None = None) -> Callable[[Any], Any]:
+    """One function that returns the indexes of every condition that holds (for classification).
+
+    With `ranks` (one per condition) it returns (the highest rank among those that hold, or `floor`;
+    the indexes; and, with `then` — rank -> conditions, for forbids — the indexes of those of the
+    winning rank that hold). With `hoist`, each answer is read once at the top; a missing one becomes a
+    stand-in that raises KeyError as soon as a rule actually uses it, so the caller can say which.
+    """
+    gen = _CodeGen(hoist=hoist)
+    shared_lines = []
+    if hoist:
+        # A comparison that several rules make is computed once, up front, when it is the first thing some
+        # rule evaluates: every rule is evaluated, so it would have been computed (or raised) anyway.
+        counts: dict[str, int] = {}
+        for node in nodes:
+            for key in {to_text(leaf) for leaf in leaves(node)}:
+                counts[key] = counts.get(key, 0) + 1
+        for node in nodes:
+            first = _first_leaf(node)
+            key = to_text(first)
+            if counts[key] > 1 and key not in gen.shared:
+                shared_lines.append(f"    c{len(gen.shared)} = {gen.expr(first)}")
+                gen.shared[key] = f"c{len(gen.shared)}"
+    body = []
     for index, node in enumerate(nodes):
-        lines.append(f"    if {gen.expr(node)}: m.append({index})")
-    lines.append("    return m")
-    namespace = {"__builtins__": {}, **gen.consts}
+        body.append(f"    if {gen.expr(node)}:")
+        body.append(f"        m.append({index})")
+        if ranks is not None:
+            body.append(f"        if r < {ranks[index]}: r = {ranks[index]}")
+    if then:
+        body.append("    f = ()")
+        for k, (rank, extra) in enumerate(sorted(then.items())):
+            body.append(f"    {'if' if k == 0 else 'elif'} r == {rank}:")
+            body.append("        f = []")
+            for index, node in enumerate(extra):
+                body.append(f"        if {gen.expr(node)}: f.append({index})")
+    lines = ["def _matches(v):"]
+    groups: dict[tuple[str, ...], str] = {}  # a parent read once for all its children (impact.legal, impact.personal)
+    for parts in gen.hoisted:
+        if len(parts) > 1 and sum(1 for other in gen.hoisted if other[:-1] == parts[:-1]) > 1:
+            groups.setdefault(parts[:-1], f"g{len(groups)}")
+    for parent, name in groups.items():
+        lines.append("    try:")
+        lines.append(f"        {name} = v" + "".join(f"[{part!r}]" for part in parent))
+        lines.append("    except (KeyError, TypeError, IndexError):")
+        lines.append(f"        {name} = None")
+    for parts, name in gen.hoisted.items():
+        base = groups.get(parts[:-1])
+        source = f"{base}[{parts[-1]!r}]" if base else "v" + "".join(f"[{part!r}]" for part in parts)
+        lines.append("    try:")
+        lines.append(f"        {name} = {source}")
+        lines.append("    except (KeyError, TypeError, IndexError):")
+        lines.append(f"        {name} = _Missing({'.'.join(parts)!r})")
+    lines.extend(shared_lines)
+    lines.append("    m = []")
+    if ranks is not None:
+        lines.append(f"    r = {floor}")
+    lines.extend(body)
+    if ranks is None:
+        lines.append("    return m")
+    else:
+        lines.append("    return (r, m, f)" if then else "    return (r, m, ())")
+    namespace = {"__builtins__": {}, "_Missing": _Missing, "KeyError": KeyError, "TypeError": TypeError,
+                 "IndexError": IndexError, **gen.consts}
     exec(compile("\n".join(lines), "<classify>", "exec"), namespace)  # noqa: S102 - generated from the policy
     return namespace["_matches"]

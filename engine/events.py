@@ -89,7 +89,7 @@ def _schema_problem(error, file: str, line: int, what: str) -> Diagnostic:
     path = json_path(error.absolute_path)
     if error.validator == "enum":
         allowed = ", ".join(json.dumps(v) for v in error.validator_value)
-        message = f"{what} {path} is {json.dumps(error.instance)}; allowed: {allowed}"
+        message = f"{what} {path} is {json.dumps(error.instance, default=str)}; allowed: {allowed}"
     elif error.validator == "required":
         message = f"{what} misses {error.message.split(chr(39))[1] if chr(39) in error.message else 'a field'}"
     elif error.validator == "pattern" and path.endswith(("at", "expires")):
@@ -118,6 +118,9 @@ def _records(data: bytes, file: str) -> list[tuple[Any, int]]:
             except json.JSONDecodeError as exc:
                 problems.append(Diagnostic("E400", f"this line is not a JSON object: {exc.msg}",
                                            Location(file, number, exc.colno), hint="one JSON object per line"))
+            except RecursionError:
+                problems.append(Diagnostic("E400", "this line nests too deeply to be read", Location(file, number),
+                                           hint="one JSON object per line"))
         if problems:
             raise TiergateError(problems)
         return out
@@ -137,7 +140,7 @@ def _records(data: bytes, file: str) -> list[tuple[Any, int]]:
 def parse_events(data: bytes | str, file: str = "<events>") -> EventLog:
     """Parse and validate events; sort them by time (warning when they were not in order)."""
     if isinstance(data, str):
-        data = data.encode("utf-8")
+        data = data.encode("utf-8", "surrogatepass")  # a lone surrogate is then reported as a bad byte
     return events_from_records(_records(data, file), file)
 
 
@@ -241,6 +244,22 @@ def events_from_records(records: list[tuple[Any, int]], file: str) -> EventLog:
     return order_events(events)
 
 
+def _identity(data: dict) -> str:
+    """Event data as comparable text; YAML allows keys that are not text, which json.dumps cannot sort."""
+    try:
+        return json.dumps(data, sort_keys=True, default=str)
+    except TypeError:
+        return json.dumps(_text_keys(data), sort_keys=True, default=str)
+
+
+def _text_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {json.dumps(k, default=str) if not isinstance(k, str) else k: _text_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text_keys(v) for v in value]
+    return value
+
+
 def order_events(events: list[Event]) -> EventLog:
     warnings: list[tuple[str, Diagnostic]] = []
     for previous, current in zip(events, events[1:]):
@@ -253,8 +272,7 @@ def order_events(events: list[Event]) -> EventLog:
     seen: dict[tuple, Event] = {}
     unique = []
     for event in ordered:
-        key = (event.at, event.type, event.use_case, event.version, event.actor,
-               json.dumps(event.data, sort_keys=True, default=str))
+        key = (event.at, event.type, event.use_case, event.version, event.actor, _identity(event.data))
         if key in seen:
             warnings.append((event.use_case, Diagnostic(
                 "W403", f"duplicate of the event at line {seen[key].line}; it is counted once", event.location,
@@ -303,9 +321,24 @@ def parse_roster(data: bytes | str, file: str = "<roster>") -> Roster:
     return roster_from_document(load_yaml(data, file, code="E410"))
 
 
+def _roster_times_as_text(data: Any) -> Any:
+    """YAML reads an unquoted `since` or `until` as a datetime (or a date): give it back as text, as for events."""
+    people = data.get("people") if isinstance(data, dict) else None
+    if not isinstance(people, dict):
+        return data
+
+    def as_text(item: Any) -> Any:
+        if not isinstance(item, dict) or not any(isinstance(item.get(k), date) for k in ("since", "until")):
+            return item
+        return {k: v.isoformat() if k in ("since", "until") and isinstance(v, date) else v for k, v in item.items()}
+
+    return {**data, "people": {person: [as_text(i) for i in items] if isinstance(items, list) else items
+                               for person, items in people.items()}}
+
+
 def roster_from_document(document) -> Roster:
     """A roster from parsed YAML (a YamlDocument), every problem located in it."""
-    data = document.data
+    data = _roster_times_as_text(document.data)
     where = document.location
     file = document.file
     errors = sorted(_validator("roster.schema.json").iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))

@@ -2,26 +2,39 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import Diagnostic, Location, TiergateError, closest, did_you_mean
 from .yamlsource import YamlDocument, json_path, load_yaml
 
-_validators: dict[str, Any] = {}
+_validators: dict[int, tuple] = {}  # id(schema) -> (schema, validator)
 
 
-@dataclass(frozen=True)
 class Answers:
-    """One use case's questionnaire: who it is, and the answers classification reads."""
+    """One use case's questionnaire: who it is, and the answers classification reads.
 
-    file: str
-    use_case: str
-    title: str
-    owner: str
-    answers: dict
-    document: YamlDocument | None = None
+    A plain class with slots, not a frozen dataclass: bulk classification makes one per use case.
+    """
+
+    __slots__ = ("file", "use_case", "title", "owner", "answers", "document")
+
+    def __init__(self, file: str, use_case: str, title: str, owner: str, answers: dict,
+                 document: YamlDocument | None = None):
+        self.file = file
+        self.use_case = use_case
+        self.title = title
+        self.owner = owner
+        self.answers = answers
+        self.document = document
+
+    def __repr__(self) -> str:
+        return f"Answers({self.use_case!r}, file={self.file!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Answers) and self.to_dict() == other.to_dict() and self.file == other.file
+
+    __hash__ = None
 
     def line_of(self, dotted: str) -> int:
         """The line of an answer given as a path relative to `answers` (e.g. `impact.legal`)."""
@@ -34,15 +47,23 @@ class Answers:
 
 
 def _validator(schema) -> Any:
-    key = json.dumps(schema, sort_keys=True, default=str)
-    validator = _validators.get(key)
-    if validator is None:
+    """One compiled validator per schema object (a policy's questionnaire is one object for its lifetime)."""
+    return _entry(schema)[1]
+
+
+def _entry(schema) -> tuple:
+    """(schema, jsonschema validator, fast check or None), built once per schema object."""
+    entry = _validators.get(id(schema))
+    if entry is None or entry[0] is not schema:
         import jsonschema
 
-        cls = jsonschema.validators.validator_for(dict(schema), default=jsonschema.Draft202012Validator)
-        validator = cls(_plain(schema), format_checker=cls.FORMAT_CHECKER)
-        _validators[key] = validator
-    return validator
+        from .schemacheck import compile_schema
+
+        plain = _plain(schema)
+        cls = jsonschema.validators.validator_for(plain, default=jsonschema.Draft202012Validator)
+        entry = (schema, cls(plain, format_checker=cls.FORMAT_CHECKER), compile_schema(plain))
+        _validators[id(schema)] = entry
+    return entry
 
 
 def _plain(value):
@@ -142,7 +163,10 @@ def validate_document(document: YamlDocument, schema) -> list[Diagnostic]:
         kind = "empty" if document.data is None else f"a {type(document.data).__name__}"
         return [Diagnostic("E301", f"an answers file must be a mapping (use_case, title, owner, answers); this one is {kind}",
                            Location(document.file, document.line_of("$")))]
-    errors = sorted(_validator(schema).iter_errors(document.data), key=lambda e: [str(p) for p in e.absolute_path])
+    _, validator, fast = _entry(schema)
+    if fast is not None and fast(document.data):  # certainly valid: jsonschema is asked only to word problems
+        return []
+    errors = sorted(validator.iter_errors(document.data), key=lambda e: [str(p) for p in e.absolute_path])
     diagnostics = _one_per_mistake(errors, document)
     return sorted(diagnostics, key=Diagnostic.sort_key)
 
@@ -182,3 +206,55 @@ def find_answer_files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             found.append(p)
     return found
+
+
+#: from this many files on, answers are read on every core
+PARALLEL_FROM = 1000
+
+
+def _load_one(args) -> tuple:
+    """Worker: read and validate one file; plain tuples travel back (exceptions do not pickle well)."""
+    path, schema = args
+    from .api import read_source
+
+    try:
+        a = parse_answers(read_source(path), str(path), schema)
+    except TiergateError as exc:
+        return ("error", str(path), list(exc.diagnostics))
+    return ("ok", str(path), a.use_case, a.title, a.owner, a.answers, a.document)
+
+
+def load_answer_files(paths: Iterable[str | Path], policy, progress=None) -> tuple[list[Answers], list[Diagnostic]]:
+    """Read and validate many answers files (in parallel when there are many); every file is reported.
+
+    Returns the valid answers in file order and the diagnostics of the invalid ones. `progress(n)` is
+    called as files complete.
+    """
+    import os
+
+    files = list(paths)
+    schema = _plain(policy.questionnaire)
+    workers = min(os.cpu_count() or 1, 8)
+    jobs = [(f, schema) for f in files]
+    if len(files) >= PARALLEL_FROM and workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            outcomes = []
+            for outcome in pool.map(_load_one, jobs, chunksize=128):
+                outcomes.append(outcome)
+                if progress:
+                    progress(1)
+    else:
+        outcomes = []
+        for job in jobs:
+            outcomes.append(_load_one(job))
+            if progress:
+                progress(1)
+    answers, problems = [], []
+    for outcome in outcomes:
+        if outcome[0] == "ok":
+            answers.append(Answers(*outcome[1:]))
+        else:
+            problems.extend(outcome[2])
+    return answers, problems

@@ -111,10 +111,12 @@ def load_yaml_documents(data: bytes | str, file: str, code: str = "E300", multi:
             node = loader.get_node()
             lines: dict[str, int] = {}
             key_lines: dict[str, int] = {}
-            _walk(node, "$", lines, key_lines, file, set(), [0])
             try:
-                data = loader.construct_document(node)
-            except (ValueError, TypeError, OverflowError) as exc:  # e.g. an unquoted date that does not exist
+                data = _walk(node, "$", lines, key_lines, file, set(), [0], 0, loader)
+            except (ValueError, TypeError, OverflowError, yaml.constructor.ConstructorError) as exc:
+                # an unquoted date that does not exist, a key that cannot be a key, ...
+                if isinstance(exc, yaml.YAMLError):
+                    raise
                 raise TiergateError(_bad_scalar(node, file, code, exc)) from None
             documents.append(YamlDocument(file, data, lines, key_lines))
             if not multi and len(documents) > 1:
@@ -170,7 +172,12 @@ def load_yaml(data: bytes | str, file: str, code: str = "E300") -> YamlDocument:
     return documents[0]
 
 
-def _walk(node, path: str, lines: dict, key_lines: dict, file: str, seen: set, count: list, depth: int = 0) -> None:
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
+def _walk(node, path: str, lines: dict, key_lines: dict, file: str, seen: set, count: list, depth: int = 0,
+          loader=None):
+    """Record the line of every path and build the value (faster than PyYAML's Python constructor)."""
     if depth > MAX_DEPTH:
         raise RecursionError(path)
     if id(node) in seen:
@@ -184,6 +191,7 @@ def _walk(node, path: str, lines: dict, key_lines: dict, file: str, seen: set, c
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         keys: dict[str, int] = {}
+        out: dict = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
             line = key_node.start_mark.line + 1
@@ -195,7 +203,21 @@ def _walk(node, path: str, lines: dict, key_lines: dict, file: str, seen: set, c
             keys[key] = line
             child = f"{path}.{key}"
             key_lines[child] = line
-            _walk(value_node, child, lines, key_lines, file, seen, count, depth + 1)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, f"{path}[{index}]", lines, key_lines, file, seen, count, depth + 1)
+            value = _walk(value_node, child, lines, key_lines, file, seen, count, depth + 1, loader)
+            if loader is not None:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR:
+                    out[key_node.value] = value
+                else:
+                    out[loader.construct_object(key_node, deep=True)] = value  # TypeError when unhashable
+        if loader is not None and node.tag != _MAP:  # !!set, !!omap, ...: let PyYAML build what the tag says
+            return loader.construct_object(node, deep=True)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        items = [_walk(item, f"{path}[{index}]", lines, key_lines, file, seen, count, depth + 1, loader)
+                 for index, item in enumerate(node.value)]
+        if loader is not None and node.tag != _SEQ:
+            return loader.construct_object(node, deep=True)
+        return items
+    if loader is None or node.tag == _STR:
+        return node.value
+    return loader.construct_object(node, deep=True)

@@ -7,7 +7,7 @@ import click
 
 from ..classify import classify
 from ..errors import TiergateError
-from ..questionnaire import find_answer_files, load_answers
+from ..questionnaire import find_answer_files, load_answer_files
 from ..reports import classification as report
 from .output import EXIT_FINDING, EXIT_INPUT, EXIT_OK, echo_diagnostics, emit, format_choice, load_policy_or_exit, policy_option
 
@@ -27,15 +27,18 @@ def command(answers: tuple[str, ...], policy_path: str | None, fmt: str, output:
     """
     policy = load_policy_or_exit(policy_path)
     files = find_answer_files(answers)
-    results, errors, sources = [], [], {}
-    show_bar = sys.stderr.isatty() and len(files) >= PROGRESS_FROM
-    with click.progressbar(files, label="classifying", file=sys.stderr, show_pos=True) if show_bar else _plain(files) as items:
-        for path in items:
-            try:
-                results.append(classify(policy, load_answers(path, policy)))
-            except TiergateError as exc:
-                errors.extend(exc.diagnostics)
-                sources.update(exc.sources)
+    sources: dict = {}
+    if sys.stderr.isatty() and len(files) >= PROGRESS_FROM:
+        with click.progressbar(length=len(files), label="classifying", file=sys.stderr, show_pos=True) as bar:
+            loaded, errors = load_answer_files(files, policy, bar.update)
+    else:
+        loaded, errors = load_answer_files(files, policy)
+    results = []
+    for a in loaded:
+        try:
+            results.append(classify(policy, a))
+        except TiergateError as exc:
+            errors.extend(exc.diagnostics)
     single = len(answers) == 1 and len(files) == 1
     if fmt == "json":
         emit(report.json_report(results, errors, single), output)
@@ -52,14 +55,3 @@ def command(answers: tuple[str, ...], policy_path: str | None, fmt: str, output:
     if errors:
         sys.exit(EXIT_INPUT)
     sys.exit(EXIT_FINDING if any(c.forbidden for c in results) else EXIT_OK)
-
-
-class _plain:
-    def __init__(self, items):
-        self.items = items
-
-    def __enter__(self):
-        return self.items
-
-    def __exit__(self, *exc):
-        return False

@@ -295,6 +295,7 @@ def _resolve_tier(c: Compilation, tier: str):
         attributes.update(parent_attrs)
         requirements.extend(parent_reqs)
     own_ids: dict[str, ast.RequirementNode] = {}
+    own: list[tuple[str, ast.RequirementNode, str]] = []
     if block is not None:
         for s in block.settings:
             attributes[s.key.value] = s.value.value
@@ -306,9 +307,9 @@ def _resolve_tier(c: Compilation, tier: str):
                         node.loc, hint='give one of them its own id with `as "ID"`')
                 continue
             own_ids[rid] = node
-            # a tier's own requirement replaces an inherited one with the same id
-            requirements = [r for r in requirements if r[0] != rid]
-            requirements.append((rid, node, tier))
+            own.append((rid, node, tier))
+    # a tier's own requirement replaces an inherited one with the same id (one pass: linear, not quadratic)
+    requirements = [r for r in requirements if r[0] not in own_ids] + own
     c.resolved[tier] = (attributes, requirements)
     return c.resolved[tier]
 
