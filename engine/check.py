@@ -10,7 +10,7 @@ from .events import Event, EventLog, Roster, format_time
 from .gates import BREACH, OVERDUE, UNMET, Context, Status, evaluate_gate, evaluate_obligations
 from .policy import Policy
 from .questionnaire import Answers
-from .workflow import VersionState, graph_of
+from .workflow import APPLY, VersionState, graph_of
 
 
 @dataclass(frozen=True)
@@ -92,47 +92,6 @@ class CheckResult:
         }
 
 
-def _event_problems(policy: Policy, workflow, events: list[Event]) -> tuple[list[Diagnostic], list[Diagnostic]]:
-    """Errors (unknown stages, unregistered versions) and warnings (unknown roles or requirement ids)."""
-    errors, warnings = [], []
-    stages = set(workflow.stages)
-    registered: set[str] = set()
-    requirement_ids = {r.id for t in policy.tiers for r in t.requirements}
-    for e in events:
-        if e.type == "registered":
-            registered.add(e.version)
-            continue
-        if e.version not in registered:
-            errors.append(Diagnostic("E420", f"{e.type} event for version {e.version} of {e.use_case}, which is not "
-                                     "registered before it", e.location,
-                                     hint="record a `registered` event for the version first"))
-        stage = e.data.get("to") if e.type == "transition" else e.data.get("gate") if e.type == "signoff" else None
-        if stage is not None and stage not in stages:
-            what = "transition to" if e.type == "transition" else "sign-off for"
-            errors.append(Diagnostic("E421", f"{what} stage `{stage}`, which is not a stage of workflow "
-                                     f"`{workflow.name}`", e.location,
-                                     hint=did_you_mean(stage, workflow.stages, "stages")))
-        role = e.data.get("role")
-        if role is not None and role not in policy.roles:
-            warnings.append(Diagnostic("W423", f"role `{role}` is not a role of policy {policy.name}", e.location,
-                                       WARNING, hint=did_you_mean(role, policy.roles, "roles")))
-        if e.type == "waiver" and e.data["requirement"] not in requirement_ids:
-            warnings.append(Diagnostic("W424", f"waiver for `{e.data['requirement']}`, which is no requirement id of "
-                                       f"policy {policy.name}", e.location, WARNING,
-                                       hint=did_you_mean(e.data["requirement"], sorted(requirement_ids), "ids")))
-    return errors, warnings
-
-
-def _roster_warnings(roster: Roster, events: list[Event]) -> list[Diagnostic]:
-    out, seen = [], set()
-    for e in events:
-        if e.type in ("signoff", "waiver", "review") and not roster.knows(e.actor) and e.actor not in seen:
-            seen.add(e.actor)
-            out.append(Diagnostic("W425", f"{e.actor} is not in the roster, so their {e.type} counts for nothing",
-                                  e.location, WARNING, hint=f"add {e.actor} with their roles to {roster.file}"))
-    return out
-
-
 def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event], roster: Roster, *,
           version: str | None = None, to: str | None = None, mode: str | None = None,
           at: datetime | None = None, replay: bool = False) -> CheckResult:
@@ -142,41 +101,61 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     workflow = policy.workflow_of(tier)
     graph = graph_of(workflow)
     log = events if isinstance(events, EventLog) else EventLog(tuple(events))
-    mine = [e for e in log.events if e.use_case == classification.use_case]
-    warnings = log.warnings_for(classification.use_case)
+    use_case = classification.use_case
     at = at or datetime.now(timezone.utc)
-    errors, event_warnings = _event_problems(policy, workflow, mine)
-    warnings += event_warnings + _roster_warnings(roster, mine)
-    where = Location(mine[0].file if mine else "<events>")
-    versions = [e.version for e in mine if e.type == "registered" and e.at <= at]
+    ctx = Context(policy, tier, roster, classification.forbidden, classification.answers.answers)
+    stages, roles, requirement_ids = set(workflow.stages), set(policy.roles), policy.requirement_ids
+    errors: list[Diagnostic] = []
+    warnings = log.warnings_for(use_case)
+    unknown_people: set[str] = set()
+    states: dict[str, VersionState] = {}
+    registered: list[str] = []  # versions registered by `at`, in order
+    violations: list[Violation] = []
+    first = None
+    # One pass over the use case's events: check each (unknown stages, unregistered versions, people and
+    # roles the policy or roster does not know), and move each version's state along as of `at`.
+    for e in log.events:
+        if e.use_case != use_case:
+            continue
+        if first is None:
+            first = e
+        kind, data = e.type, e.data
+        state = states.get(e.version)
+        if kind == "registered":
+            if state is None:
+                state = states[e.version] = VersionState(use_case, e.version, workflow.start)
+            if e.at <= at:
+                registered.append(e.version)
+        elif state is None:
+            errors.append(Diagnostic("E420", f"{kind} event for version {e.version} of {use_case}, which is not "
+                                     "registered before it", e.location,
+                                     hint="record a `registered` event for the version first"))
+            continue
+        elif kind in _CHECKED:
+            _check_event(e, kind, data, workflow, stages, roles, requirement_ids, roster, unknown_people, policy,
+                         errors, warnings)
+        if e.at > at or errors:
+            continue
+        if kind == "transition" and replay:
+            violations.extend(_judge_transition(ctx, graph, state, e))
+        APPLY[kind](state, e)
+    where = Location(first.file if first else "<events>")
     if version is None:
-        if not versions:
-            errors.append(Diagnostic("E422", f"no version of {classification.use_case} is registered "
-                                     f"(by {format_time(at)})", where,
+        if not registered:
+            errors.append(Diagnostic("E422", f"no version of {use_case} is registered (by {format_time(at)})", where,
                                      hint="record a `registered` event, or check the use case id"))
         else:
-            version = versions[-1]
-    elif version not in versions:
-        errors.append(Diagnostic("E422", f"version {version} of {classification.use_case} is not registered "
-                                 f"(by {format_time(at)})", where, hint=did_you_mean(version, versions, "versions")))
+            version = registered[-1]
+    elif version not in registered:
+        errors.append(Diagnostic("E422", f"version {version} of {use_case} is not registered (by {format_time(at)})",
+                                 where, hint=did_you_mean(version, registered, "versions")))
     if to is not None and to not in graph:
         errors.append(Diagnostic("E421", f"`{to}` is not a stage of workflow `{workflow.name}`", Location("--to"),
                                  hint=did_you_mean(to, workflow.stages, "stages")))
     if errors:
         raise TiergateError(errors)
-
-    ctx = Context(policy, tier, roster, classification.forbidden, classification.answers.answers)
-    states: dict[str, VersionState] = {}
-    violations: list[Violation] = []
-    for e in mine:
-        if e.at > at or (not replay and e.version != version):
-            continue
-        state = states.get(e.version)
-        if state is None:
-            state = states[e.version] = VersionState(classification.use_case, e.version, workflow.start)
-        if e.type == "transition" and replay:
-            violations.extend(_judge_transition(ctx, graph, state, e))
-        state.apply(e)
+    if not replay:
+        violations = []
     state = states[version]
     requirements: tuple[Status, ...] = ()
     allowed = None
@@ -188,10 +167,41 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     obligations = tuple(evaluate_obligations(ctx, state, at))
     standing: tuple[Status, ...] = ()
     if state.last_transition is not None:
-        standing = tuple(evaluate_gate(ctx, state, state.stage, state.last_transition.data.get("mode"), at))
-    return CheckResult(classification.use_case, version, tier.name, policy, at, state.stage, to, mode, allowed,
+        stage_mode = state.last_transition.data.get("mode")
+        standing = tuple(evaluate_gate(ctx, state, state.stage, stage_mode, at, explain=False))
+        if any(s.failing for s in standing):
+            standing = tuple(evaluate_gate(ctx, state, state.stage, stage_mode, at))
+    return CheckResult(use_case, version, tier.name, policy, at, state.stage, to, mode, allowed,
                        transition_ok, requirements, tuple(violations), obligations, replay, tuple(warnings),
                        classification, standing)
+
+
+_CHECKED = frozenset(("transition", "signoff", "waiver", "review"))  # the event types that name stages, roles or people
+
+
+def _check_event(e: Event, kind: str, data: dict, workflow, stages: set, roles: set, requirement_ids,
+                 roster: Roster, unknown_people: set, policy: Policy, errors: list, warnings: list) -> None:
+    """Problems of one event of a registered version: errors for unknown stages, warnings for the rest."""
+    if kind == "transition" or kind == "signoff":
+        stage = data["to"] if kind == "transition" else data["gate"]
+        if stage not in stages:
+            what = "transition to" if kind == "transition" else "sign-off for"
+            errors.append(Diagnostic("E421", f"{what} stage `{stage}`, which is not a stage of workflow "
+                                     f"`{workflow.name}`", e.location,
+                                     hint=did_you_mean(stage, workflow.stages, "stages")))
+    if kind in ("signoff", "waiver", "review"):
+        role = data.get("role")
+        if role is not None and role not in roles:
+            warnings.append(Diagnostic("W423", f"role `{role}` is not a role of policy {policy.name}", e.location,
+                                       WARNING, hint=did_you_mean(role, policy.roles, "roles")))
+        if kind == "waiver" and data["requirement"] not in requirement_ids:
+            warnings.append(Diagnostic("W424", f"waiver for `{data['requirement']}`, which is no requirement id of "
+                                       f"policy {policy.name}", e.location, WARNING,
+                                       hint=did_you_mean(data["requirement"], sorted(requirement_ids), "ids")))
+        if not roster.knows(e.actor) and e.actor not in unknown_people:
+            unknown_people.add(e.actor)
+            warnings.append(Diagnostic("W425", f"{e.actor} is not in the roster, so their {kind} counts for nothing",
+                                       e.location, WARNING, hint=f"add {e.actor} with their roles to {roster.file}"))
 
 
 def _judge_transition(ctx: Context, graph, state: VersionState, e: Event) -> list[Violation]:
@@ -204,8 +214,9 @@ def _judge_transition(ctx: Context, graph, state: VersionState, e: Event) -> lis
         nexts = ", ".join(graph.successors(state.stage)) or "none"
         out.append(Violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line,
                              f"{state.stage} -> {to} is not an edge of the workflow (from {state.stage}: {nexts})"))
-    statuses = evaluate_gate(ctx, state, to, mode, e.at)
-    unmet = tuple(s for s in statuses if s.failing)
+    unmet = tuple(s for s in evaluate_gate(ctx, state, to, mode, e.at, explain=False) if s.failing)
+    if unmet:  # explain only what failed, now, before later events change the state
+        unmet = tuple(s for s in evaluate_gate(ctx, state, to, mode, e.at) if s.failing)
     if unmet:
         ids = ", ".join(s.id for s in unmet)
         out.append(Violation("gate", state.version, e.at, state.stage, to, mode, e.file, e.line,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -32,6 +33,12 @@ def parse_time(text: Any) -> datetime | None:
 def format_time(value: datetime | None) -> str | None:
     if value is None:
         return None
+    return _format_time(value)
+
+
+@lru_cache(maxsize=8192)
+def _format_time(value: datetime) -> str:
+    """UTC, RFC 3339 with `Z`; cached, because reasons quote the same event times again and again."""
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
@@ -72,17 +79,31 @@ class EventLog:
         return [w for w, case in zip(self.warnings, self.warning_use_cases) if case == use_case]
 
 
+def _schema(name: str) -> dict:
+    from .resources import schema_path
+
+    return json.loads(schema_path(name).read_text(encoding="utf-8"))
+
+
 def _validator(name: str):
+    """The jsonschema validator of a shipped schema, built on first need (importing jsonschema is slow)."""
     validator = _validators.get(name)
     if validator is None:
         import jsonschema
 
-        from .resources import schema_path
-
-        schema = json.loads(schema_path(name).read_text(encoding="utf-8"))
-        validator = jsonschema.Draft202012Validator(schema)
+        validator = jsonschema.Draft202012Validator(_schema(name))
         _validators[name] = validator
     return validator
+
+
+def _fast(name: str):
+    """A yes/no check compiled from a shipped schema (see schemacheck); None when unsupported."""
+    key = "fast:" + name
+    if key not in _validators:
+        from .schemacheck import compile_schema
+
+        _validators[key] = compile_schema(_schema(name))
+    return _validators[key]
 
 
 def _schema_problem(error, file: str, line: int, what: str) -> Diagnostic:
@@ -214,7 +235,6 @@ def fast_valid(record: dict) -> bool:
 
 def events_from_records(records: list[tuple[Any, int]], file: str) -> EventLog:
     """Validate (record, line) pairs as events; sort them by time (warning when they were not in order)."""
-    validator = _validator("events.schema.json")
     problems: list[Diagnostic] = []
     events: list[Event] = []
     for seq, (record, line) in enumerate(records):
@@ -222,7 +242,7 @@ def events_from_records(records: list[tuple[Any, int]], file: str) -> EventLog:
             problems.append(Diagnostic("E400", "an event must be a mapping of fields", Location(file, line)))
             continue
         record = _times_as_text(record)
-        errors = [] if fast_valid(record) else sorted(validator.iter_errors(record),
+        errors = [] if fast_valid(record) else sorted(_validator("events.schema.json").iter_errors(record),
                                                       key=lambda e: list(map(str, e.absolute_path)))
         if errors:
             problems.extend(_schema_problem(e, file, line, f"event {record.get('type', '?')}") for e in errors[:3])
@@ -308,7 +328,15 @@ class Roster:
     file: str = "<roster>"
 
     def holds(self, person: str, role: str, at: datetime) -> bool:
-        return any(h.role == role and h.active(at) for h in self.people.get(person, ()))
+        if role in self._always.get(person, ()):
+            return True
+        return any(h.role == role and h.active(at) for h in self.people.get(person, ())
+                   if h.since is not None or h.until is not None)
+
+    @cached_property
+    def _always(self) -> dict[str, frozenset[str]]:
+        """Person -> the roles held with no period: the common case, answered by a set lookup."""
+        return {p: frozenset(h.role for h in hs if h.since is None and h.until is None) for p, hs in self.people.items()}
 
     def roles_of(self, person: str, at: datetime) -> list[str]:
         return [h.role for h in self.people.get(person, ()) if h.active(at)]
@@ -341,7 +369,9 @@ def roster_from_document(document) -> Roster:
     data = _roster_times_as_text(document.data)
     where = document.location
     file = document.file
-    errors = sorted(_validator("roster.schema.json").iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    fast = _fast("roster.schema.json")
+    errors = [] if fast is not None and fast(data) else sorted(_validator("roster.schema.json").iter_errors(data),
+                                                                key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise TiergateError([Diagnostic("E410", f"roster {json_path(e.absolute_path)}: {e.message}",
                                         where(json_path(e.absolute_path))) for e in errors[:10]])

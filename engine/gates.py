@@ -16,15 +16,30 @@ OK, DUE, OVERDUE, BREACH = "ok", "due", "overdue", "breach"
 DUE_WINDOW = 0.10  # an obligation is `due` in the last 10% of its period
 
 
-@dataclass(frozen=True)
 class Status:
-    """One requirement's outcome at a gate, or one obligation's state."""
+    """One requirement's outcome at a gate, or one obligation's state. (Slots, not a dataclass: replay makes many.)"""
 
-    requirement: Requirement
-    status: str
-    reason: str
-    last: datetime | None = None
-    next_due: datetime | None = None
+    __slots__ = ("requirement", "status", "reason", "last", "next_due")
+
+    def __init__(self, requirement: Requirement, status: str, reason: str, last: datetime | None = None,
+                 next_due: datetime | None = None):
+        self.requirement = requirement
+        self.status = status
+        self.reason = reason
+        self.last = last
+        self.next_due = next_due
+
+    def _key(self) -> tuple:
+        return (self.requirement.id, self.requirement.loc, self.status, self.reason, self.last, self.next_due)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Status) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Status({self.requirement.id!r}, {self.status!r}, {self.reason!r})"
 
     @property
     def id(self) -> str:
@@ -94,7 +109,8 @@ def for_attributes(req: Requirement, answers: dict) -> list[str]:
 
 # --- evaluators, one per requirement kind ------------------------------------------------------
 
-def _eval_signoff(req: Requirement, state: VersionState, ctx: Context, mode: str | None) -> tuple[str, str]:
+def _eval_signoff(req: Requirement, state: VersionState, ctx: Context, mode: str | None,
+                  explain: bool = True) -> tuple[str, str]:
     missing, granted = [], []
     for role in req.roles:
         approvers: list[str] = []
@@ -104,69 +120,94 @@ def _eval_signoff(req: Requirement, state: VersionState, ctx: Context, mode: str
             if e.data["decision"] == "reject":
                 if holds:
                     approvers = []
-                    notes = [f"rejected by {e.actor} at {format_time(e.at)} (line {e.line})"]
+                    if explain:
+                        notes = [f"rejected by {e.actor} at {format_time(e.at)} (line {e.line})"]
                 continue
             if e.actor == state.author:
-                notes.append(f"{e.actor}'s sign-off does not count: {e.actor} registered this version "
-                             f"(separation of duties)")
+                if explain:
+                    notes.append(f"{e.actor}'s sign-off does not count: {e.actor} registered this version "
+                                 f"(separation of duties)")
             elif not holds:
-                held = ", ".join(ctx.roster.roles_of(e.actor, e.at)) or "no role"
-                known = "" if ctx.roster.knows(e.actor) else " and is not in the roster"
-                notes.append(f"{e.actor}'s sign-off does not count: {e.actor} held {held} at {format_time(e.at)}, "
-                             f"not {role}{known}")
+                if explain:
+                    held = ", ".join(ctx.roster.roles_of(e.actor, e.at)) or "no role"
+                    known = "" if ctx.roster.knows(e.actor) else " and is not in the roster"
+                    notes.append(f"{e.actor}'s sign-off does not count: {e.actor} held {held} at "
+                                 f"{format_time(e.at)}, not {role}{known}")
             elif e.actor not in approvers:
                 approvers.append(e.actor)
         if len(approvers) >= req.count:
-            granted.append(f"{role}: {', '.join(approvers)}")
+            granted.append((role, approvers))
         else:
+            missing.append((role, approvers, notes))
+    if not explain:
+        return (UNMET if missing else MET), ""
+    if missing:
+        texts = []
+        for role, approvers, notes in missing:
             need = f"{req.count} approving sign-offs" if req.count > 1 else "an approving sign-off"
             have = f"{len(approvers)} so far" if approvers else "none recorded"
-            missing.append(f"needs {need} from {role} for {req.stage} ({have})" + "".join(f"; {n}" for n in notes))
-    if missing:
-        return UNMET, "; ".join(missing)
-    return MET, "approved by " + "; ".join(granted)
+            texts.append(f"needs {need} from {role} for {req.stage} ({have})" + "".join(f"; {n}" for n in notes))
+        return UNMET, "; ".join(texts)
+    return MET, "approved by " + "; ".join(f"{role}: {', '.join(approvers)}" for role, approvers in granted)
 
 
-def _eval_evidence(req: Requirement, state: VersionState, ctx: Context, mode: str | None) -> tuple[str, str]:
+def _holds(condition: CompiledCondition, metrics) -> bool:
+    if not isinstance(metrics, dict):
+        return False
+    try:
+        return bool(condition(metrics))
+    except ConditionError:
+        return False
+
+
+def _eval_evidence(req: Requirement, state: VersionState, ctx: Context, mode: str | None,
+                   explain: bool = True) -> tuple[str, str]:
     e = state.evidence.get(req.subject)
     if e is None:
-        return UNMET, f"no {req.subject} evidence recorded for version {state.version}"
-    where = f"the latest {req.subject} (line {e.line}, {format_time(e.at)})"
+        return UNMET, f"no {req.subject} evidence recorded for version {state.version}" if explain else ""
     if req.condition is None:
-        return MET, f"{where} is recorded"
+        return MET, f"the latest {req.subject} (line {e.line}, {format_time(e.at)}) is recorded" if explain else ""
     if req.for_names:
         attributes = e.data.get("attributes") or {}
         names = for_attributes(req, ctx.answers or {})
-        if not names:
-            return MET, f"{where} is recorded (the use case names no {', '.join(req.for_names)} to test)"
+        checked = [(name, attributes.get(name)) for name in names]
+    else:
+        names = []
+        checked = [(None, e.data.get("metrics"))]
+    failed = [(name, metrics) for name, metrics in checked if not _holds(req.condition, metrics)]
+    if not explain:
+        return (UNMET if failed else MET), ""
+    where = f"the latest {req.subject} (line {e.line}, {format_time(e.at)})"
+    if req.for_names and not names:
+        return MET, f"{where} is recorded (the use case names no {', '.join(req.for_names)} to test)"
+    if failed:
         problems = []
-        for name in names:
-            if name not in attributes:
+        for name, metrics in failed:
+            if name is not None and metrics is None:
                 problems.append(f"{where} has no metrics for {name}")
-                continue
-            problem = _check_condition(req.condition, attributes[name], f"{where}, for {name}")
-            if problem:
-                problems.append(problem)
-        if problems:
-            return UNMET, "; ".join(problems)
+            else:
+                problems.append(_check_condition(req.condition, metrics, where if name is None else f"{where}, for {name}"))
+        return UNMET, "; ".join(problems)
+    if req.for_names:
         return MET, f"{where} satisfies `{req.condition.text}` for {', '.join(names)}"
-    problem = _check_condition(req.condition, e.data.get("metrics"), where)
-    if problem:
-        return UNMET, problem
     return MET, f"{where} satisfies `{req.condition.text}` ({_describe_values(req.condition, e.data['metrics'])})"
 
 
-def _eval_deployment(req: Requirement, state: VersionState, ctx: Context, mode: str | None) -> tuple[str, str]:
+def _eval_deployment(req: Requirement, state: VersionState, ctx: Context, mode: str | None,
+                     explain: bool = True) -> tuple[str, str]:
+    if mode is not None and mode in req.modes:
+        return MET, f"deployment mode {mode}" if explain else ""
+    if not explain:
+        return UNMET, ""
     allowed = ", ".join(req.modes)
     if mode is None:
         return UNMET, f"the transition declares no deployment mode; allowed: {allowed}"
-    if mode not in req.modes:
-        return UNMET, f"deployment mode {mode} is not allowed here; allowed: {allowed}"
-    return MET, f"deployment mode {mode}"
+    return UNMET, f"deployment mode {mode} is not allowed here; allowed: {allowed}"
 
 
 #: requirement kind -> evaluator, for requirements checked when a version enters a stage
-GATE_EVALUATORS: dict[str, Callable[[Requirement, VersionState, Context, str | None], tuple[str, str]]] = {
+#: (with explain=False they decide only, and leave the reason empty: replay explains only what failed)
+GATE_EVALUATORS: dict[str, Callable[..., tuple[str, str]]] = {
     "signoff": _eval_signoff,
     "evidence": _eval_evidence,
     "deployment": _eval_deployment,
@@ -207,8 +248,11 @@ OBLIGATION_EVALUATORS = {
 
 def find_waiver(req: Requirement, state: VersionState, ctx: Context, at: datetime) -> tuple[Event | None, list[str]]:
     """The waiver that counts for `req` at `at`, and why each other waiver does not."""
-    notes = []
-    for w in reversed(state.waivers.get(req.id, ())):
+    notes: list[str] = []
+    waivers = state.waivers.get(req.id)
+    if not waivers:
+        return None, notes
+    for w in reversed(waivers):
         if w.at > at:
             continue
         expires = parse_time(w.data.get("expires"))
@@ -242,14 +286,20 @@ def _apply_waiver(status: Status, state: VersionState, ctx: Context, at: datetim
 
 # --- gates and obligations ------------------------------------------------------------------
 
-def evaluate_gate(ctx: Context, state: VersionState, stage: str, mode: str | None, at: datetime) -> list[Status]:
-    """Every requirement for entering `stage`, plus any forbid the use case triggers."""
+def evaluate_gate(ctx: Context, state: VersionState, stage: str, mode: str | None, at: datetime,
+                  explain: bool = True) -> list[Status]:
+    """Every requirement for entering `stage`, plus any forbid the use case triggers.
+
+    With explain=False the outcome is decided but reasons are left empty, and met requirements are left out.
+    """
     out = []
     for f in ctx.forbidden:
         req = ctx.tier.requirement(f.id)
         out.append(Status(req, UNMET, f"forbidden in tier {ctx.tier.name}: {f.because or req.text}"))
     for req in ctx.tier.gate(stage):
-        status, reason = GATE_EVALUATORS[req.kind](req, state, ctx, mode)
+        status, reason = GATE_EVALUATORS[req.kind](req, state, ctx, mode, explain)
+        if status == MET and not explain:
+            continue  # deciding only: a met requirement needs no record
         result = Status(req, status, reason)
         if status == UNMET:
             result = _apply_waiver(result, state, ctx, at)

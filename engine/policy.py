@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
@@ -59,9 +60,21 @@ class Tier:
 
     def gate(self, stage: str) -> tuple[Requirement, ...]:
         """The requirements checked when a version enters `stage`."""
-        return tuple(r for r in self.requirements if r.relation == "before" and r.stage == stage)
+        return self._gates.get(stage, ())
 
     def obligations(self) -> tuple[Requirement, ...]:
+        return self._obligations
+
+    @cached_property
+    def _gates(self) -> dict[str, tuple[Requirement, ...]]:
+        gates: dict[str, list[Requirement]] = {}
+        for r in self.requirements:
+            if r.relation == "before":
+                gates.setdefault(r.stage, []).append(r)
+        return {stage: tuple(reqs) for stage, reqs in gates.items()}
+
+    @cached_property
+    def _obligations(self) -> tuple[Requirement, ...]:
         return tuple(r for r in self.requirements if r.relation == "after")
 
 
@@ -126,6 +139,10 @@ class Policy:
     @property
     def tier_names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.tiers)
+
+    @cached_property
+    def requirement_ids(self) -> frozenset[str]:
+        return frozenset(r.id for t in self.tiers for r in t.requirements)
 
     def tier(self, name: str) -> Tier:
         for t in self.tiers:

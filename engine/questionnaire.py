@@ -8,7 +8,7 @@ from typing import Any, Iterable
 from .errors import Diagnostic, Location, TiergateError, closest, did_you_mean
 from .yamlsource import YamlDocument, json_path, load_yaml
 
-_validators: dict[int, tuple] = {}  # id(schema) -> (schema, validator)
+_validators: dict[int, list] = {}  # id(schema) -> [schema, jsonschema validator, fast check]
 
 
 class Answers:
@@ -47,21 +47,24 @@ class Answers:
 
 
 def _validator(schema) -> Any:
-    """One compiled validator per schema object (a policy's questionnaire is one object for its lifetime)."""
-    return _entry(schema)[1]
-
-
-def _entry(schema) -> tuple:
-    """(schema, jsonschema validator, fast check or None), built once per schema object."""
-    entry = _validators.get(id(schema))
-    if entry is None or entry[0] is not schema:
+    """The jsonschema validator of a schema, built on first need (importing jsonschema costs ~200 ms)."""
+    entry = _entry(schema)
+    if entry[1] is None:
         import jsonschema
-
-        from .schemacheck import compile_schema
 
         plain = _plain(schema)
         cls = jsonschema.validators.validator_for(plain, default=jsonschema.Draft202012Validator)
-        entry = (schema, cls(plain, format_checker=cls.FORMAT_CHECKER), compile_schema(plain))
+        entry[1] = cls(plain, format_checker=cls.FORMAT_CHECKER)
+    return entry[1]
+
+
+def _entry(schema) -> list:
+    """[schema, jsonschema validator or None until needed, fast check or None], once per schema object."""
+    entry = _validators.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        from .schemacheck import compile_schema
+
+        entry = [schema, None, compile_schema(_plain(schema))]
         _validators[id(schema)] = entry
     return entry
 
@@ -163,10 +166,10 @@ def validate_document(document: YamlDocument, schema) -> list[Diagnostic]:
         kind = "empty" if document.data is None else f"a {type(document.data).__name__}"
         return [Diagnostic("E301", f"an answers file must be a mapping (use_case, title, owner, answers); this one is {kind}",
                            Location(document.file, document.line_of("$")))]
-    _, validator, fast = _entry(schema)
+    fast = _entry(schema)[2]
     if fast is not None and fast(document.data):  # certainly valid: jsonschema is asked only to word problems
         return []
-    errors = sorted(validator.iter_errors(document.data), key=lambda e: [str(p) for p in e.absolute_path])
+    errors = sorted(_validator(schema).iter_errors(document.data), key=lambda e: [str(p) for p in e.absolute_path])
     diagnostics = _one_per_mistake(errors, document)
     return sorted(diagnostics, key=Diagnostic.sort_key)
 

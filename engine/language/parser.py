@@ -74,6 +74,20 @@ class _BadDedent(Exception):
         self.levels = levels
 
 
+class _Part:
+    """A tagged piece of a statement (`because`, `extends`, `where`, ...), before the statement is built."""
+
+    __slots__ = ("kind", "value")
+
+    def __init__(self, kind: str, value):
+        self.kind = kind
+        self.value = value
+
+
+def _part(item, kind: str) -> bool:
+    return isinstance(item, _Part) and item.kind == kind
+
+
 def _unescape(text: str) -> str:
     body = text[1:-1]
     if "\\" not in body:
@@ -188,10 +202,10 @@ class _Builder(Transformer):
         return ast.ConsiderationDecl(self._name(name), self.string(title), tuple(self._name(k) for k in kinds), self._loc(kw))
 
     def because(self, text):
-        return ("because", self.string(text))
+        return _Part("because", self.string(text))
 
     def rule(self, tier, condition, because=None):
-        return ast.Rule(self._name(tier), condition, because[1] if because else None, self._loc(tier))
+        return ast.Rule(self._name(tier), condition, because.value if because else None, self._loc(tier))
 
     def otherwise(self, kw, tier):
         return ast.Otherwise(self._name(tier), self._loc(kw))
@@ -200,12 +214,12 @@ class _Builder(Transformer):
         return ast.ClassifyDecl(lines, self._loc(kw))
 
     def extends(self, name):
-        return ("extends", self._name(name))
+        return _Part("extends", self._name(name))
 
     def tier_decl(self, kw, name, *rest):
         parent = None
-        if rest and isinstance(rest[0], tuple):
-            parent = rest[0][1]
+        if rest and _part(rest[0], "extends"):
+            parent = rest[0].value
             rest = rest[1:]
         settings = tuple(i for i in rest if isinstance(i, ast.Setting))
         reqs = tuple(i for i in rest if isinstance(i, ast.RequirementNode))
@@ -221,10 +235,10 @@ class _Builder(Transformer):
     def _optional(self, parts):
         fields = {}
         for part in parts:
-            if isinstance(part, tuple) and part and part[0] == "where":
-                fields["where"] = part[1]
-            elif isinstance(part, tuple) and part and part[0] == "for":
-                fields["for_names"] = part[1]
+            if _part(part, "where"):
+                fields["where"] = part.value
+            elif _part(part, "for"):
+                fields["for_names"] = part.value
         return fields
 
     def evidence(self, subject, *rest):
@@ -242,19 +256,19 @@ class _Builder(Transformer):
         return {"kind": "review", "roles": roles, "period": self.duration(period), "stage": self._name(stage)}
 
     def where(self, condition):
-        return ("where", condition)
+        return _Part("where", condition)
 
     def for_names(self, names):
-        return ("for", names)
+        return _Part("for", names)
 
     def up_to(self, duration):
-        return ("up_to", self.duration(duration))
+        return _Part("up_to", self.duration(duration))
 
     def waivable(self, kw, roles, up_to=None):
-        return ast.Waivable(roles, up_to[1] if up_to else None, self._loc(kw))
+        return ast.Waivable(roles, up_to.value if up_to else None, self._loc(kw))
 
     def explicit_id(self, text):
-        return ("as", self.string(text))
+        return _Part("as", self.string(text))
 
     def _clauses(self, clauses):
         fields, order = {}, []
@@ -263,7 +277,7 @@ class _Builder(Transformer):
                 fields["waivable"] = clause
                 order.append("waivable")
             else:
-                fields["explicit_id"] = clause[1]
+                fields["explicit_id"] = clause.value
                 order.append("as")
         fields["clause_order"] = tuple(order)
         return fields
@@ -273,8 +287,8 @@ class _Builder(Transformer):
 
     def forbid(self, kw, condition, *rest):
         because = None
-        if rest and isinstance(rest[0], tuple) and rest[0][0] == "because":
-            because = rest[0][1]
+        if rest and _part(rest[0], "because"):
+            because = rest[0].value
             rest = rest[1:]
         return ast.RequirementNode(severity="require", kind="forbid", loc=self._loc(kw), where=condition,
                                    because=because, **self._clauses(rest))
