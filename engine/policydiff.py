@@ -18,18 +18,22 @@ class PolicyChanges:
     requirements_added: dict[str, tuple[str, ...]]
     requirements_removed: dict[str, tuple[str, ...]]
     requirements_changed: dict[str, tuple[str, ...]]
+    #: everything else, in words: reasons, attributes, workflows, roles, considerations, RACI
+    other: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
         return not (self.tiers_added or self.tiers_removed or self.rules_added or self.rules_removed
-                    or self.requirements_added or self.requirements_removed or self.requirements_changed)
+                    or self.requirements_added or self.requirements_removed or self.requirements_changed
+                    or self.other)
 
     def to_dict(self) -> dict:
         return {"tiers": {"added": list(self.tiers_added), "removed": list(self.tiers_removed)},
                 "rules": {"added": list(self.rules_added), "removed": list(self.rules_removed)},
                 "requirements": {"added": {k: list(v) for k, v in self.requirements_added.items()},
                                  "removed": {k: list(v) for k, v in self.requirements_removed.items()},
-                                 "changed": {k: list(v) for k, v in self.requirements_changed.items()}}}
+                                 "changed": {k: list(v) for k, v in self.requirements_changed.items()}},
+                "other": list(self.other)}
 
 
 def _rule_key(rule) -> str:
@@ -55,7 +59,60 @@ def policy_changes(old: Policy, new: Policy) -> PolicyChanges:
         tuple(t for t in new.tier_names if t not in old.tier_names),
         tuple(t for t in old.tier_names if t not in new.tier_names),
         tuple(r for r in new_rules if r not in old_rules), tuple(r for r in old_rules if r not in new_rules),
-        added, removed, changed)
+        added, removed, changed, tuple(_other_changes(old, new)))
+
+
+def _other_changes(old: Policy, new: Policy) -> list[str]:
+    """What else changed, in words: the parts of a policy that are not tiers, rules or requirement ids."""
+    out = []
+    if old.tier_names != new.tier_names and set(old.tier_names) == set(new.tier_names):
+        out.append(f"tier order: {' < '.join(old.tier_names)} -> {' < '.join(new.tier_names)}")
+    old_because = {_rule_key(r): r.because for r in old.rules}
+    for r in new.rules:
+        key = _rule_key(r)
+        if key in old_because and old_because[key] != r.because:
+            out.append(f"reason of rule `{key}`: {old_because[key]!r} -> {r.because!r}")
+    if old.floor != new.floor:
+        out.append(f"otherwise: {old.floor} -> {new.floor}")
+    for tier in new.tiers:
+        if tier.name not in old.tier_names:
+            continue
+        before = old.tier(tier.name)
+        for key in dict.fromkeys([*before.attributes, *tier.attributes]):
+            a, b = before.attributes.get(key), tier.attributes.get(key)
+            if a != b:
+                out.append(f"tier {tier.name} attribute {key}: {a!r} -> {b!r}")
+        if before.parent != tier.parent:
+            out.append(f"tier {tier.name} extends: {before.parent} -> {tier.parent}")
+    for role in new.roles:
+        if role not in old.roles:
+            out.append(f"role added: {role}")
+    for role in old.roles:
+        if role not in new.roles:
+            out.append(f"role removed: {role}")
+    for name in dict.fromkeys([*old.workflows, *new.workflows]):
+        a, b = old.workflows.get(name), new.workflows.get(name)
+        if a is None or b is None:
+            out.append(f"workflow {'added' if a is None else 'removed'}: {name}")
+        elif set(a.edges) != set(b.edges):
+            gained = ", ".join(f"{x} -> {y}" for x, y in b.edges if (x, y) not in a.edges)
+            lost = ", ".join(f"{x} -> {y}" for x, y in a.edges if (x, y) not in b.edges)
+            out.append(f"workflow {name}: " + "; ".join(p for p in (gained and f"edges added {gained}",
+                                                                     lost and f"edges removed {lost}") if p))
+    old_c = {c.id: c for c in old.considerations}
+    new_c = {c.id: c for c in new.considerations}
+    for cid in dict.fromkeys([*old_c, *new_c]):
+        a, b = old_c.get(cid), new_c.get(cid)
+        if a is None or b is None:
+            out.append(f"consideration {'added' if a is None else 'removed'}: {cid}")
+        elif (a.title, a.kinds) != (b.title, b.kinds):
+            out.append(f"consideration {cid} changed")
+    old_r = {row.task: row.cells for row in old.raci}
+    new_r = {row.task: row.cells for row in new.raci}
+    for task in dict.fromkeys([*old_r, *new_r]):
+        if old_r.get(task) != new_r.get(task):
+            out.append(f"RACI task {task!r} changed")
+    return out
 
 
 @dataclass(frozen=True)
@@ -118,24 +175,32 @@ class DiffResult:
 
     def headline(self) -> str:
         s = self.summary
+        if not self.changed:
+            return "the policies are the same"
         if not self.with_use_cases:
-            return "the policies are the same" if self.policy.empty else "the policy changed"
+            return "the policy changed"
         n = s["tier_changes"]
-        text = f"{n} use case{'s' if n != 1 else ''} change{'s' if n == 1 else ''} tier"
+        text = f"{plural(n, 'use case')} change{'s' if n == 1 else ''} tier"
         if n:
             text += f": {s['up']} up, {s['down']} down"
-        text += f"; {s['requirement_changes']} get different requirements"
+        k = s["requirement_changes"]
+        text += f"; {k} get{'s' if k == 1 else ''} different requirements"
         if self.versions or s["versions_non_compliant"]:
             k = s["versions_non_compliant"]
-            text += f"; {k} deployed version{'s' if k != 1 else ''} become{'s' if k == 1 else ''} non-compliant"
+            text += f"; {plural(k, 'deployed version')} become{'s' if k == 1 else ''} non-compliant"
             if s["versions_compliant"]:
-                text += f", {s['versions_compliant']} become compliant"
+                k = s["versions_compliant"]
+                text += f", {k} become{'s' if k == 1 else ''} compliant"
         return text
 
     def to_dict(self) -> dict:
         return {"old": self.old.identity(), "new": self.new.identity(), "summary": self.summary,
                 "policy": self.policy.to_dict(), "use_cases": [u.to_dict() for u in self.use_cases],
                 "versions": [v.to_dict() for v in self.versions]}
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _direction(old: Policy, new: Policy, old_tier: str, new_tier: str) -> str:

@@ -94,8 +94,4 @@ def build(policy: Policy) -> list[tuple]:
 def _requirement_words(r) -> str:
     lead = "Required" if r.blocking else "Recommended"
     text = r.text.split(" ", 1)[1]
-    waiver = ""
-    if r.waivable_by:
-        days = (r.waiver_max or 0) / 86400
-        waiver = f"; {', '.join(r.waivable_by)} may waive it for up to {days:g} days"
-    return f"{lead}: {text} (`{r.id}`, line {r.loc.line}{waiver})"
+    return f"{lead}: {text} (`{r.id}`, line {r.loc.line})"

@@ -76,6 +76,11 @@ class TestRun:
     def failed(self) -> list[CaseResult]:
         return [r for r in self.results if not r.passed]
 
+    @property
+    def unusable(self) -> bool:
+        """A test file, or a case's inputs (answers, events, roster), could not be used."""
+        return bool(self.errors) or any(r.error is not None for r in self.results)
+
     def coverage(self) -> dict[str, dict]:
         """Per policy file: the classify rules and requirements no case exercised."""
         out = {}
@@ -144,7 +149,11 @@ def load_test_file(path: Path, policies: dict[str, Policy]) -> TestFile:
         unknown = [k for k in raw if k not in CASE_KEYS]
         for k in unknown:
             problems.append(_error(doc, f"{where}.{k}", f"unknown case field `{k}`", hint=did_you_mean(k, CASE_KEYS)))
-        expect = raw["expect"] if isinstance(raw["expect"], dict) else {}
+        if not isinstance(raw["expect"], dict):
+            problems.append(_error(doc, f"{where}.expect", "`expect` must be a mapping, e.g. `{tier: high}` or "
+                                   "`{allowed: false, unmet: [...]}`"))
+            continue
+        expect = raw["expect"]
         for k in expect:
             if k not in CLASSIFY_KEYS + GATE_KEYS:
                 problems.append(_error(doc, f"{where}.expect.{k}", f"unknown expectation `{k}`",

@@ -98,6 +98,7 @@ def test_policy_changes_by_id(small_pair):
         "requirements": {"added": {"high": ["signoff:owner@release", "signoff:2xreviewer@release"]},
                          "removed": {"high": ["signoff:reviewer@release"]},
                          "changed": {"high": ["evidence:unit_tests@release"]}},
+        "other": ["tier high extends: low -> mid"],
     }
 
 
@@ -125,6 +126,7 @@ def test_policy_changes_as_text(small_pair):
         "  tier high: requirement added: signoff:2xreviewer@release",
         "  tier high: requirement removed: signoff:reviewer@release",
         "  tier high: requirement changed: evidence:unit_tests@release",
+        "  tier high extends: low -> mid",
     ]
 
 
@@ -134,6 +136,23 @@ def test_the_same_policy_is_the_same(small_pair):
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == "the policies are the same"
     assert "policy changes:" not in result.stdout
+
+
+def test_changes_beyond_ids_are_reported(tmp_path):
+    """A pack edited only in a reason, an attribute, the workflow or the RACI is not `the same`."""
+    text = (ROOT / OLD).read_text(encoding="utf-8").replace('"../schemas/', f'"{ROOT}/schemas/')
+    edited = text.replace("builder_autonomy: 3\n  versioning: 0", "builder_autonomy: 2\n  versioning: 0", 1) \
+        .replace('"Monitoring": business_stakeholder I,', '"Monitoring": business_stakeholder C,') \
+        .replace("It processes personal data, which brings", "It processes personal data, and that brings")
+    path = tmp_path / "edited.policy"
+    path.write_text(edited, encoding="utf-8")
+    result = tiergate("diff", OLD, str(path), "--fail-on-change")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "the policy changed"
+    assert "  tier ad_hoc attribute builder_autonomy: 3 -> 2" in lines
+    assert "  RACI task 'Monitoring' changed" in lines
+    assert any(line.startswith("  reason of rule `monitored when") for line in lines)
 
 
 def test_identical_packs_on_the_examples_change_nothing():
@@ -236,7 +255,7 @@ def test_a_version_compliant_before_is_not_after_a_requirement_joins_its_stage_g
 def test_versions_in_text():
     lines = tiergate("diff", OLD, NEW, *USE_CASES, *EVENTS).stdout.splitlines()
     assert lines[0] == ("2 use cases change tier: 1 up, 1 down; 7 get different requirements; "
-                        "2 deployed versions become non-compliant, 1 become compliant")
+                        "2 deployed versions become non-compliant, 1 becomes compliant")
     assert ("  predictive-maintenance 3.0 in deployment: compliant -> non-compliant (signoff:data_ops@deployment)"
             in lines)
 

@@ -77,7 +77,7 @@ def test_markdown_of_the_default_pack_reads_the_rules_in_words():
     assert "- Required: 2 signoffs from risk_audit before deployment (`signoff:2xrisk_audit@deployment`, line 117)" \
         in text
     assert ("- Required: evidence lineage_review before preproduction waivable by risk_audit up to 14d "
-            "(`evidence:lineage_review@preproduction`, line 109; risk_audit may waive it for up to 14 days)") in text
+            "(`evidence:lineage_review@preproduction`, line 109)") in text
     assert "| Model acceptance | I | C | C | A/R |  |  |  |" in text
     for tier in ("ad_hoc", "scheduled", "monitored", "critical"):
         assert f"## Tier {tier}" in text

@@ -178,7 +178,7 @@ def test_junit_report_validates_against_the_junit_schema(at_root, tmp_path):
     bad.write_text(f"policy: {POLICIES / 'mlops-default.policy'}\ncases:\n  - name: answers that are not there\n"
                    "    answers: nowhere.yaml\n    expect: {tier: scheduled}\n", encoding="utf-8")
     result = tiergate("test", BROKEN_TESTS, str(bad), "--format", "junit")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a case whose inputs cannot be used makes the run unusable
     schema.validate(result.stdout)
     root = schema.to_dict(result.stdout)
     suites = {s["@name"]: s for s in root["testsuite"]}
@@ -386,7 +386,7 @@ def test_inline_answers_are_checked_with_the_test_files_lines(tmp_path, monkeypa
     line = text.splitlines().index("      availability: sometimes") + 1
     monkeypatch.chdir(tmp_path)
     result = tiergate("test", "inline_test.yaml")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an unusable case input
     assert "FAIL  a bad answer  (inline_test.yaml:3)" in result.stdout
     assert re.search(rf"error: inline_test\.yaml:{line}(:\d+)?: error\[E3\d\d\]: .*sometimes", result.stdout), \
         result.stdout

@@ -27,6 +27,9 @@ def command(answers: tuple[str, ...], policy_path: str | None, fmt: str, output:
     """
     policy = load_policy_or_exit(policy_path)
     files = find_answer_files(answers)
+    if not files:
+        click.echo(f"tiergate: no answers files (*.yaml, *.yml) in {', '.join(answers)}", err=True)
+        sys.exit(EXIT_INPUT)
     sources: dict = {}
     if sys.stderr.isatty() and len(files) >= PROGRESS_FROM:
         with click.progressbar(length=len(files), label="classifying", file=sys.stderr, show_pos=True) as bar:

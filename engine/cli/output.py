@@ -72,7 +72,11 @@ def emit(text: str, output: str | None = None) -> None:
     if output:
         from ..fileio import write_atomic
 
-        write_atomic(output, text)
+        try:
+            write_atomic(output, text)
+        except OSError as exc:
+            click.echo(f"tiergate: cannot write {output}: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_INPUT)
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)

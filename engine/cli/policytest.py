@@ -20,7 +20,7 @@ def command(paths, fmt, coverage, coverage_min, output):
     """Run policy tests: *_test.yaml files found under PATHS (default: the working directory).
 
     Exit 0 when every case passes, 1 when one fails (or coverage is below --coverage-min),
-    2 when a test file cannot be used (the other files still run).
+    2 when a test file or a case's inputs cannot be used (the other files and cases still run).
     """
     run = run_tests(list(paths))
     want_coverage = coverage or coverage_min is not None
@@ -35,7 +35,7 @@ def command(paths, fmt, coverage, coverage_min, output):
     if not run.results and not run.errors:
         click.echo("tiergate: no *_test.yaml files found", err=True)
         sys.exit(EXIT_INPUT)
-    if run.errors:
+    if run.unusable:
         sys.exit(EXIT_INPUT)
     if run.failed:
         sys.exit(EXIT_FINDING)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from ..policydiff import DiffResult
+from ..policydiff import DiffResult, plural
 from . import tables
 
 
@@ -27,6 +27,7 @@ def _policy_lines(result: DiffResult, bullet: str) -> list[str]:
         for tier, ids in table.items():
             for rid in ids:
                 out.append(f"{bullet}tier {tier}: requirement {label}: {rid}")
+    out.extend(f"{bullet}{change}" for change in pc.other)
     return out
 
 
@@ -41,7 +42,7 @@ def text(result: DiffResult) -> str:
         out.append("tier changes:")
         for u in moved:
             out.append(f"  {u.use_case}: {u.old_tier} -> {u.new_tier} ({u.direction}); "
-                       f"{len(u.added)} requirements added, {len(u.removed)} removed")
+                       f"{plural(len(u.added), 'requirement')} added, {len(u.removed)} removed")
     same = [u for u in result.use_cases if u.old_tier == u.new_tier and (u.added or u.removed)]
     if same:
         out.append("requirement changes in the same tier:")

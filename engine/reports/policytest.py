@@ -96,4 +96,12 @@ def junit(run: TestRun) -> str:
                       f'timestamp="1970-01-01T00:00:00" hostname="tiergate" tests="{len(results)}" '
                       f'failures="{failures}" errors="{errors}" time="0">\n    <properties/>\n'
                       + "".join(c + "\n" for c in cases) + "    <system-out/>\n    <system-err/>\n  </testsuite>")
+    if run.errors:  # test files that could not be used: one errored testcase each, so CI shows them
+        cases = [f'    <testcase name={quoteattr(d.location.file)} classname="test files" time="0">\n'
+                 f'      <error message={quoteattr(d.message)} type={quoteattr(d.code)}>{escape(d.headline())}'
+                 f"</error>\n    </testcase>" for d in run.errors]
+        suites.append(f'  <testsuite name="test files" package="test files" id="{len(suites)}" '
+                      f'timestamp="1970-01-01T00:00:00" hostname="tiergate" tests="{len(cases)}" failures="0" '
+                      f'errors="{len(cases)}" time="0">\n    <properties/>\n' + "".join(c + "\n" for c in cases)
+                      + "    <system-out/>\n    <system-err/>\n  </testsuite>")
     return '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n' + "\n".join(suites) + "\n</testsuites>\n"
