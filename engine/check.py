@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from .classify import Classification, classify
 from .errors import WARNING, Diagnostic, Location, TiergateError, did_you_mean
 from .events import Event, EventLog, Roster, format_time
-from .gates import BREACH, OVERDUE, UNMET, Context, Status, evaluate_gate, evaluate_obligations
+from .gates import Context, Status, evaluate_gate, evaluate_obligations
 from .policy import Policy
 from .questionnaire import Answers
 from .workflow import APPLY, VersionState, graph_of

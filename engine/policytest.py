@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import Diagnostic, Location, TiergateError, did_you_mean
+from .errors import Diagnostic, TiergateError, did_you_mean
 from .policy import Policy
 from .yamlsource import YamlDocument, load_yaml
 

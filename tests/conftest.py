@@ -38,11 +38,29 @@ raci:
 
 
 def make_runner() -> CliRunner:
-    """A CliRunner that keeps standard error apart from standard output on every click version."""
-    try:
-        return CliRunner(mix_stderr=False)  # click < 8.2 mixes stderr into output unless told not to
-    except TypeError:
-        return CliRunner()
+    """A CliRunner; with click >= 8.2 (the project's floor) `result.stdout` and `result.stderr` are apart."""
+    return CliRunner()
+
+
+def tiergate(*args, env: dict | None = None):
+    """Run the command line in-process; an exception other than an exit is a bug and is raised as such."""
+    from engine.cli import main
+
+    result = make_runner().invoke(main, [str(a) for a in args], env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def check_golden(path: Path, actual: str) -> None:
+    """Compare with a golden file; TIERGATE_UPDATE_GOLDEN=1 rewrites it (review the diff before committing)."""
+    import os
+
+    if os.environ.get("TIERGATE_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"{path} is missing; run with TIERGATE_UPDATE_GOLDEN=1"
+    assert actual == path.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
+from conftest import check_golden, tiergate
 from engine.api import load_policy
 from engine.classify import Classification, classify
-from engine.cli import main
 from engine.errors import TiergateError
 from engine.questionnaire import Answers, load_answers
 
@@ -33,27 +32,13 @@ UPDATE = os.environ.get("TIERGATE_UPDATE_GOLDEN") == "1"
 
 # --- helpers --------------------------------------------------------------------------------
 
-def runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # click < 8.2 mixes stderr into output unless told not to
-    except TypeError:
-        return CliRunner()
 
 
-def tiergate(*args: str):
-    result = runner().invoke(main, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
-def golden(name: str, actual: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"{path} is missing; run with TIERGATE_UPDATE_GOLDEN=1"
-    assert actual == path.read_text(encoding="utf-8")
+
+
+
 
 
 @pytest.fixture
@@ -420,26 +405,26 @@ def test_json_errors_for_several_files(tmp_path, monkeypatch):
 def test_text_for_one_file(at_root):
     result = tiergate("classify", "examples/use-cases/loan-approval.yaml")
     assert result.exit_code == 0 and result.stderr == ""
-    golden("loan-approval.txt", result.stdout)
+    check_golden(GOLDEN / "loan-approval.txt", result.stdout)
 
 
 def test_text_for_a_floor_use_case(at_root):
     result = tiergate("classify", "examples/use-cases/adhoc-analysis.yaml")
     assert result.exit_code == 0
-    golden("adhoc-analysis.txt", result.stdout)
+    check_golden(GOLDEN / "adhoc-analysis.txt", result.stdout)
 
 
 def test_text_for_a_directory(at_root):
     result = tiergate("classify", "examples/use-cases")
     assert result.exit_code == 0
-    golden("examples.txt", result.stdout)
+    check_golden(GOLDEN / "examples.txt", result.stdout)
     assert result.stderr == "8 use cases classified: 4 critical, 2 monitored, 1 scheduled, 1 ad_hoc\n"
 
 
 def test_markdown(at_root):
     result = tiergate("classify", "examples/use-cases", "--format", "markdown")
     assert result.exit_code == 0 and result.stderr == ""
-    golden("examples.md", result.stdout)
+    check_golden(GOLDEN / "examples.md", result.stdout)
 
 
 def test_csv(at_root, policy):

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SMALL_POLICY, make_runner
+from conftest import SMALL_POLICY, tiergate
 from engine.api import load_policy
 from engine.check import check
-from engine.cli import main
 from engine.events import load_events, load_roster
 from engine.questionnaire import load_answers
 
@@ -34,11 +33,7 @@ EVENTS = ("--events", "tests/golden/authoring/diff-events.yaml", "--roster", "te
 AT = "2026-03-20T12:00:00Z"
 
 
-def tiergate(*args: str):
-    result = make_runner().invoke(main, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+
 
 
 @pytest.fixture(autouse=True)

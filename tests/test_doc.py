@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_runner
+from conftest import tiergate
 from engine.api import load_policy
-from engine.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKS = sorted((ROOT / "policies").glob("*.policy"))
@@ -27,11 +26,7 @@ REGENERATE = ('for p in policies/*.policy; do tiergate doc "$p" --output "docs/p
               "done")
 
 
-def tiergate(*args: str):
-    result = make_runner().invoke(main, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+
 
 
 @pytest.fixture(autouse=True)

@@ -16,10 +16,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from conftest import check_golden, tiergate
 from engine.api import load_policy
-from engine.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "classify"
@@ -27,18 +26,10 @@ EXAMPLES = ROOT / "examples" / "use-cases"
 UPDATE = os.environ.get("TIERGATE_UPDATE_GOLDEN") == "1"
 
 
-def runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # click < 8.2 mixes stderr into output unless told not to
-    except TypeError:
-        return CliRunner()
 
 
-def tiergate(*args: str):
-    result = runner().invoke(main, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+
+
 
 
 def ok(*args: str) -> str:
@@ -47,13 +38,7 @@ def ok(*args: str) -> str:
     return result.stdout
 
 
-def golden(name: str, actual: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"{path} is missing; run with TIERGATE_UPDATE_GOLDEN=1"
-    assert actual == path.read_text(encoding="utf-8")
+
 
 
 def rows_of(text: str) -> list[list[str]]:
@@ -347,15 +332,15 @@ def test_requirements_unknown_tier():
 # --- graph -----------------------------------------------------------------------------------------
 
 def test_graph_mermaid_golden():
-    golden("graph-default.mmd", ok("graph"))
+    check_golden(GOLDEN / "graph-default.mmd", ok("graph"))
 
 
 def test_graph_mermaid_of_a_tier_golden():
-    golden("graph-ad_hoc.mmd", ok("graph", "--tier", "ad_hoc"))
+    check_golden(GOLDEN / "graph-ad_hoc.mmd", ok("graph", "--tier", "ad_hoc"))
 
 
 def test_graph_dot_golden():
-    golden("graph-default.dot", ok("graph", "--format", "dot"))
+    check_golden(GOLDEN / "graph-default.dot", ok("graph", "--format", "dot"))
 
 
 def test_graph_mermaid_has_every_edge(policy):

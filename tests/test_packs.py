@@ -12,11 +12,11 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from conftest import tiergate
 from engine.api import load_policy
 from engine.classify import classify
-from engine.cli import COMMANDS, main
+from engine.cli import COMMANDS
 from engine.questionnaire import find_answer_files, load_answers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,18 +57,10 @@ EXAMPLES = [pytest.param(pack, name, *row, id=f"{pack}/{name}")
 PACK_WORDS = ("eu-ai-act", "model-risk", "Annex", "SR 11-7")
 
 
-def runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # click < 8.2 mixes stderr into output unless told not to
-    except TypeError:
-        return CliRunner()
 
 
-def tiergate(*args: str):
-    result = runner().invoke(main, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+
+
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import SMALL_POLICY, make_runner
-from engine.cli import main
+from conftest import SMALL_POLICY, tiergate
 from engine.policytest import run_tests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,11 +30,7 @@ UPDATE = os.environ.get("TIERGATE_UPDATE_GOLDEN") == "1"
 EXAMPLES = ROOT / "examples" / "use-cases"
 
 
-def tiergate(*args: str):
-    result = make_runner().invoke(main, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def load_policy_or_exit(path: str | None):
     try:
         return load_policy(path)
     except TiergateError as exc:
-        click.echo(f"tiergate: the policy cannot be used:", err=True)
+        click.echo("tiergate: the policy cannot be used:", err=True)
         fail_input(exc)
 
 

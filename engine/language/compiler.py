@@ -8,7 +8,7 @@ worth checking against it; nothing is built into a Policy while any stage report
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable
@@ -182,7 +182,7 @@ def resolve_names(c: Compilation) -> None:
                                 hint=did_you_mean(role.value, list(c.roles), "roles"))
                 if req.waivable.up_to is None:
                     c.error("E281", "`waivable` needs a time limit", req.waivable.loc,
-                            hint=f"add `up to 14d` (say how long a waiver may last at most)")
+                            hint="add `up to 14d` (say how long a waiver may last at most)")
             if req.kind == "signoff" and req.count < 1:
                 c.error("E283", "a sign-off requirement needs at least 1 sign-off", req.loc)
             if req.stage is not None and not any(req.stage.value in _stages(w) for w in c.workflows.values()):
@@ -370,7 +370,6 @@ def _check_leaf(c: Compilation, view: SchemaView, leaf) -> None:
     answer, found, known = view.lookup(path.parts)
     if answer is None:
         prefix = ".".join(found)
-        missing = path.parts[len(found)]
         where = f" in `{prefix}`" if prefix else ""
         full = [f"{prefix}.{k}" if prefix else k for k in known]
         hint = did_you_mean(".".join(path.parts[: len(found) + 1]), full, "answers" + where)
