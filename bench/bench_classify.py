@@ -153,8 +153,8 @@ def part1(sets: int, runs: int, seed: int, profile: bool) -> bool:
     for d in documents:
         tier, matched = by_hand(d)
         c = classify(policy, d)
-        if c.tier != tier or policy.matcher(d["answers"]) != matched:
-            print(f"  MISMATCH for {json.dumps(d)}: engine {c.tier} {policy.matcher(d['answers'])}, "
+        if c.tier != tier or list(c._matched) != matched:
+            print(f"  MISMATCH for {json.dumps(d)}: engine {c.tier} {c._matched}, "
                   f"by hand {tier} {matched}")
             return False
         tiers[tier] = tiers.get(tier, 0) + 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 from .errors import Location
@@ -155,13 +156,22 @@ def _explain_failure(node: ast.Condition, values: Any) -> ConditionError:
 
 @dataclass(frozen=True)
 class CompiledCondition:
-    """A condition compiled once into a Python callable over a mapping of values."""
+    """A condition compiled once (on first use) into a Python callable over a mapping of values.
+
+    Classification compiles all of a policy's rules into one function (compile_many); a rule's own
+    callable is needed only to explain a failure, so `lint` of a large policy never builds it.
+    """
 
     text: str
     paths: tuple[str, ...]
     loc: Location
     node: ast.Condition = field(repr=False, compare=False)
-    fn: Callable[[Any], bool] = field(repr=False, compare=False)
+
+    @cached_property
+    def fn(self) -> Callable[[Any], bool]:
+        gen = _CodeGen()
+        source = f"lambda v: {gen.expr(self.node)}"
+        return eval(compile(source, "<condition>", "eval"), {"__builtins__": {}, **gen.consts})  # noqa: S307
 
     def __call__(self, values: Any) -> bool:
         try:
@@ -211,10 +221,7 @@ def _support(node: ast.Condition, data: Any) -> tuple[bool, dict]:
 
 
 def compile_condition(node: ast.Condition) -> CompiledCondition:
-    gen = _CodeGen()
-    source = f"lambda v: {gen.expr(node)}"
-    fn = eval(compile(source, "<condition>", "eval"), {"__builtins__": {}, **gen.consts})  # noqa: S307 - generated
-    return CompiledCondition(to_text(node), paths(node), node.loc, node, fn)
+    return CompiledCondition(to_text(node), paths(node), node.loc, node)
 
 
 def _first_leaf(node: ast.Condition):

@@ -198,7 +198,7 @@ def fast_valid(record: dict) -> bool:
     """
     try:
         kind = record["type"]
-        if kind not in _REQUIRED or not isinstance(record["at"], str) or not _TIME.match(record["at"]):
+        if not isinstance(kind, str) or kind not in _REQUIRED or not isinstance(record["at"], str) or not _TIME.match(record["at"]):
             return False
         if not isinstance(record["use_case"], str) or not _USE_CASE.match(record["use_case"]):
             return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from .conditions import CompiledCondition
 from .errors import Diagnostic, Location
@@ -134,7 +134,6 @@ class Policy:
     questionnaire: Mapping[str, Any] = field(repr=False)
     questionnaire_file: str = ""
     warnings: tuple[Diagnostic, ...] = ()
-    matcher: Callable[[Any], list[int]] = field(repr=False, compare=False, default=lambda v: [])
 
     @property
     def tier_names(self) -> tuple[str, ...]:

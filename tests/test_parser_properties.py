@@ -110,7 +110,7 @@ def test_generated_policies_compile_cleanly(generated):
     for tier in generated.tiers:
         assert [r.id for r in policy.tier(tier).requirements] == _expected_ids(generated, tier), tier
         assert policy.tier(tier).parent == generated.parents.get(tier)
-    # every rule compiled into a callable and the matcher covers them all
+    # every rule compiles into a callable
     assert all(callable(rule.condition.fn) for rule in policy.rules)
 
 

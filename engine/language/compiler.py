@@ -495,7 +495,6 @@ def build_policy(c: Compilation) -> Policy:
         rules=rules, floor=otherwise.tier.value, floor_loc=otherwise.loc, raci=raci,
         questionnaire=MappingProxyType(c.schema), questionnaire_file=c.schema_file,
         warnings=tuple(sorted((d for d in c.diagnostics if not d.is_error), key=Diagnostic.sort_key)),
-        matcher=conditions.compile_many([r.condition for r in rule_nodes]),
     )
 
 

@@ -1,0 +1,346 @@
+"""How fast the governance ledger is: import, status, audit verify, one-by-one appends, and memory.
+
+Generates an events file (JSON Lines) of N events over N/100 use cases under the default pack:
+a roster record first, then per use case a `registered` event with its answers embedded (four
+answer templates, one per tier), the evidence, sign-offs and transitions each gate of its tier
+asks for (signed by people holding the roles, never the author), then monitoring results and
+reviews. Every event is one the ledger accepts.
+
+Then, on a fresh ledger in a temporary folder:
+
+* import the file through the library (`engine.ledger.actions.import_records`), whole, in one
+  transaction. Target: at least 50,000 events/s.
+* `status` through the library (every use case and version judged at a fixed time). Target: < 3 s.
+* `audit verify` through the library (`Ledger.verify`). Target: at least 200,000 events/s.
+* 1,000 evidence events appended one by one through the library (`engine.ledger.actions.record`),
+  each validated and committed on its own; reports events/s.
+* peak RSS of `tiergate status` run in a child process (`RUSAGE_CHILDREN` of a wrapper process).
+
+    python bench/bench_ledger.py --events 100000            # quick
+    python bench/bench_ledger.py                            # 1,000,000 events over 10,000 use cases
+    python bench/bench_ledger.py --events 100000 --profile  # cProfile of import, status and verify
+    python bench/bench_ledger.py --events 100000 --phases   # import and status timed phase by phase
+    python bench/bench_ledger.py --keep DIR                 # keep the events file and ledger in DIR
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.api import load_policy  # noqa: E402
+from engine.events import _records, format_time, load_roster  # noqa: E402
+from engine.ledger.actions import import_records, record  # noqa: E402
+from engine.ledger.registry import status  # noqa: E402
+from engine.ledger.service import Ledger, bulk  # noqa: E402
+from engine.yamlsource import load_yaml  # noqa: E402
+
+IMPORT_TARGET = 50_000  # events/s
+STATUS_TARGET_S = 3.0
+VERIFY_TARGET = 200_000  # events/s
+APPENDS = 1_000
+
+POLICY = ROOT / "policies" / "mlops-default.policy"
+ROSTER = ROOT / "examples" / "roster.yaml"
+USE_CASES = ROOT / "examples" / "use-cases"
+#: one answers template per tier of the default pack
+TEMPLATES = ["adhoc-analysis", "churn-dashboard", "predictive-maintenance", "card-fraud-scoring"]
+AUTHORS = ["dana", "sam"]
+#: role -> people holding it in examples/roster.yaml (sign-offs take them in order)
+SIGNERS = {"business_stakeholder": ["bea"], "risk_audit": ["rita", "raj"], "data_ops": ["otto"],
+           "production": ["paula"], "data_scientist": ["dana", "sam"], "citizen_ds": ["sam"], "architect": ["ari"]}
+PATH = ["ideation", "development", "preproduction", "deployment"]
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def metrics_for(kind: str) -> dict:
+    """Metrics that satisfy every condition of the default pack (disparate_impact >= 0.8, psi < 0.2)."""
+    return {"psi": 0.05, "disparate_impact": 0.9, "score": 0.87, "rows": 120_000, "kind_check": kind[:8]}
+
+
+def generate(path: Path, events: int, use_cases: int, policy) -> int:
+    """Write the events file; returns how many events it holds."""
+    roster = load_yaml(ROSTER.read_bytes(), str(ROSTER)).data
+    templates = [load_yaml((USE_CASES / f"{name}.yaml").read_bytes(), name).data for name in TEMPLATES]
+    per_case = max(12, events // use_cases)
+    written = 0
+    with path.open("w", encoding="utf-8") as out:
+        def emit(body: dict) -> None:
+            nonlocal written
+            out.write(json.dumps(body, separators=(",", ":")) + "\n")
+            written += 1
+
+        emit({"at": format_time(START - timedelta(days=1)), "type": "roster", "use_case": "-", "version": "-",
+              "actor": "admin", "people": roster["people"]})
+        for n in range(use_cases):
+            if written >= events:
+                break
+            budget = min(per_case, events - written)
+            template = templates[n % len(templates)]
+            use_case = f"uc-{n:06d}"
+            answers = dict(template, use_case=use_case, title=f"Use case {n}", owner=f"team-{n % 50}")
+            tier = policy.tier(_tier_of(policy, answers))
+            author = AUTHORS[n % 2]
+            clock = [START + timedelta(minutes=n)]
+
+            def base(kind: str, actor: str) -> dict:
+                clock[0] += timedelta(hours=1)
+                return {"at": format_time(clock[0]), "type": kind, "use_case": use_case, "version": "1", "actor": actor}
+
+            count = 0
+            emit(dict(base("registered", author), answers=answers, artifact=f"s3://models/{use_case}/1/model.bin"))
+            count += 1
+            for stage in PATH:
+                mode = None
+                for req in tier.gate(stage):
+                    if req.kind == "evidence":
+                        body = dict(base("evidence", author), kind=req.subject, metrics=metrics_for(req.subject))
+                        if req.for_names:
+                            body["attributes"] = {a: {"disparate_impact": 0.9}
+                                                  for a in answers["answers"].get("protected_attributes", [])}
+                        emit(body)
+                        count += 1
+                    elif req.kind == "signoff":
+                        for role in req.roles:
+                            for person in SIGNERS[role][: req.count]:
+                                emit(dict(base("signoff", person), role=role, gate=stage, decision="approve"))
+                                count += 1
+                    elif req.kind == "deployment":
+                        mode = req.modes[0]
+                body = dict(base("transition", author), to=stage)
+                if stage == "deployment":
+                    body["mode"] = mode or "full"
+                emit(body)
+                count += 1
+            obligations = [r for r in tier.obligations()] or [None]
+            i = 0
+            while count < budget:
+                req = obligations[i % len(obligations)]
+                i += 1
+                if req is None or req.kind == "monitoring":
+                    kind = req.subject if req is not None else "infrastructure_alerts"
+                    emit(dict(base("monitoring", "paula"), kind=kind, metrics={"psi": 0.04, "alerts": 0}))
+                else:
+                    role = req.roles[0]
+                    emit(dict(base("review", SIGNERS[role][0]), role=role, decision="approve"))
+                count += 1
+    return written
+
+
+_tiers: dict[str, str] = {}
+
+
+def _tier_of(policy, answers: dict) -> str:
+    from engine.classify import classify
+
+    key = json.dumps(answers["answers"], sort_keys=True)
+    if key not in _tiers:
+        _tiers[key] = classify(policy, answers).tier
+    return _tiers[key]
+
+
+def rss_of_status(ledger: Path, at: str) -> tuple[float, int]:
+    """(seconds, peak RSS in KiB) of `python -m engine status` in a child of a fresh wrapper process."""
+    wrapper = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", wrapper, sys.executable, "-m", "engine", "status", "--ledger",
+                          str(ledger), "--at", at, "--format", "json"], capture_output=True, text=True, cwd=ROOT,
+                         check=True)
+    seconds, rss, code = out.stdout.split()
+    if code != "0":
+        raise SystemExit(f"tiergate status exited {code}")
+    return float(seconds), int(rss)
+
+
+def profiled(label: str, enabled: bool, func, *args):
+    if not enabled:
+        return func(*args)
+    profile = cProfile.Profile()
+    result = profile.runcall(func, *args)
+    text = io.StringIO()
+    stats = pstats.Stats(profile, stream=text)
+    stats.sort_stats("cumulative").print_stats(25)
+    stats.sort_stats("tottime").print_stats(15)
+    print(f"--- profile of {label} ---\n{text.getvalue()}")
+    return result
+
+
+def phases(events_file: Path, folder: Path, policy, at_text: str) -> None:
+    """Where the time of an import and of a status goes, phase by phase, timed without a profiler."""
+    from engine.errors import Location
+    from engine.events import EVENT_TYPES, parse_time
+    from engine.ledger.actions import check_records
+    from engine.ledger.chain import canonical
+    from engine.ledger.service import body_event, event_log
+
+    path = folder / "phases.db"
+    for stale in folder.glob("phases.db*"):
+        stale.unlink()
+    timings: list[tuple[str, float]] = []
+
+    def timed(label, func, *args):
+        t = time.perf_counter()
+        result = func(*args)
+        timings.append((label, time.perf_counter() - t))
+        return result
+
+    with bulk(), Ledger(path) as ledger:
+        records = timed("parse the JSON Lines (engine.events._records)", _records, events_file.read_bytes(),
+                        str(events_file))
+        checked = timed("schema and time checks (actions.check_records)", check_records, records, str(events_file))
+        texts = timed("canonical JSON of every body (chain.canonical)", lambda: [canonical(b) for b, _ in checked])
+        validator = ledger.validator(policy, None, preload=True)  # as import_records does
+
+        def validate():
+            for (body, line), text in zip(checked, texts):
+                validator.learn(body, validator.check(body, Location("x", line), text))
+
+        timed("validation against policy, roster, ledger (Validator)", validate)
+        rows = [(b["at"], b["type"], b["use_case"], b["version"], b["actor"], t) for (b, _), t in zip(checked, texts)]
+        timed("chain hashes, INSERT and COMMIT (SQLiteStore.append)", ledger.store.append, rows)
+        n = len(rows)
+        records = checked = texts = rows = validator = None  # let the memory go
+    total = sum(t for _, t in timings)
+    print(f"\nimport, {n:,} events, phase by phase ({total:.1f} s, {n / total:,.0f} events/s):")
+    for label, seconds in timings:
+        print(f"  {label:<56} {seconds:6.2f} s  {seconds / total:5.1%}  {seconds / n * 1e6:5.1f} us/event")
+
+    import json as _json
+
+    from engine.check import check
+
+    timings.clear()
+    at = parse_time(at_text)
+    with bulk(), Ledger(path, create=False, readonly=True) as ledger:
+        use_cases = [u for u in ledger.store.use_cases() if u != "-"]
+        people = ledger.roster()
+        read = parse = build = judge = 0.0
+        for use_case in use_cases:
+            t0 = time.perf_counter()
+            stored = ledger.store.bodies(use_case)
+            t1 = time.perf_counter()
+            parsed = [(seq, _json.loads(body)) for seq, body in stored]
+            t2 = time.perf_counter()
+            events = event_log(body_event(b, seq) for seq, b in parsed if b["type"] in EVENT_TYPES)
+            t3 = time.perf_counter()
+            for _, b in parsed:
+                if b["type"] == "registered":
+                    from engine.ledger.actions import answers_of
+
+                    check(policy, answers_of(b), events, people, version=b["version"], at=at, replay=True,
+                          to="monitoring")
+            t4 = time.perf_counter()
+            read, parse, build, judge = read + t1 - t0, parse + t2 - t1, build + t3 - t2, judge + t4 - t3
+    total = read + parse + build + judge
+    print(f"\nstatus, {len(use_cases):,} use cases, phase by phase ({total:.1f} s):")
+    for label, seconds in (("read the rows (SQLite, one query per use case)", read),
+                           ("json.loads of every body", parse),
+                           ("Event objects, sorted by time (service.body_event)", build),
+                           ("engine.check.check, one per version (replay + next gate)", judge)):
+        print(f"  {label:<56} {seconds:6.2f} s  {seconds / total:5.1%}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--use-cases", type=int, default=None, help="default: events / 100")
+    parser.add_argument("--profile", action="store_true", help="print cProfile output of import, status, verify")
+    parser.add_argument("--keep", type=Path, help="write the events file and the ledger here and keep them")
+    parser.add_argument("--no-rss", action="store_true", help="skip the child-process status run")
+    parser.add_argument("--phases", action="store_true", help="also time import and status phase by phase")
+    args = parser.parse_args()
+    use_cases = args.use_cases or max(1, args.events // 100)
+
+    policy = load_policy(POLICY)
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="tiergate-bench-ledger-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    events_file, ledger_file = folder / "events.jsonl", folder / "ledger.db"
+    for stale in folder.glob("ledger.db*"):
+        stale.unlink()
+    results = []
+
+    t = time.perf_counter()
+    total = generate(events_file, args.events, use_cases, policy)
+    print(f"generated {total:,} events over {use_cases:,} use cases in {time.perf_counter() - t:.1f} s "
+          f"({events_file.stat().st_size / 1e6:.0f} MB)")
+
+    # import: parse the file and import it whole, through the library
+    with Ledger(ledger_file) as ledger:
+        t = time.perf_counter()
+        with bulk():  # as `tiergate import` parses the file
+            records = _records(events_file.read_bytes(), str(events_file))
+        parsed = time.perf_counter() - t
+        rows = profiled("import", args.profile, import_records, ledger, policy, None, records, str(events_file), {})
+        seconds = time.perf_counter() - t
+        del records
+    rate = len(rows) / seconds
+    results.append(("import", f"{rate:,.0f} events/s ({seconds:.1f} s, of which parsing JSON {parsed:.1f} s)",
+                    rate >= IMPORT_TARGET, f">= {IMPORT_TARGET:,} events/s"))
+    del rows
+    print(f"ledger file {ledger_file.stat().st_size / 1e6:.0f} MB")
+
+    at_text = "2026-12-31T00:00:00Z"
+    from engine.events import parse_time
+
+    with Ledger(ledger_file, create=False, readonly=True) as ledger:
+        t = time.perf_counter()
+        table = profiled("status", args.profile, status, ledger, policy, None, parse_time(at_text))
+        seconds = time.perf_counter() - t
+        results.append(("status (library)", f"{seconds:.2f} s for {len(table):,} versions", seconds < STATUS_TARGET_S,
+                        f"< {STATUS_TARGET_S:g} s"))
+        t = time.perf_counter()
+        verified = profiled("verify", args.profile, ledger.verify)
+        seconds = time.perf_counter() - t
+        assert verified.ok, verified.problem
+        rate = verified.count / seconds
+        results.append(("audit verify", f"{rate:,.0f} events/s ({seconds:.1f} s)", rate >= VERIFY_TARGET,
+                        f">= {VERIFY_TARGET:,} events/s"))
+
+    roster = load_roster(ROSTER)
+    with Ledger(ledger_file) as ledger:
+        t = time.perf_counter()
+        for i in range(APPENDS):
+            use_case = f"uc-{(i * 7919) % use_cases:06d}"
+            record(ledger, policy, roster, {"at": format_time(START + timedelta(days=400, seconds=i)),
+                                            "type": "evidence", "use_case": use_case, "version": "1",
+                                            "actor": "dana", "kind": "metrics_record", "metrics": {"run": i}})
+        seconds = time.perf_counter() - t
+    results.append((f"{APPENDS:,} appends one by one", f"{APPENDS / seconds:,.0f} events/s ({seconds:.1f} s)", None,
+                    ""))
+
+    if not args.no_rss:
+        seconds, rss = rss_of_status(ledger_file, at_text)
+        results.append(("tiergate status (child process)", f"{seconds:.2f} s, peak RSS {rss / 1024:,.0f} MiB", None,
+                        ""))
+
+    if args.phases:
+        phases(events_file, folder, policy, at_text)
+
+    print(f"\n{total:,} events, {use_cases:,} use cases")
+    for name, figure, ok, target in results:
+        verdict = "" if ok is None else ("  ok" if ok else "  MISSED")
+        print(f"  {name:<32} {figure}{verdict}{'  (target ' + target + ')' if target else ''}")
+    if not args.keep:
+        for leftover in folder.iterdir():
+            leftover.unlink()
+        folder.rmdir()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
