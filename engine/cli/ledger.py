@@ -14,8 +14,10 @@ from .output import EXIT_FINDING, EXIT_INPUT, EXIT_OK, echo_diagnostics, echo_js
     load_policy_or_exit
 
 
-def ledger_options(func):
+def ledger_options(func=None, *, writes: bool = True):
     """--ledger, --policy, --roster, --actor and --at, shared by every ledger command."""
+    if func is None:
+        return lambda f: ledger_options(f, writes=writes)
     options = [
         click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", show_envvar=True,
                      type=click.Path(dir_okay=False, path_type=str), help="Ledger file (default .tiergate/ledger.db)."),
@@ -35,7 +37,8 @@ def ledger_options(func):
             return func(*args, **kwargs)
         except TiergateError as exc:
             echo_diagnostics(exc.diagnostics, exc.sources, err=True)
-            click.echo("tiergate: nothing was written", err=True)
+            if writes:
+                click.echo("tiergate: nothing was written", err=True)
             sys.exit(EXIT_INPUT)
     return wrapper
 
@@ -55,6 +58,8 @@ class _Context:
         self.actor = actor or os.environ.get("TIERGATE_ACTOR") or getpass.getuser()
         self.at = time_or_now(at)
         self.ledger = Ledger(resolve(ledger_path), create=create, readonly=readonly)
+        # closed when the command ends, however it ends (the last connection to close folds the -wal in)
+        click.get_current_context().call_on_close(self.ledger.close)
 
 
 def _value(text: str):
@@ -100,8 +105,8 @@ def _record(ctx: _Context, body: dict) -> None:
     click.echo(f"recorded {body['type']} #{row.seq} for {body['use_case']} {body['version']} ({row.hash[:12]})")
 
 
-def _body(ctx: _Context, kind: str, use_case: str, version: str, **fields) -> dict:
-    body = {"at": ctx.at, "type": kind, "use_case": use_case, "version": version, "actor": ctx.actor}
+def _body(ctx: _Context, event_type: str, use_case: str, version: str, **fields) -> dict:
+    body = {"at": ctx.at, "type": event_type, "use_case": use_case, "version": version, "actor": ctx.actor}
     body.update({k: v for k, v in fields.items() if v is not None})
     return body
 
@@ -259,8 +264,11 @@ def import_(events_file, answers_files, ledger_path, policy_path, roster_path, a
     for path in answers_files:
         a = load_answers(path, ctx.policy)
         answers[a.use_case] = a
-    records = _records(read_source(events_file), events_file)
-    rows = import_records(ctx.ledger, ctx.policy, ctx.roster, records, events_file, answers)
+    from ..ledger.service import bulk
+
+    with bulk():
+        records = _records(read_source(events_file), events_file)
+        rows = import_records(ctx.ledger, ctx.policy, ctx.roster, records, events_file, answers)
     head = rows[-1].hash if rows else ctx.ledger.head()
     click.echo(f"imported {len(rows)} events from {events_file}; head {head}")
 
@@ -285,7 +293,7 @@ def export(ledger_path, fmt, use_case, output):
 
 
 @click.command("status")
-@ledger_options
+@ledger_options(writes=False)
 @click.option("--tier", help="Only this tier.")
 @click.option("--stage", help="Only versions in this stage.")
 @click.option("--owner", help="Only this owner.")

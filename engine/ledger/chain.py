@@ -8,9 +8,17 @@ from typing import Any
 GENESIS = "0" * 64
 
 
+#: made once: json.dumps with these options would build an encoder for every event
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical(body: dict[str, Any]) -> str:
-    """One text per event, whatever order its fields came in: sorted keys, no spaces, UTF-8."""
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """One text per event, whatever order its fields came in: sorted keys, no spaces, UTF-8.
+
+    The same text as json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    allow_nan=False).
+    """
+    return _ENCODER.encode(body)
 
 
 def link(previous: str, canonical_body: str) -> str:

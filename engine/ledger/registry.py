@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from ..events import Roster, format_time, parse_time
 from ..policy import Policy
 from .actions import answers_of
-from .service import RECLASSIFIED, Ledger
+from .service import NOBODY, RECLASSIFIED, Ledger, body_event, bulk, event_log
 
 EXPIRY_WINDOW = timedelta(days=14)
 
@@ -44,39 +44,55 @@ class StatusRow:
 
 
 def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) -> list[StatusRow]:
-    """One row per registered use case and version, judged at `at` under `policy`."""
+    """One row per use case version registered by `at`, judged at `at` under `policy`."""
+    with bulk():
+        return _status(ledger, policy, roster, at)
+
+
+def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) -> list[StatusRow]:
+    import json
+
     from ..check import check
+    from ..classify import classify
+    from ..events import EVENT_TYPES
 
     people = roster or ledger.roster() or Roster({}, "no roster")
     rows: list[StatusRow] = []
     for use_case in ledger.store.use_cases():
-        if use_case == "-":
+        if use_case == NOBODY:
             continue
-        bodies = [b for b in ledger.bodies(use_case) if b["type"] in ("registered", RECLASSIFIED)]
-        registrations = [b for b in bodies if b["type"] == "registered"]
+        parsed = [(seq, json.loads(body)) for seq, body in ledger.store.bodies(use_case)]
+        registrations = [b for _, b in parsed if b["type"] == "registered" and parse_time(b["at"]) <= at]
         if not registrations:
             continue
         tier_now, identity = None, {}
-        for b in bodies:
-            tier_now = b.get("tier") if b["type"] == "registered" else b.get("to_tier")
-            identity = b.get("policy") or identity
-        events = ledger.events(use_case)
+        for _, b in parsed:
+            if b["type"] in ("registered", RECLASSIFIED) and parse_time(b["at"]) <= at:
+                tier_now = b.get("tier") if b["type"] == "registered" else b.get("to_tier")
+                identity = b.get("policy") or identity
+        events = event_log(body_event(b, seq) for seq, b in parsed if b["type"] in EVENT_TYPES)
         for reg in registrations:
             answers = answers_of(reg)
-            result = check(policy, answers, events, people, version=reg["version"], at=at, replay=True)
-            workflow = policy.workflow_of(result.tier)
-            successors = [b for a, b in workflow.edges if a == result.stage]
-            next_stage = successors[0] if successors else None
+            mine = [e for e in events.events if e.version == reg["version"] and e.at <= at]
+            # one check both replays the history and judges the next gate, when the next stage is
+            # known beforehand: the stage after the latest transition (as VersionState moves)
+            workflow = policy.workflow_of(classify(policy, answers).tier)
+            stage = next((e.data["to"] for e in reversed(mine) if e.type == "transition"), workflow.start)
+            guess = _next_stage(workflow, stage)
+            result = check(policy, answers, events, people, version=reg["version"], at=at, replay=True, to=guess)
+            next_stage = _next_stage(policy.workflow_of(result.tier), result.stage)
+            gate = result
+            if next_stage != guess:  # not as foreseen: judge the right gate
+                gate = check(policy, answers, events, people, version=reg["version"], at=at, to=next_stage)
             unmet: list[str] = []
             if next_stage is not None:
-                gate = check(policy, answers, events, people, version=reg["version"], at=at, to=next_stage)
-                unmet = [s.id for s in gate.requirements if s.failing]
-            state_retired = any(e.type == "retired" and e.version == reg["version"] and e.at <= at for e in events.events)
-            since = next((e.at for e in reversed(events.events) if e.version == reg["version"] and e.at <= at
-                          and (e.type == "transition" or e.type == "registered")), None)
+                # the deployment mode is chosen when promoting: it is nothing to do beforehand
+                unmet = [s.id for s in gate.requirements if s.failing and s.requirement.kind != "deployment"]
+            state_retired = any(e.type == "retired" for e in mine)
+            since = next((e.at for e in reversed(mine) if e.type in ("transition", "registered", "retired")), None)
             expiring = []
-            for e in events.events:
-                if e.type == "waiver" and e.version == reg["version"]:
+            for e in mine:
+                if e.type == "waiver":
                     expires = parse_time(e.data.get("expires"))
                     if expires is not None and at < expires <= at + EXPIRY_WINDOW:
                         expiring.append((e.data["requirement"], e.data["expires"]))
@@ -89,6 +105,11 @@ def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) 
                 stale=bool(identity) and (identity.get("name"), identity.get("version")) != (policy.name, policy.version),
                 retired=state_retired, violations=len([v for v in result.violations if v.version == reg["version"]])))
     return rows
+
+
+def _next_stage(workflow, stage: str) -> str | None:
+    successors = [b for a, b in workflow.edges if a == stage]
+    return successors[0] if successors else None
 
 
 def history(ledger: Ledger, use_case: str, version: str | None = None) -> list[dict]:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence
+from typing import Iterator, NamedTuple, Protocol, Sequence
+from urllib.parse import quote
 
 from ..errors import Diagnostic, Location, TiergateError
 from .chain import GENESIS
@@ -19,16 +19,18 @@ MIGRATIONS: list[list[str]] = [
         "CREATE TABLE events ("
         " seq INTEGER PRIMARY KEY,"
         " at TEXT NOT NULL, type TEXT NOT NULL, use_case TEXT NOT NULL, version TEXT NOT NULL,"
-        " actor TEXT NOT NULL, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,"
+        " actor TEXT NOT NULL, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,"
         " recorded_at TEXT NOT NULL)",
+        # the only index: a use case's (or version's) events. The chain needs none (it is read in seq
+        # order), and an index of random hashes would make a large import three to four times slower.
         "CREATE INDEX events_by_version ON events (use_case, version, seq)",
-        "CREATE INDEX events_by_type ON events (type, seq)",
     ],
 ]
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """One stored event. A tuple, so that appends hand rows to SQLite as they are (no copying)."""
+
     seq: int
     at: str
     type: str
@@ -60,6 +62,17 @@ def _problem(path: Path, message: str, hint: str | None = None) -> TiergateError
     return TiergateError(Diagnostic("E600", message, Location(str(path)), hint=hint))
 
 
+def _columns_match(r: tuple) -> int:
+    """Whether a row's (seq, at, type, use_case, version, actor, body, ...) columns equal its body's fields."""
+    import json
+
+    try:
+        body = json.loads(r[6])
+        return int((body["at"], body["type"], body["use_case"], body["version"], body["actor"]) == tuple(r[1:6]))
+    except (ValueError, KeyError, TypeError):
+        return 0
+
+
 class SQLiteStore:
     """The embedded ledger: one SQLite file in WAL mode; writers take the write lock before reading the head."""
 
@@ -74,41 +87,96 @@ class SQLiteStore:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise _problem(path, f"cannot create the ledger's folder: {exc.strerror}") from None
+        self.readonly = readonly
         try:
-            uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+            # quoted, so that a path holding `?`, `#` or `%` still names the file
+            uri = f"file:{quote(str(path))}" + ("?mode=ro" if readonly else "")
             self.db = sqlite3.connect(uri, uri=True, timeout=60.0, isolation_level=None)
             self.db.execute("PRAGMA busy_timeout = 60000")
+            # what the file is must be known before anything is changed in it: switching another
+            # application's database to WAL mode would rewrite its header
+            try:
+                version = self._identify(exists)
+            except sqlite3.OperationalError as exc:
+                if not (readonly and self._unchangeable(exc)):
+                    raise
+                # a ledger on read-only media (an archive, a read-only mount): SQLite cannot make the
+                # -shm file that reading in WAL mode needs. With no -wal file, every committed event is
+                # in the main file, and nobody can be writing to it: read it as unchangeable.
+                self.db.close()
+                self.db = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+                version = self._identify(exists)
             if not readonly:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = FULL")
-            self._prepare(exists, readonly)
+            self._prepare(version, readonly)
         except sqlite3.DatabaseError as exc:
+            if hasattr(self, "db"):
+                self.db.close()
             raise self._translate(exc) from None
+        except TiergateError:
+            self.db.close()
+            raise
+
+    def _unchangeable(self, exc: sqlite3.OperationalError) -> bool:
+        """Whether a read failed only because SQLite may not write beside the file, with no -wal to lose."""
+        text = str(exc)
+        if not any(reason in text for reason in ("readonly", "read-only", "unable to open", "disk I/O error")):
+            return False
+        wal = Path(f"{self.path}-wal")
+        try:
+            return not wal.exists() or wal.stat().st_size == 0
+        except OSError:
+            return False
 
     def _translate(self, exc: sqlite3.Error) -> TiergateError:
         text = str(exc)
         if "file is not a database" in text or "malformed" in text:
             return _problem(self.path, f"this file is not a readable tiergate ledger ({text})",
-                            hint="check the path; a damaged ledger can be checked with `tiergate audit verify`")
+                            hint="check the --ledger path (or TIERGATE_LEDGER); if it is the ledger, it is damaged: "
+                            "restore it from a backup, or import its last export into a new ledger")
+        if any(reason in text for reason in ("readonly", "read-only", "disk I/O error")) and self.readonly:
+            return _problem(self.path, f"the ledger cannot be read ({text})",
+                            hint="SQLite needs to write a -shm file beside a ledger whose -wal file holds events: "
+                            "copy the ledger with its -wal file somewhere writable, or open it once where it is "
+                            "writable to fold the -wal file into it")
         if "readonly" in text or "read-only" in text:
-            return _problem(self.path, "the ledger is read-only, so nothing can be recorded", hint="check its permissions")
+            return _problem(self.path, "the ledger is read-only, so nothing can be recorded",
+                            hint="check the permissions of the file and of its folder (SQLite writes -wal and -shm "
+                            "files beside it), and that its filesystem is not mounted read-only")
         if "disk" in text and ("full" in text or "I/O" in text):
-            return _problem(self.path, f"the ledger could not be written ({text}); nothing was recorded")
+            return _problem(self.path, f"the ledger could not be written ({text}); nothing was recorded",
+                            hint="free some space on its filesystem (or fix the disk) and run the command again")
+        if "unable to open" in text:
+            return _problem(self.path, f"the ledger cannot be opened ({text})",
+                            hint="check that the path names a file and that its folder exists and is accessible")
         return _problem(self.path, f"ledger error: {text}")
 
-    def _prepare(self, exists: bool, readonly: bool) -> None:
+    def _identify(self, exists: bool) -> int:
+        """The file's ledger schema version (0 for a new, empty file); refuses a file that is no ledger."""
+        hint = "check the --ledger path (or TIERGATE_LEDGER); the file was left unchanged"
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if exists and tables and "meta" not in tables:
-            raise _problem(self.path, "this SQLite file is not a tiergate ledger (no `meta` table)")
+            raise _problem(self.path, "this SQLite file is not a tiergate ledger (no `meta` table)", hint=hint)
         version = 0
         if "meta" in tables:
-            meta = dict(self.db.execute("SELECT key, value FROM meta"))
+            try:
+                meta = dict(self.db.execute("SELECT key, value FROM meta"))
+            except sqlite3.OperationalError:  # another application's `meta` table
+                raise _problem(self.path, "this SQLite file is not a tiergate ledger", hint=hint) from None
             if meta.get("application") != APPLICATION:
-                raise _problem(self.path, "this SQLite file is not a tiergate ledger")
-            version = int(meta.get("schema_version", "0"))
+                raise _problem(self.path, "this SQLite file is not a tiergate ledger", hint=hint)
+            try:
+                version = int(meta.get("schema_version", "0"))
+            except ValueError:
+                raise _problem(self.path, f"the ledger's schema version {meta.get('schema_version')!r} is not a "
+                               "number", hint="the file is damaged or was not written by tiergate") from None
         if version > SCHEMA_VERSION:
             raise _problem(self.path, f"the ledger has schema version {version}, newer than this tiergate knows "
                            f"({SCHEMA_VERSION})", hint="upgrade tiergate to read it; it was left unchanged")
+        return version
+
+    def _prepare(self, version: int, readonly: bool) -> None:
         if version < SCHEMA_VERSION:
             if readonly:
                 raise _problem(self.path, f"the ledger needs a schema upgrade ({version} -> {SCHEMA_VERSION})")
@@ -160,6 +228,75 @@ class SQLiteStore:
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
 
+    #: the columns that repeat a field of the body, compared with it in SQL (JSON1) while verifying
+    _COLUMNS_MATCH = " AND ".join(f"json_extract(body, '$.{c}') IS {c}" for c in ("at", "type", "use_case", "version",
+                                                                                   "actor"))
+
+    def chain(self) -> Iterator[tuple]:
+        """(seq, body, prev_hash, hash, columns_match) of every row in order, for `audit verify`.
+
+        columns_match is 1 when the at/type/use_case/version/actor columns equal the body's fields, 0 when
+        not (or the body is no JSON), None when this SQLite has no JSON functions (the caller compares).
+        """
+        with_json = (f"SELECT seq, body, prev_hash, hash, CASE WHEN json_valid(body) THEN ({self._COLUMNS_MATCH}) "
+                     "ELSE 0 END FROM events ORDER BY seq")
+        try:
+            try:
+                cursor = self.db.execute(with_json)
+            except sqlite3.OperationalError as exc:
+                if "no such function" not in str(exc):
+                    raise
+                cursor = None
+            if cursor is not None:
+                yield from cursor
+                return
+            for r in self.db.execute("SELECT seq, at, type, use_case, version, actor, body, prev_hash, hash "
+                                     "FROM events ORDER BY seq"):
+                yield r[0], r[6], r[7], r[8], _columns_match(r)
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+
+    def bodies(self, use_case: str) -> list[tuple[int, str]]:
+        """(seq, body) of a use case's rows in order: what reading its events needs, without the rest."""
+        try:
+            return self.db.execute("SELECT seq, body FROM events WHERE use_case = ? ORDER BY seq",
+                                   (use_case,)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+
+    def milestones(self, use_case: str) -> list[tuple[str, str, str, str]]:
+        """(type, use_case, version, body) of a use case's registrations, reclassifications and retirements."""
+        try:
+            return self.db.execute("SELECT type, use_case, version, body FROM events WHERE use_case = ? AND "
+                                   "type IN ('registered', 'reclassified', 'retired') ORDER BY seq",
+                                   (use_case,)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+
+    def has_body(self, use_case: str, version: str, body: str) -> bool:
+        """Whether this exact event (canonical body) is stored already."""
+        try:
+            return self.db.execute("SELECT 1 FROM events WHERE use_case = ? AND version = ? AND body = ? LIMIT 1",
+                                   (use_case, version, body)).fetchone() is not None
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+
+    def latest(self, use_case: str | None, version: str | None, type_: str) -> Row | None:
+        """The last row of this type (for this use case and version, when given)."""
+        sql, args = "SELECT seq, at, type, use_case, version, actor, body, prev_hash, hash, recorded_at FROM events " \
+            "WHERE type = ?", [type_]
+        if use_case is not None:
+            sql += " AND use_case = ?"
+            args.append(use_case)
+        if version is not None:
+            sql += " AND version = ?"
+            args.append(version)
+        try:
+            row = self.db.execute(sql + " ORDER BY seq DESC LIMIT 1", args).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+        return Row(*row) if row is not None else None
+
     def use_cases(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT use_case FROM events ORDER BY use_case")]
 
@@ -190,9 +327,7 @@ class SQLiteStore:
                 written.append(Row(seq, at, type_, use_case, version, actor, body, previous, digest, now))
                 previous = digest
             self.db.executemany("INSERT INTO events (seq, at, type, use_case, version, actor, body, prev_hash, hash,"
-                                " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                [(r.seq, r.at, r.type, r.use_case, r.version, r.actor, r.body, r.prev_hash, r.hash,
-                                  r.recorded_at) for r in written])
+                                " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", written)
             self.db.execute("COMMIT")
             return written
         except sqlite3.Error as exc:
