@@ -27,19 +27,14 @@ from .output import EXIT_FINDING, EXIT_INPUT, EXIT_OK, echo_diagnostics, emit, f
 def command(old, new, use_cases, events_path, roster_path, at, fail_on_change, fmt, output):
     """Compare policy OLD with NEW: the policy change, and with --use-cases its impact on each use case."""
     from ..policydiff import diff
-    from ..questionnaire import find_answer_files, load_answers
+    from ..questionnaire import find_answer_files, load_answer_files
 
     if events_path and not (use_cases and roster_path):
         raise click.UsageError("--events needs --use-cases and --roster")
     old_policy, new_policy = load_policy_or_exit(old), load_policy_or_exit(new)
     answers, problems = None, []
     if use_cases:
-        answers = []
-        for path in find_answer_files([use_cases]):
-            try:
-                answers.append(load_answers(path, new_policy))
-            except TiergateError as exc:
-                problems.extend(exc.diagnostics)
+        answers, problems = load_answer_files(find_answer_files([use_cases]), new_policy)
     events = roster = None
     if events_path:
         from ..events import load_events, load_roster

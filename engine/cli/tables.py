@@ -44,13 +44,14 @@ def matrix(policy_path, fmt, attributes, use_cases, output):
     if use_cases:
         from ..classify import classify
         from ..errors import TiergateError
-        from ..questionnaire import find_answer_files, load_answers
+        from ..questionnaire import find_answer_files, load_answer_files
         from .output import echo_diagnostics
 
-        results, errors = [], []
-        for path in find_answer_files([use_cases]):
+        loaded, errors = load_answer_files(find_answer_files([use_cases]), policy)
+        results = []
+        for a in loaded:
             try:
-                results.append(classify(policy, load_answers(path, policy)))
+                results.append(classify(policy, a))
             except TiergateError as exc:
                 errors.extend(exc.diagnostics)
         headers, rows = matrix_report.use_case_matrix(policy, results)
