@@ -159,3 +159,14 @@ def _as_answers(answers) -> Answers:
     if isinstance(answers, Answers):
         return answers
     return Classification(None, answers, "", [], ()).answers
+
+
+def classify_all(policy: Policy, answers: list[Answers]) -> tuple[list[Classification], list[Diagnostic]]:
+    """Classify many use cases; one that cannot be classified is reported and the others still are."""
+    results, problems = [], []
+    for a in answers:
+        try:
+            results.append(classify(policy, a))
+        except TiergateError as exc:
+            problems.extend(exc.diagnostics)
+    return results, problems

@@ -5,8 +5,7 @@ import sys
 
 import click
 
-from ..classify import classify
-from ..errors import TiergateError
+from ..classify import classify_all
 from ..questionnaire import find_answer_files, load_answer_files
 from ..reports import classification as report
 from .output import EXIT_FINDING, EXIT_INPUT, EXIT_OK, echo_diagnostics, emit, format_choice, load_policy_or_exit, policy_option
@@ -36,12 +35,8 @@ def command(answers: tuple[str, ...], policy_path: str | None, fmt: str, output:
             loaded, errors = load_answer_files(files, policy, bar.update)
     else:
         loaded, errors = load_answer_files(files, policy)
-    results = []
-    for a in loaded:
-        try:
-            results.append(classify(policy, a))
-        except TiergateError as exc:
-            errors.extend(exc.diagnostics)
+    results, unclassified = classify_all(policy, loaded)
+    errors += unclassified
     single = len(answers) == 1 and len(files) == 1
     if fmt == "json":
         emit(report.json_report(results, errors, single), output)

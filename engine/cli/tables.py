@@ -42,18 +42,13 @@ def matrix(policy_path, fmt, attributes, use_cases, output):
     """The matrix of tiers x governance considerations: the measures each tier requires."""
     policy = load_policy_or_exit(policy_path)
     if use_cases:
-        from ..classify import classify
-        from ..errors import TiergateError
+        from ..classify import classify_all
         from ..questionnaire import find_answer_files, load_answer_files
         from .output import echo_diagnostics
 
         loaded, errors = load_answer_files(find_answer_files([use_cases]), policy)
-        results = []
-        for a in loaded:
-            try:
-                results.append(classify(policy, a))
-            except TiergateError as exc:
-                errors.extend(exc.diagnostics)
+        results, unclassified = classify_all(policy, loaded)
+        errors += unclassified
         headers, rows = matrix_report.use_case_matrix(policy, results)
         emit(_table(fmt, "Use cases by tier and consideration", headers, rows, _meta(policy)), output)
         if errors:
