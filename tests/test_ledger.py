@@ -10,6 +10,7 @@ import json
 import random
 import shutil
 import sqlite3
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -712,3 +713,23 @@ def test_a_published_head_of_another_ledger_is_refused(copy):
     result = verify(copy, "--head", "0" * 63 + "1")
     assert result.exit_code == 1
     assert "is no event of this ledger" in result.stdout
+
+
+def test_status_reports_a_version_it_cannot_judge_and_goes_on(loan, policy, tmp_path):
+    """Answers registered under an older questionnaire may lack what the current policy reads: that one row
+    says so and needs attention; the other use cases are still shown."""
+    from engine.ledger.registry import status
+
+    register(loan, policy, None, "churn-dashboard", "1.0", answers(policy, "churn-dashboard"), "dana", T0)
+    source = (ROOT / "policies" / "mlops-default.policy").read_text(encoding="utf-8")
+    schema = json.loads((ROOT / "schemas" / "questionnaire.schema.json").read_text(encoding="utf-8"))
+    schema["properties"]["answers"]["properties"]["on_call"] = {"type": "boolean", "description": "Paged at night?"}
+    (tmp_path / "q.json").write_text(json.dumps(schema), encoding="utf-8")
+    newer = source.replace('questionnaire: "../schemas/questionnaire.schema.json"', 'questionnaire: "q.json"') \
+        .replace("  otherwise ad_hoc", '  critical when on_call because "Someone is paged at night"\n  otherwise ad_hoc')
+    (tmp_path / "newer.policy").write_text(newer, encoding="utf-8")
+    rows = {r.use_case: r for r in status(loan, load_policy(tmp_path / "newer.policy"), None,
+                                          datetime(2026, 3, 1, tzinfo=timezone.utc))}
+    assert set(rows) == {"loan-approval", "churn-dashboard"}
+    for row in rows.values():
+        assert row.attention and row.problem.startswith("the answer on_call is missing")

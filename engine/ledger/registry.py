@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ..errors import TiergateError
 from ..events import Roster, format_time, parse_time
 from ..policy import Policy
 from .actions import answers_of
@@ -28,10 +29,11 @@ class StatusRow:
     stale: bool = False
     retired: bool = False
     violations: int = 0
+    problem: str | None = None  # why this version could not be judged under the current policy
 
     @property
     def attention(self) -> bool:
-        return self.stale or self.violations > 0 or bool(self.expiring_waivers) or \
+        return self.stale or self.violations > 0 or bool(self.expiring_waivers) or self.problem is not None or \
             any(status != "ok" for _, status, _ in self.obligations)
 
     def to_dict(self) -> dict:
@@ -40,7 +42,8 @@ class StatusRow:
                 "unmet": self.unmet, "retired": self.retired, "violations": self.violations,
                 "obligations": [{"id": i, "status": s, "next_due": format_time(d)} for i, s, d in self.obligations],
                 "expiring_waivers": [{"requirement": r, "expires": e} for r, e in self.expiring_waivers],
-                "classified_under": self.classified_under, "stale": self.stale, "attention": self.attention}
+                "classified_under": self.classified_under, "stale": self.stale, "problem": self.problem,
+                "attention": self.attention}
 
 
 def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) -> list[StatusRow]:
@@ -52,8 +55,6 @@ def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) 
 def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) -> list[StatusRow]:
     import json
 
-    from ..check import check
-    from ..classify import classify
     from ..events import EVENT_TYPES
 
     people = roster or ledger.roster() or Roster({}, "no roster")
@@ -73,38 +74,51 @@ def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime)
         events = event_log(body_event(b, seq) for seq, b in parsed if b["type"] in EVENT_TYPES)
         for reg in registrations:
             answers = answers_of(reg)
-            mine = [e for e in events.events if e.version == reg["version"] and e.at <= at]
-            # one check both replays the history and judges the next gate, when the next stage is
-            # known beforehand: the stage after the latest transition (as VersionState moves)
-            workflow = policy.workflow_of(classify(policy, answers).tier)
-            stage = next((e.data["to"] for e in reversed(mine) if e.type == "transition"), workflow.start)
-            guess = _next_stage(workflow, stage)
-            result = check(policy, answers, events, people, version=reg["version"], at=at, replay=True, to=guess)
-            next_stage = _next_stage(policy.workflow_of(result.tier), result.stage)
-            gate = result
-            if next_stage != guess:  # not as foreseen: judge the right gate
-                gate = check(policy, answers, events, people, version=reg["version"], at=at, to=next_stage)
-            unmet: list[str] = []
-            if next_stage is not None:
-                # the deployment mode is chosen when promoting: it is nothing to do beforehand
-                unmet = [s.id for s in gate.requirements if s.failing and s.requirement.kind != "deployment"]
-            state_retired = any(e.type == "retired" for e in mine)
-            since = next((e.at for e in reversed(mine) if e.type in ("transition", "registered", "retired")), None)
-            expiring = []
-            for e in mine:
-                if e.type == "waiver":
-                    expires = parse_time(e.data.get("expires"))
-                    if expires is not None and at < expires <= at + EXPIRY_WINDOW:
-                        expiring.append((e.data["requirement"], e.data["expires"]))
-            rows.append(StatusRow(
-                use_case, reg["version"], answers.owner, tier_now or result.tier,
-                "retired" if state_retired else result.stage, since, None if state_retired else next_stage,
-                [] if state_retired else unmet,
-                [(o.id, o.status, o.next_due) for o in result.obligations], expiring,
-                f"{identity.get('name', '?')} {identity.get('version', '?')}",
-                stale=bool(identity) and (identity.get("name"), identity.get("version")) != (policy.name, policy.version),
-                retired=state_retired, violations=len([v for v in result.violations if v.version == reg["version"]])))
+            try:
+                rows.append(_row(policy, people, at, use_case, reg, answers, events, tier_now, identity))
+            except TiergateError as exc:  # one version that cannot be judged must not hide all the others
+                rows.append(StatusRow(use_case, reg["version"], answers.owner, tier_now or "?", "?", None, None,
+                                      classified_under=f"{identity.get('name', '?')} {identity.get('version', '?')}",
+                                      problem=exc.diagnostics[0].message))
     return rows
+
+
+def _row(policy, people, at, use_case, reg, answers, events, tier_now, identity) -> StatusRow:
+    """The status of one registered version (raises TiergateError when it cannot be judged)."""
+    from ..check import check
+    from ..classify import classify
+
+    mine = [e for e in events.events if e.version == reg["version"] and e.at <= at]
+    # one check both replays the history and judges the next gate, when the next stage is
+    # known beforehand: the stage after the latest transition (as VersionState moves)
+    workflow = policy.workflow_of(classify(policy, answers).tier)
+    stage = next((e.data["to"] for e in reversed(mine) if e.type == "transition"), workflow.start)
+    guess = _next_stage(workflow, stage)
+    result = check(policy, answers, events, people, version=reg["version"], at=at, replay=True, to=guess)
+    next_stage = _next_stage(policy.workflow_of(result.tier), result.stage)
+    gate = result
+    if next_stage != guess:  # not as foreseen: judge the right gate
+        gate = check(policy, answers, events, people, version=reg["version"], at=at, to=next_stage)
+    unmet: list[str] = []
+    if next_stage is not None:
+        # the deployment mode is chosen when promoting: it is nothing to do beforehand
+        unmet = [s.id for s in gate.requirements if s.failing and s.requirement.kind != "deployment"]
+    state_retired = any(e.type == "retired" for e in mine)
+    since = next((e.at for e in reversed(mine) if e.type in ("transition", "registered", "retired")), None)
+    expiring = []
+    for e in mine:
+        if e.type == "waiver":
+            expires = parse_time(e.data.get("expires"))
+            if expires is not None and at < expires <= at + EXPIRY_WINDOW:
+                expiring.append((e.data["requirement"], e.data["expires"]))
+    return StatusRow(
+        use_case, reg["version"], answers.owner, tier_now or result.tier,
+        "retired" if state_retired else result.stage, since, None if state_retired else next_stage,
+        [] if state_retired else unmet,
+        [(o.id, o.status, o.next_due) for o in result.obligations], expiring,
+        f"{identity.get('name', '?')} {identity.get('version', '?')}",
+        stale=bool(identity) and (identity.get("name"), identity.get("version")) != (policy.name, policy.version),
+        retired=state_retired, violations=len([v for v in result.violations if v.version == reg["version"]]))
 
 
 def _next_stage(workflow, stage: str) -> str | None:

@@ -14,7 +14,7 @@ HEADERS = ["use_case", "version", "tier", "stage", "since", "next", "unmet", "ob
 
 def _cells(r) -> list:
     obligations = [f"{i} {s}" for i, s, _ in r.obligations if s != "ok"]
-    flags = []
+    flags = [f"cannot be judged: {r.problem}"] if r.problem else []
     if r.stale:
         flags.append(f"classified under {r.classified_under}")
     if r.violations:
