@@ -8,6 +8,18 @@ from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: the gate stories in examples/events/ and the use case each one follows
+STORY_USE_CASE = {
+    "bias-fail-then-pass.yaml": "inflight-meal-counts",
+    "drift-breach.yaml": "predictive-maintenance",
+    "expired-waiver.yaml": "plane-fuelling",
+    "fraud-promotion.yaml": "card-fraud-scoring",
+    "loan-no-risk-signoff.yaml": "loan-approval",
+    "over-long-waiver.yaml": "ecommerce-recommender",
+    "self-approval.yaml": "churn-dashboard",
+    "skipped-stage.yaml": "adhoc-analysis",
+}
+
 #: A small policy that compiles with no errors and no warnings, in the canonical layout.
 SMALL_POLICY = '''\
 policy "small" version "1.0.0":

@@ -14,10 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from conftest import STORY_USE_CASE, tiergate
 from engine.api import load_policy
-from engine.cli import main
 from engine.errors import TiergateError
 from engine.events import _records, load_roster
 from engine.ledger.actions import Blocked, import_records, promote, record, register, roster_body
@@ -32,17 +31,7 @@ USE_CASES = ROOT / "examples" / "use-cases"
 ROSTER = ROOT / "examples" / "roster.yaml"
 POLICY = ROOT / "policies" / "mlops-default.policy"
 
-#: story -> its use case; the two the ledger refuses whole are marked with the line of the event refused
-STORY_USE_CASE = {
-    "bias-fail-then-pass.yaml": "inflight-meal-counts",
-    "drift-breach.yaml": "predictive-maintenance",
-    "expired-waiver.yaml": "plane-fuelling",
-    "fraud-promotion.yaml": "card-fraud-scoring",
-    "loan-no-risk-signoff.yaml": "loan-approval",
-    "over-long-waiver.yaml": "ecommerce-recommender",
-    "self-approval.yaml": "churn-dashboard",
-    "skipped-stage.yaml": "adhoc-analysis",
-}
+#: the stories the ledger refuses whole, with the line of each event refused
 REFUSED_STORIES = {
     # dana (data_scientist) waives a requirement only risk_audit may waive; raj waives it for 30 days (max 14)
     "over-long-waiver.yaml": [(215, "dana may not waive evidence:red_team@deployment: only risk_audit may"),
@@ -54,18 +43,6 @@ REFUSED_STORIES = {
 T0 = "2026-01-05T09:00:00Z"
 
 
-def runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # click < 8.2 mixes stderr into output unless told not to
-    except TypeError:
-        return CliRunner()
-
-
-def tiergate(*args: str, env: dict | None = None):
-    result = runner().invoke(main, list(args), env=env)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from engine.cli import main
+from conftest import STORY_USE_CASE
+from conftest import tiergate as run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 STORIES = ROOT / "examples" / "events"
@@ -25,17 +25,7 @@ USE_CASES = ROOT / "examples" / "use-cases"
 ROSTER = ROOT / "examples" / "roster.yaml"
 POLICY = ROOT / "policies" / "mlops-default.policy"
 
-STORY_USE_CASE = {
-    "bias-fail-then-pass.yaml": "inflight-meal-counts",
-    "drift-breach.yaml": "predictive-maintenance",
-    "expired-waiver.yaml": "plane-fuelling",
-    "fraud-promotion.yaml": "card-fraud-scoring",
-    "loan-no-risk-signoff.yaml": "loan-approval",
-    "self-approval.yaml": "churn-dashboard",
-    # refused whole: each holds an event the ledger rightly refuses (see test_a_refused_story_...)
-    "over-long-waiver.yaml": "ecommerce-recommender",
-    "skipped-stage.yaml": "adhoc-analysis",
-}
+#: refused whole: each holds an event the ledger rightly refuses (see test_a_refused_story_...)
 REFUSED = {"over-long-waiver.yaml": ["over-long-waiver.yaml:215: error[E610]: dana may not waive "
                                      "evidence:red_team@deployment: only risk_audit may",
                                      "over-long-waiver.yaml:223: error[E610]: the waiver runs 30 days; "
@@ -46,18 +36,9 @@ ENV = {"TIERGATE_LEDGER": None, "TIERGATE_POLICY": None, "TIERGATE_ROSTER": None
        "COLUMNS": "200"}
 
 
-def runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # click < 8.2 mixes stderr into output unless told not to
-    except TypeError:
-        return CliRunner()
-
-
 def tiergate(*args, env: dict | None = None):
-    result = runner().invoke(main, [str(a) for a in args], env={**ENV, **(env or {})})
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+    """The command line with no TIERGATE_* variables from the machine, and a wide terminal."""
+    return run_cli(*args, env={**ENV, **(env or {})})
 
 
 def state(ledger: Path) -> tuple[str, int]:

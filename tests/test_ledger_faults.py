@@ -23,10 +23,9 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from engine.api import load_policy
-from engine.cli import main
+from conftest import tiergate as run_cli
 from engine.errors import TiergateError
 from engine.events import _records
 from engine.ledger.actions import import_records, record, register, roster_body
@@ -41,18 +40,8 @@ POLICY = ROOT / "policies" / "mlops-default.policy"
 ENV = {"TIERGATE_LEDGER": None, "TIERGATE_POLICY": None, "TIERGATE_ROSTER": None, "TIERGATE_ACTOR": None}
 
 
-def runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # click < 8.2 mixes stderr into output unless told not to
-    except TypeError:
-        return CliRunner()
-
-
 def tiergate(*args):
-    result = runner().invoke(main, [str(a) for a in args], env=ENV)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+    return run_cli(*args, env=ENV)
 
 
 def run(*args, wrap: tuple = (), **options) -> subprocess.CompletedProcess:
