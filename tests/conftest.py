@@ -112,3 +112,19 @@ def write_policy(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="module")
+def policy():
+    """The shipped default pack, compiled (modules may define their own `policy` instead)."""
+    from engine.api import load_policy
+
+    return load_policy(ROOT / "policies" / "mlops-default.policy")
+
+
+@pytest.fixture(scope="module")
+def roster():
+    """examples/roster.yaml, loaded (modules may define their own `roster` instead)."""
+    from engine.events import load_roster
+
+    return load_roster(ROOT / "examples" / "roster.yaml")

@@ -18,7 +18,7 @@ import pytest
 from conftest import STORY_USE_CASE, tiergate
 from engine.api import load_policy
 from engine.errors import TiergateError
-from engine.events import _records, load_roster
+from engine.events import _records
 from engine.ledger.actions import Blocked, import_records, promote, record, register, roster_body
 from engine.ledger.chain import GENESIS, canonical, link
 from engine.ledger.service import Ledger
@@ -43,16 +43,6 @@ REFUSED_STORIES = {
 T0 = "2026-01-05T09:00:00Z"
 
 
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_policy(POLICY)
-
-
-@pytest.fixture(scope="module")
-def roster():
-    return load_roster(ROSTER)
 
 
 @pytest.fixture

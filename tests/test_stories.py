@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.api import load_policy
 from engine.check import CheckResult, check
 from engine.cli import main
-from engine.events import load_events, load_roster, parse_time
+from engine.events import load_events, parse_time
 from engine.gates import BREACH, MET, OK, UNMET, WAIVED
 from engine.questionnaire import load_answers
 
@@ -44,16 +43,6 @@ STORY_USE_CASE = {
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_policy(POLICY)
-
-
-@pytest.fixture(scope="module")
-def roster():
-    return load_roster(ROSTER)
-
 
 def story(policy, roster, name: str, at: str, **options) -> CheckResult:
     """The library's verdict on a story at a fixed time."""
