@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 from .classify import Classification, classify
 from .errors import WARNING, Diagnostic, Location, TiergateError, did_you_mean
 from .events import Event, EventLog, Roster, format_time
-from .gates import Context, Status, evaluate_gate, evaluate_obligations
-from .policy import Policy
+from .gates import Context, Status, evaluate_gate, evaluate_obligations, failing_requirements, gate_passes
+from .policy import Policy, Workflow
 from .questionnaire import Answers
-from .workflow import APPLY, VersionState, graph_of
+from .workflow import APPLY, VersionState
 
 
 @dataclass(frozen=True)
@@ -99,57 +99,62 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     classification = classify(policy, answers)
     tier = policy.tier(classification.tier)
     workflow = policy.workflow_of(tier)
-    graph = graph_of(workflow)
-    log = events if isinstance(events, EventLog) else EventLog(tuple(events))
+    if isinstance(events, EventLog):
+        log_events, warnings = events.events, events.warnings_for(classification.use_case)
+    else:
+        log_events, warnings = events, []
     use_case = classification.use_case
     at = at or datetime.now(timezone.utc)
     ctx = Context(policy, tier, roster, classification.forbidden, classification.answers.answers)
-    stages, roles, requirement_ids = set(workflow.stages), set(policy.roles), policy.requirement_ids
+    stages, roles, people = workflow.stage_set, policy.role_set, roster.people
     errors: list[Diagnostic] = []
-    warnings = log.warnings_for(use_case)
     unknown_people: set[str] = set()
     states: dict[str, VersionState] = {}
     registered: list[str] = []  # versions registered by `at`, in order
     violations: list[Violation] = []
-    first = None
     # One pass over the use case's events: check each (unknown stages, unregistered versions, people and
-    # roles the policy or roster does not know), and move each version's state along as of `at`.
-    for e in log.events:
+    # roles the policy or roster does not know), and move each version's state along as of `at`. The
+    # common event types come first, and an event is looked at closely only when something is off.
+    for e in log_events:
         if e.use_case != use_case:
             continue
-        if first is None:
-            first = e
         kind, data = e.type, e.data
         state = states.get(e.version)
-        if kind == "registered":
-            if state is None:
-                state = states[e.version] = VersionState(use_case, e.version, workflow.start)
+        if state is None:
+            if kind != "registered":
+                errors.append(Diagnostic("E420", f"{kind} event for version {e.version} of {use_case}, which is not "
+                                         "registered before it", e.location,
+                                         hint="record a `registered` event for the version first"))
+                continue
+            state = states[e.version] = VersionState(use_case, e.version, workflow.start)
+        if kind == "monitoring" or kind == "evidence":
+            pass
+        elif kind == "signoff":
+            if data["gate"] not in stages or data["role"] not in roles or e.actor not in people:
+                _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
+        elif kind == "transition":
+            if data["to"] not in stages:
+                _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
+            if e.at <= at and replay and not errors:
+                violations.extend(_judge_transition(ctx, workflow, state, e))
+        elif kind == "registered":
             if e.at <= at:
                 registered.append(e.version)
-        elif state is None:
-            errors.append(Diagnostic("E420", f"{kind} event for version {e.version} of {use_case}, which is not "
-                                     "registered before it", e.location,
-                                     hint="record a `registered` event for the version first"))
-            continue
         elif kind in _CHECKED:
-            _check_event(e, kind, data, workflow, stages, roles, requirement_ids, roster, unknown_people, policy,
-                         errors, warnings)
-        if e.at > at or errors:
-            continue
-        if kind == "transition" and replay:
-            violations.extend(_judge_transition(ctx, graph, state, e))
-        APPLY[kind](state, e)
-    where = Location(first.file if first else "<events>")
+            _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
+        if e.at <= at:
+            APPLY[kind](state, e)
     if version is None:
         if not registered:
-            errors.append(Diagnostic("E422", f"no version of {use_case} is registered (by {format_time(at)})", where,
+            errors.append(Diagnostic("E422", f"no version of {use_case} is registered (by {format_time(at)})",
+                                     _where(log_events, use_case),
                                      hint="record a `registered` event, or check the use case id"))
         else:
             version = registered[-1]
     elif version not in registered:
         errors.append(Diagnostic("E422", f"version {version} of {use_case} is not registered (by {format_time(at)})",
-                                 where, hint=did_you_mean(version, registered, "versions")))
-    if to is not None and to not in graph:
+                                 _where(log_events, use_case), hint=did_you_mean(version, registered, "versions")))
+    if to is not None and to not in stages:
         errors.append(Diagnostic("E421", f"`{to}` is not a stage of workflow `{workflow.name}`", Location("--to"),
                                  hint=did_you_mean(to, workflow.stages, "stages")))
     if errors:
@@ -162,7 +167,7 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     transition_ok = True
     if to is not None:
         requirements = tuple(evaluate_gate(ctx, state, to, mode, at))
-        transition_ok = graph.has_edge(state.stage, to) and state.retired is None
+        transition_ok = (state.stage, to) in workflow.edge_set and state.retired is None
         allowed = transition_ok and not any(s.failing for s in requirements)
     obligations = tuple(evaluate_obligations(ctx, state, at))
     standing: tuple[Status, ...] = ()
@@ -176,11 +181,17 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
                        classification, standing)
 
 
+def _where(events, use_case: str) -> Location:
+    """Where a problem with the whole use case is reported: the file of its first event."""
+    first = next((e for e in events if e.use_case == use_case), None)
+    return Location(first.file if first else "<events>")
+
+
 _CHECKED = frozenset(("transition", "signoff", "waiver", "review"))  # the event types that name stages, roles or people
 
 
-def _check_event(e: Event, kind: str, data: dict, workflow, stages: set, roles: set, requirement_ids,
-                 roster: Roster, unknown_people: set, policy: Policy, errors: list, warnings: list) -> None:
+def _check_event(e: Event, kind: str, data: dict, workflow, stages: frozenset, roles: frozenset, roster: Roster,
+                 unknown_people: set, policy: Policy, errors: list, warnings: list) -> None:
     """Problems of one event of a registered version: errors for unknown stages, warnings for the rest."""
     if kind == "transition" or kind == "signoff":
         stage = data["to"] if kind == "transition" else data["gate"]
@@ -194,31 +205,30 @@ def _check_event(e: Event, kind: str, data: dict, workflow, stages: set, roles: 
         if role is not None and role not in roles:
             warnings.append(Diagnostic("W423", f"role `{role}` is not a role of policy {policy.name}", e.location,
                                        WARNING, hint=did_you_mean(role, policy.roles, "roles")))
-        if kind == "waiver" and data["requirement"] not in requirement_ids:
+        if kind == "waiver" and data["requirement"] not in policy.requirement_ids:
             warnings.append(Diagnostic("W424", f"waiver for `{data['requirement']}`, which is no requirement id of "
                                        f"policy {policy.name}", e.location, WARNING,
-                                       hint=did_you_mean(data["requirement"], sorted(requirement_ids), "ids")))
+                                       hint=did_you_mean(data["requirement"], sorted(policy.requirement_ids), "ids")))
         if not roster.knows(e.actor) and e.actor not in unknown_people:
             unknown_people.add(e.actor)
             warnings.append(Diagnostic("W425", f"{e.actor} is not in the roster, so their {kind} counts for nothing",
                                        e.location, WARNING, hint=f"add {e.actor} with their roles to {roster.file}"))
 
 
-def _judge_transition(ctx: Context, graph, state: VersionState, e: Event) -> list[Violation]:
+def _judge_transition(ctx: Context, workflow: Workflow, state: VersionState, e: Event) -> list[Violation]:
     to, mode = e.data["to"], e.data.get("mode")
     out = []
     if state.retired is not None:
         out.append(Violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line,
                              f"transition to {to} after the version was retired"))
-    elif not graph.has_edge(state.stage, to):
-        nexts = ", ".join(graph.successors(state.stage)) or "none"
+    elif (state.stage, to) not in workflow.edge_set:
+        nexts = ", ".join(workflow.successors(state.stage)) or "none"
         out.append(Violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line,
                              f"{state.stage} -> {to} is not an edge of the workflow (from {state.stage}: {nexts})"))
-    unmet = tuple(s for s in evaluate_gate(ctx, state, to, mode, e.at, explain=False) if s.failing)
-    if unmet:  # explain only what failed, now, before later events change the state
-        unmet = tuple(s for s in evaluate_gate(ctx, state, to, mode, e.at) if s.failing)
-    if unmet:
-        ids = ", ".join(s.id for s in unmet)
-        out.append(Violation("gate", state.version, e.at, state.stage, to, mode, e.file, e.line,
-                             f"entered {to} while its gate was not met: {ids}", unmet))
+    if not gate_passes(ctx, state, to, mode, e.at):  # explain only what failed, now, before later events change the state
+        unmet = tuple(failing_requirements(ctx, state, to, mode, e.at))
+        if unmet:
+            ids = ", ".join(s.id for s in unmet)
+            out.append(Violation("gate", state.version, e.at, state.stage, to, mode, e.file, e.line,
+                                 f"entered {to} while its gate was not met: {ids}", unmet))
     return out

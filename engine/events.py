@@ -42,7 +42,7 @@ def _format_time(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One lifecycle event. `data` holds the type's own fields (kind, metrics, role, gate, to, ...)."""
 
@@ -337,6 +337,11 @@ class Roster:
     def _always(self) -> dict[str, frozenset[str]]:
         """Person -> the roles held with no period: the common case, answered by a set lookup."""
         return {p: frozenset(h.role for h in hs if h.since is None and h.until is None) for p, hs in self.people.items()}
+
+    @cached_property
+    def _timed(self) -> frozenset[str]:
+        """The people who hold some role only for a period: for them, `holds` looks at the time."""
+        return frozenset(p for p, hs in self.people.items() if any(h.since is not None or h.until is not None for h in hs))
 
     def roles_of(self, person: str, at: datetime) -> list[str]:
         return [h.role for h in self.people.get(person, ()) if h.active(at)]

@@ -68,13 +68,38 @@ class Status:
         return out
 
 
-@dataclass(frozen=True)
 class Context:
-    policy: Policy
-    tier: Tier
-    roster: Roster
-    forbidden: tuple = ()  # classification Matches of triggered forbids
-    answers: dict | None = None  # the use case's answers (for `for` clauses naming a list question)
+    """What judging one use case's gates needs besides a version's state: its policy, tier, roster and answers."""
+
+    __slots__ = ("policy", "tier", "roster", "forbidden", "answers", "always", "timed", "forbid_blocks", "_names")
+
+    def __init__(self, policy: Policy, tier: Tier, roster: Roster, forbidden: tuple = (), answers: dict | None = None):
+        self.policy = policy
+        self.tier = tier
+        self.roster = roster
+        self.forbidden = forbidden  # classification Matches of triggered forbids
+        self.answers = answers  # the use case's answers (for `for` clauses naming a list question)
+        self.always = roster._always  # person -> roles held with no period (a set lookup decides)
+        self.timed = roster._timed  # people with a role held for a period (the roster decides at the time)
+        self.forbid_blocks = any(_forbid(tier, f).blocking for f in forbidden)
+        self._names: dict[str, list[str]] = {}
+
+    def holds(self, person: str, role: str, at: datetime) -> bool:
+        held = self.always.get(person)
+        if held is not None and role in held:
+            return True
+        return person in self.timed and self.roster.holds(person, role, at)
+
+    def attributes(self, req: Requirement) -> list[str]:
+        """The attributes `req`'s `for` clause names for this use case (worked out once per check)."""
+        names = self._names.get(req.id)
+        if names is None:
+            names = self._names[req.id] = for_attributes(req, self.answers or {})
+        return names
+
+
+def _forbid(tier: Tier, match) -> Requirement:
+    return tier.requirement(match.id)
 
 
 def _show(value) -> str:
@@ -214,6 +239,106 @@ GATE_EVALUATORS: dict[str, Callable[..., tuple[str, str]]] = {
 }
 
 
+# --- deciders: the evaluators' outcome without their reasons, compiled once per requirement -------
+
+def _decide_signoff(req: Requirement) -> Callable[[VersionState, str | None, Context], bool]:
+    count = req.count
+    keys = tuple(((req.stage, role), role) for role in req.roles)
+
+    def met(state: VersionState, mode: str | None, ctx: Context) -> bool:
+        author = state.author
+        always, timed = ctx.always, ctx.timed
+        for key, role in keys:
+            approvers: list[str] = []
+            for e in state.signoffs.get(key, ()):
+                actor = e.actor
+                held = always.get(actor)
+                holds = (held is not None and role in held) or (actor in timed and ctx.roster.holds(actor, role, e.at))
+                if e.data["decision"] == "reject":
+                    if holds:
+                        approvers = []
+                elif holds and actor != author and actor not in approvers:
+                    approvers.append(actor)
+            if len(approvers) < count:
+                return False
+        return True
+
+    return met
+
+
+def _metrics_hold(fn: Callable[[dict], bool], metrics) -> bool:
+    """`_holds` with the condition's own callable: a missing or mistyped metric does not hold."""
+    if not isinstance(metrics, dict):
+        return False
+    try:
+        return bool(fn(metrics))
+    except (KeyError, TypeError, IndexError, ConditionError):
+        return False
+
+
+def _decide_evidence(req: Requirement) -> Callable[[VersionState, str | None, Context], bool]:
+    subject, condition = req.subject, req.condition
+    if condition is None:
+        return lambda state, mode, ctx: subject in state.evidence
+    fn = condition.fn
+    if req.for_names:
+        def met(state: VersionState, mode: str | None, ctx: Context) -> bool:
+            e = state.evidence.get(subject)
+            if e is None:
+                return False
+            attributes = e.data.get("attributes") or {}
+            return all(_metrics_hold(fn, attributes.get(name)) for name in ctx.attributes(req))
+        return met
+
+    def met_plain(state: VersionState, mode: str | None, ctx: Context) -> bool:
+        e = state.evidence.get(subject)
+        return e is not None and _metrics_hold(fn, e.data.get("metrics"))
+
+    return met_plain
+
+
+def _decide_deployment(req: Requirement) -> Callable[[VersionState, str | None, Context], bool]:
+    modes = frozenset(req.modes)
+    return lambda state, mode, ctx: mode is not None and mode in modes
+
+
+#: requirement kind -> decider factory: from a requirement, a callable (state, mode, ctx) -> met?
+#: that decides exactly as the kind's evaluator does (tests hold the two in agreement), without wording
+#: a reason; replay decides every transition this way and explains only the requirements that failed
+GATE_DECIDERS: dict[str, Callable[[Requirement], Callable[[VersionState, str | None, Context], bool]]] = {
+    "signoff": _decide_signoff,
+    "evidence": _decide_evidence,
+    "deployment": _decide_deployment,
+}
+
+
+class _TierPlan:
+    """A tier's gates, compiled once: for each stage, every requirement with its decider, blocking ones first."""
+
+    __slots__ = ("tier", "gates", "blocking")
+
+    def __init__(self, tier: Tier):
+        self.tier = tier
+        self.gates: dict[str, tuple[tuple[Requirement, Callable], ...]] = {}
+        self.blocking: dict[str, tuple[tuple[Requirement, Callable], ...]] = {}
+        for stage, requirements in tier._gates.items():
+            decided = tuple((req, GATE_DECIDERS[req.kind](req)) for req in requirements)
+            self.gates[stage] = decided
+            self.blocking[stage] = tuple((req, met) for req, met in decided if req.blocking)
+
+
+_plans: dict[int, _TierPlan] = {}
+
+
+def _plan(tier: Tier) -> _TierPlan:
+    plan = _plans.get(id(tier))
+    if plan is None or plan.tier is not tier:
+        if len(_plans) >= 256:  # a long-lived process that compiles policy after policy
+            _plans.clear()
+        plan = _plans[id(tier)] = _TierPlan(tier)
+    return plan
+
+
 def _obligation_monitoring(req: Requirement, state: VersionState, ctx: Context, at: datetime):
     last = state.monitoring.get(req.subject)
     if last is not None and last.at > at:
@@ -272,6 +397,22 @@ def find_waiver(req: Requirement, state: VersionState, ctx: Context, at: datetim
     return None, notes
 
 
+def is_waived(req: Requirement, state: VersionState, ctx: Context, at: datetime) -> bool:
+    """Whether a waiver counts for `req` at `at`: find_waiver's outcome, without the notes."""
+    waivers = state.waivers.get(req.id)
+    if not waivers or not req.waivable_by:
+        return False
+    for w in reversed(waivers):
+        if w.at > at or not any(ctx.holds(w.actor, role, w.at) for role in req.waivable_by):
+            continue
+        expires = parse_time(w.data.get("expires"))
+        if expires is None or expires <= at:
+            continue
+        if req.waiver_max is None or expires - w.at <= timedelta(seconds=req.waiver_max):
+            return True
+    return False
+
+
 def _apply_waiver(status: Status, state: VersionState, ctx: Context, at: datetime) -> Status:
     waiver, notes = find_waiver(status.requirement, state, ctx, at)
     if waiver is not None:
@@ -292,18 +433,50 @@ def evaluate_gate(ctx: Context, state: VersionState, stage: str, mode: str | Non
 
     With explain=False the outcome is decided but reasons are left empty, and met requirements are left out.
     """
-    out = []
-    for f in ctx.forbidden:
-        req = ctx.tier.requirement(f.id)
-        out.append(Status(req, UNMET, f"forbidden in tier {ctx.tier.name}: {f.because or req.text}"))
-    for req in ctx.tier.gate(stage):
-        status, reason = GATE_EVALUATORS[req.kind](req, state, ctx, mode, explain)
-        if status == MET and not explain:
-            continue  # deciding only: a met requirement needs no record
+    out = _forbids(ctx)
+    if explain:
+        for req in ctx.tier.gate(stage):
+            status, reason = GATE_EVALUATORS[req.kind](req, state, ctx, mode, True)
+            result = Status(req, status, reason)
+            out.append(_apply_waiver(result, state, ctx, at) if status == UNMET else result)
+        return out
+    for req, met in _plan(ctx.tier).gates.get(stage, ()):
+        if not met(state, mode, ctx):
+            out.append(_apply_waiver(Status(req, UNMET, ""), state, ctx, at))
+    return out
+
+
+def gate_passes(ctx: Context, state: VersionState, stage: str, mode: str | None, at: datetime) -> bool:
+    """No requirement for entering `stage` fails: what `evaluate_gate` decides, with nothing worded."""
+    if ctx.forbid_blocks:
+        return False
+    for req, met in _plan(ctx.tier).blocking.get(stage, ()):
+        if not met(state, mode, ctx) and not (req.waivable_by and is_waived(req, state, ctx, at)):
+            return False
+    return True
+
+
+def failing_requirements(ctx: Context, state: VersionState, stage: str, mode: str | None,
+                         at: datetime) -> list[Status]:
+    """The statuses of `evaluate_gate` that fail, each with its reason; only those requirements are explained."""
+    out = [s for s in _forbids(ctx) if s.failing]
+    for req, met in _plan(ctx.tier).blocking.get(stage, ()):
+        if met(state, mode, ctx) or (req.waivable_by and is_waived(req, state, ctx, at)):
+            continue
+        status, reason = GATE_EVALUATORS[req.kind](req, state, ctx, mode, True)
         result = Status(req, status, reason)
         if status == UNMET:
             result = _apply_waiver(result, state, ctx, at)
-        out.append(result)
+        if result.failing:
+            out.append(result)
+    return out
+
+
+def _forbids(ctx: Context) -> list[Status]:
+    out = []
+    for f in ctx.forbidden:
+        req = _forbid(ctx.tier, f)
+        out.append(Status(req, UNMET, f"forbidden in tier {ctx.tier.name}: {f.because or req.text}"))
     return out
 
 

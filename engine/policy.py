@@ -89,6 +89,15 @@ class Workflow:
     def successors(self, stage: str) -> tuple[str, ...]:
         return tuple(b for a, b in self.edges if a == stage)
 
+    @cached_property
+    def edge_set(self) -> frozenset[tuple[str, str]]:
+        """The edges, for a membership test per transition."""
+        return frozenset(self.edges)
+
+    @cached_property
+    def stage_set(self) -> frozenset[str]:
+        return frozenset(self.stages)
+
 
 @dataclass(frozen=True)
 class Consideration:
@@ -138,6 +147,10 @@ class Policy:
     @property
     def tier_names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.tiers)
+
+    @cached_property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(self.roles)
 
     @cached_property
     def requirement_ids(self) -> frozenset[str]:

@@ -21,7 +21,7 @@ def graph_of(workflow: Workflow) -> nx.DiGraph:
     return graph
 
 
-@dataclass
+@dataclass(slots=True)
 class VersionState:
     """What is known about one model version at a point in time: the events applied so far, indexed."""
 
