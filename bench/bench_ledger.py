@@ -34,6 +34,8 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,7 +188,7 @@ def phases(events_file: Path, folder: Path, policy, at_text: str) -> None:
     from engine.events import EVENT_TYPES, parse_time
     from engine.ledger.actions import check_records
     from engine.ledger.chain import canonical
-    from engine.ledger.service import body_event, event_log
+    from engine.ledger.service import body_event, event_log, stored_row
 
     path = folder / "phases.db"
     for stale in folder.glob("phases.db*"):
@@ -211,7 +213,7 @@ def phases(events_file: Path, folder: Path, policy, at_text: str) -> None:
                 validator.learn(body, validator.check(body, Location("x", line), text))
 
         timed("validation against policy, roster, ledger (Validator)", validate)
-        rows = [(b["at"], b["type"], b["use_case"], b["version"], b["actor"], t) for (b, _), t in zip(checked, texts)]
+        rows = [stored_row(b, t) for (b, _), t in zip(checked, texts)]
         timed("chain hashes, INSERT and COMMIT (SQLiteStore.append)", ledger.store.append, rows)
         n = len(rows)
         records = checked = texts = rows = validator = None  # let the memory go
@@ -227,12 +229,13 @@ def phases(events_file: Path, folder: Path, policy, at_text: str) -> None:
     timings.clear()
     at = parse_time(at_text)
     with bulk(), Ledger(path, create=False, readonly=True) as ledger:
-        use_cases = [u for u in ledger.store.use_cases() if u != "-"]
         people = ledger.roster()
         read = parse = build = judge = 0.0
-        for use_case in use_cases:
-            t0 = time.perf_counter()
-            stored = ledger.store.bodies(use_case)
+        use_cases = 0
+        t0 = time.perf_counter()
+        for _, group in groupby(ledger.store.standing(), key=itemgetter(0)):
+            use_cases += 1
+            stored = sorted((seq, body) for _, _, _, seq, body in group)
             t1 = time.perf_counter()
             parsed = [(seq, _json.loads(body)) for seq, body in stored]
             t2 = time.perf_counter()
@@ -246,9 +249,10 @@ def phases(events_file: Path, folder: Path, policy, at_text: str) -> None:
                           to="monitoring")
             t4 = time.perf_counter()
             read, parse, build, judge = read + t1 - t0, parse + t2 - t1, build + t3 - t2, judge + t4 - t3
+            t0 = time.perf_counter()
     total = read + parse + build + judge
-    print(f"\nstatus, {len(use_cases):,} use cases, phase by phase ({total:.1f} s):")
-    for label, seconds in (("read the rows (SQLite, one query per use case)", read),
+    print(f"\nstatus, {use_cases:,} use cases, phase by phase ({total:.1f} s):")
+    for label, seconds in (("read the standing rows (SQLite, one query)", read),
                            ("json.loads of every body", parse),
                            ("Event objects, sorted by time (service.body_event)", build),
                            ("engine.check.check, one per version (replay + next gate)", judge)):

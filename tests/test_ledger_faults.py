@@ -30,6 +30,7 @@ from engine.errors import TiergateError
 from engine.events import _records
 from engine.ledger.actions import import_records, record, register, roster_body
 from engine.ledger.service import Ledger
+from engine.ledger.store import SCHEMA_VERSION
 from engine.questionnaire import load_answers
 from engine.yamlsource import load_yaml
 
@@ -256,11 +257,11 @@ def test_a_ledger_of_a_newer_schema(ledger, command):
     db.close()
     before = ledger.read_bytes()
     result = tiergate(*COMMANDS[command], "--ledger", ledger)
-    assert_refused(result, ledger, "the ledger has schema version 99, newer than this tiergate knows (1)",
+    assert_refused(result, ledger, f"the ledger has schema version 99, newer than this tiergate knows ({SCHEMA_VERSION})",
                    "upgrade tiergate to read it; it was left unchanged")
     assert ledger.read_bytes() == before
     db = sqlite3.connect(ledger)
-    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
     db.commit()
     db.close()
     assert verified(ledger) == count
@@ -383,7 +384,7 @@ def fill(folder: Path, leave: int) -> Path:
 
 @pytest.mark.parametrize("leave", [0, 48 * 1024], ids=["no byte free", "a little free"])
 def test_a_full_disk(tmpfs, ledger, tmp_path, leave):
-    point = tmpfs("2m")
+    point = tmpfs("3m")
     path = point / "ledger.db"
     shutil.copy(ledger, path)
     count = verified(path)

@@ -10,7 +10,7 @@ from ..errors import Diagnostic, Location, TiergateError
 from ..events import EVENT_TYPES, Roster, format_time, parse_time
 from ..policy import Policy
 from ..questionnaire import Answers
-from .service import NOBODY, RECLASSIFIED, ROSTER, Ledger, bulk, refuse, validate_records
+from .service import NOBODY, RECLASSIFIED, ROSTER, Ledger, bulk, refuse, stored_row, validate_records
 
 
 def answers_of(registration: dict) -> Answers:
@@ -227,7 +227,7 @@ def _import_records(ledger: Ledger, policy: Policy, roster: Roster | None, recor
     if problems:
         raise TiergateError(problems)
     try:
-        rows = [(b["at"], b["type"], b["use_case"], b["version"], b["actor"], canonical(b)) for b, _ in bodies]
+        rows = [stored_row(b, canonical(b)) for b, _ in bodies]
     except (TypeError, ValueError) as exc:
         raise TiergateError(Diagnostic("E400", f"an event holds a value that is not JSON ({exc})",
                                        Location(file), hint="quote dates and times in YAML")) from None

@@ -8,7 +8,7 @@ from ..errors import TiergateError
 from ..events import Roster, format_time, parse_time
 from ..policy import Policy
 from .actions import answers_of
-from .service import NOBODY, RECLASSIFIED, Ledger, body_event, bulk, event_log
+from .service import RECLASSIFIED, Ledger, body_event, bulk, event_log
 
 EXPIRY_WINDOW = timedelta(days=14)
 
@@ -53,33 +53,48 @@ def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) 
 
 
 def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) -> list[StatusRow]:
+    from itertools import groupby
+    from operator import itemgetter
+
+    people = roster or ledger.roster() or Roster({}, "no roster")
+    until = at.timestamp()
+    rows: list[StatusRow] = []
+    # what decides where each version stands (engine/ledger/standing.py), one use case at a time
+    for use_case, group in groupby(ledger.store.standing(), key=itemgetter(0)):
+        group = list(group)
+        stored = [(seq, body) for _, _, _, seq, body in group]
+        if any(replaceable and instant > until for _, replaceable, instant, _, _ in group):
+            # judged as of a time before its latest results: those replaced results this time needs
+            stored = ledger.store.bodies(use_case)
+        rows.extend(_use_case_rows(policy, people, at, use_case, sorted(stored)))
+    return rows
+
+
+def _use_case_rows(policy: Policy, people: Roster, at: datetime, use_case: str,
+                   stored: list[tuple[int, str]]) -> list[StatusRow]:
     import json
 
     from ..events import EVENT_TYPES
 
-    people = roster or ledger.roster() or Roster({}, "no roster")
-    rows: list[StatusRow] = []
-    for use_case in ledger.store.use_cases():
-        if use_case == NOBODY:
-            continue
-        parsed = [(seq, json.loads(body)) for seq, body in ledger.store.bodies(use_case)]
-        registrations = [b for _, b in parsed if b["type"] == "registered" and parse_time(b["at"]) <= at]
-        if not registrations:
-            continue
-        tier_now, identity = None, {}
-        for _, b in parsed:
-            if b["type"] in ("registered", RECLASSIFIED) and parse_time(b["at"]) <= at:
-                tier_now = b.get("tier") if b["type"] == "registered" else b.get("to_tier")
-                identity = b.get("policy") or identity
-        events = event_log(body_event(b, seq) for seq, b in parsed if b["type"] in EVENT_TYPES)
-        for reg in registrations:
-            answers = answers_of(reg)
-            try:
-                rows.append(_row(policy, people, at, use_case, reg, answers, events, tier_now, identity))
-            except TiergateError as exc:  # one version that cannot be judged must not hide all the others
-                rows.append(StatusRow(use_case, reg["version"], answers.owner, tier_now or "?", "?", None, None,
-                                      classified_under=f"{identity.get('name', '?')} {identity.get('version', '?')}",
-                                      problem=exc.diagnostics[0].message))
+    parsed = [(seq, json.loads(body)) for seq, body in stored]
+    registrations = [b for _, b in parsed if b["type"] == "registered" and parse_time(b["at"]) <= at]
+    if not registrations:
+        return []
+    tier_now, identity = None, {}
+    for _, b in parsed:
+        if b["type"] in ("registered", RECLASSIFIED) and parse_time(b["at"]) <= at:
+            tier_now = b.get("tier") if b["type"] == "registered" else b.get("to_tier")
+            identity = b.get("policy") or identity
+    events = event_log(body_event(b, seq) for seq, b in parsed if b["type"] in EVENT_TYPES)
+    rows = []
+    for reg in registrations:
+        answers = answers_of(reg)
+        try:
+            rows.append(_row(policy, people, at, use_case, reg, answers, events, tier_now, identity))
+        except TiergateError as exc:  # one version that cannot be judged must not hide all the others
+            rows.append(StatusRow(use_case, reg["version"], answers.owner, tier_now or "?", "?", None, None,
+                                  classified_under=f"{identity.get('name', '?')} {identity.get('version', '?')}",
+                                  problem=exc.diagnostics[0].message))
     return rows
 
 

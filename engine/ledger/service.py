@@ -14,6 +14,7 @@ from ..errors import Diagnostic, Location, TiergateError, did_you_mean
 from ..events import EVENT_TYPES, Event, EventLog, Holding, Roster, events_from_records, format_time, parse_time
 from ..policy import Policy
 from .chain import GENESIS, canonical
+from .standing import instant_of, slot_of
 from .store import Row, SQLiteStore
 
 ROSTER, RECLASSIFIED = "roster", "reclassified"
@@ -36,6 +37,12 @@ def bulk():
     finally:
         if enabled:
             gc.enable()
+
+
+def stored_row(body: dict, text: str) -> tuple:
+    """What the store appends for a body whose canonical JSON is `text`."""
+    return body["at"], body["type"], body["use_case"], body["version"], body["actor"], text, slot_of(body), \
+        instant_of(body)
 
 
 def digest(text: str) -> bytes:
@@ -285,7 +292,7 @@ class Ledger:
                       decide=None) -> list[Row]:
         """Validate and append events as one atomic step (all or nothing)."""
 
-        rows = [(b["at"], b["type"], b["use_case"], b["version"], b["actor"], canonical(b)) for b in bodies]
+        rows = [stored_row(b, canonical(b)) for b in bodies]
 
         def check(store) -> None:
             validator = self.validator(policy, roster)

@@ -3,17 +3,56 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Iterator, NamedTuple, Protocol, Sequence
+from typing import Iterable, Iterator, NamedTuple, Protocol, Sequence
 from urllib.parse import quote
 
 from ..errors import Diagnostic, Location, TiergateError
 from .chain import GENESIS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION = "tiergate-ledger"
 
-#: migrations[n] brings a ledger from schema version n to n + 1
-MIGRATIONS: list[list[str]] = [
+_UPSERT_STANDING = (
+    "INSERT INTO standing (use_case, version, slot, instant, seq) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (use_case, version, slot) DO UPDATE SET instant = excluded.instant, seq = excluded.seq "
+    "WHERE excluded.instant >= standing.instant")
+
+
+def _standing_rows(rows: Iterable[tuple[int, str, str, str | None, float]]) -> list[tuple]:
+    """(use_case, version, slot, instant, seq) rows for the `standing` table from (seq, use_case, version, slot,
+    instant) in recorded order: in each slot, only the latest event (by time, then by recording)."""
+    out, latest = [], {}
+    for seq, use_case, version, slot, instant in rows:
+        if slot is None:
+            out.append((use_case, version, f"#{seq}", instant, seq))
+            continue
+        key = (use_case, version, slot)
+        known = latest.get(key)
+        if known is None or instant >= known[3]:
+            latest[key] = (use_case, version, slot, instant, seq)
+    out.extend(latest.values())
+    return out
+
+
+def _fill_standing(db: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: index the events recorded so far (see engine/ledger/standing.py)."""
+    import json
+
+    from .standing import instant_of, slot_of
+
+    def rows():
+        for seq, use_case, version, text in db.execute("SELECT seq, use_case, version, body FROM events ORDER BY seq"):
+            try:
+                body = json.loads(text)
+            except ValueError:  # a damaged row stays visible to `status`; `audit verify` reports it
+                body = {}
+            yield seq, use_case, version, slot_of(body), instant_of(body)
+
+    db.executemany(_UPSERT_STANDING, _standing_rows(rows()))
+
+
+#: migrations[n] brings a ledger from schema version n to n + 1: SQL statements, or a function of the connection
+MIGRATIONS: list[list] = [
     [
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         "CREATE TABLE events ("
@@ -24,6 +63,12 @@ MIGRATIONS: list[list[str]] = [
         # the only index: a use case's (or version's) events. The chain needs none (it is read in seq
         # order), and an index of random hashes would make a large import three to four times slower.
         "CREATE INDEX events_by_version ON events (use_case, version, seq)",
+    ],
+    [
+        # the events that decide where each version stands now (engine/ledger/standing.py), kept on append
+        "CREATE TABLE standing (use_case TEXT NOT NULL, version TEXT NOT NULL, slot TEXT NOT NULL,"
+        " instant REAL NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (use_case, version, slot))",
+        _fill_standing,
     ],
 ]
 
@@ -190,7 +235,10 @@ class SQLiteStore:
                 current = int(dict(self.db.execute("SELECT key, value FROM meta")).get("schema_version", "0"))
             for step in range(current, SCHEMA_VERSION):
                 for statement in MIGRATIONS[step]:
-                    self.db.execute(statement)
+                    if callable(statement):
+                        statement(self.db)
+                    else:
+                        self.db.execute(statement)
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('application', ?)", (APPLICATION,))
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                             (str(SCHEMA_VERSION),))
@@ -297,19 +345,29 @@ class SQLiteStore:
             raise self._translate(exc) from None
         return Row(*row) if row is not None else None
 
+    def standing(self) -> Iterator[tuple[str, bool, float, int, str]]:
+        """(use_case, replaceable, instant, seq, body) of the events that decide where each version stands, a use
+        case's rows together (in no particular order within it); events of no use case (rosters) are left out."""
+        try:
+            yield from self.db.execute("SELECT s.use_case, substr(s.slot, 1, 1) <> '#', s.instant, e.seq, e.body "
+                                       "FROM standing s JOIN events e "
+                                       "ON e.seq = s.seq WHERE s.use_case <> '-' ORDER BY s.use_case")
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+
     def use_cases(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT use_case FROM events ORDER BY use_case")]
 
     # --- writing ------------------------------------------------------------------------------
     def append(self, rows: Sequence[tuple], check=None) -> list[Row]:
-        """Append rows atomically. Each row is (at, type, use_case, version, actor, canonical_body).
+        """Append rows atomically. Each row is (at, type, use_case, version, actor, canonical_body, slot, instant),
+        slot and instant as engine/ledger/standing.py gives them.
 
         `check(store)` runs inside the write transaction, after the lock is taken and before anything is
         written: it may raise to refuse the whole append (how `promote` decides and writes as one step).
         """
         from datetime import datetime, timezone
-
-        from .chain import link
+        from hashlib import sha256
 
         try:
             self.db.execute("BEGIN IMMEDIATE")
@@ -320,14 +378,17 @@ class SQLiteStore:
                 check(self)
             seq, previous = self.head()
             now = datetime.now(timezone.utc).isoformat()
-            written = []
-            for at, type_, use_case, version, actor, body in rows:
+            written, standing = [], []
+            for at, type_, use_case, version, actor, body, slot, instant in rows:
                 seq += 1
-                digest = link(previous, body)
+                # chain.link(previous, body), inlined: this line runs once per event of an import
+                digest = sha256(f"{previous}\n{body}".encode("utf-8")).hexdigest()
                 written.append(Row(seq, at, type_, use_case, version, actor, body, previous, digest, now))
+                standing.append((seq, use_case, version, slot, instant))
                 previous = digest
             self.db.executemany("INSERT INTO events (seq, at, type, use_case, version, actor, body, prev_hash, hash,"
                                 " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", written)
+            self.db.executemany(_UPSERT_STANDING, _standing_rows(standing))
             self.db.execute("COMMIT")
             return written
         except sqlite3.Error as exc:

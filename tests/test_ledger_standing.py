@@ -1,0 +1,139 @@
+"""`status` reads only the events that decide where each version stands: it must judge exactly as the whole
+history would, keep one row per replaced monitoring kind and reviewer, and old ledgers must migrate to it."""
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from conftest import ROOT, STORY_USE_CASE
+from engine.events import _records, format_time
+from engine.ledger.actions import import_records, record
+from engine.ledger.registry import _use_case_rows, status
+from engine.ledger.service import Ledger
+from engine.ledger.store import SCHEMA_VERSION
+from engine.questionnaire import load_answers
+
+STORY = "fraud-promotion.yaml"
+USE_CASE = STORY_USE_CASE[STORY]
+VERSION = "2026.03"  # in deployment at the end of the story, with every obligation of a critical tier
+AFTER_STORY = datetime(2026, 4, 24, tzinfo=timezone.utc)
+KINDS = {"input_drift": "psi", "performance": "recall_at_0_5pct_fpr", "infrastructure_alerts": "alerts"}
+REVIEWERS = {"data_scientist": ["dana", "sam"], "risk_audit": ["rita", "raj"]}
+
+
+@pytest.fixture
+def story_ledger(tmp_path, policy, roster):
+    path = ROOT / "examples" / "events" / STORY
+    with Ledger(tmp_path / "ledger.db") as led:
+        import_records(led, policy, roster, _records(path.read_bytes(), str(path)), str(path),
+                       {USE_CASE: load_answers(ROOT / "examples" / "use-cases" / f"{USE_CASE}.yaml", policy)})
+        yield led
+
+
+def add_results(led, policy, roster, rng: random.Random, count: int) -> list[datetime]:
+    """`count` monitoring results and reviews at random times over two months, recorded out of time order."""
+    times = []
+    for _ in range(count):
+        at = AFTER_STORY + timedelta(minutes=rng.randrange(60 * 24 * 60))
+        times.append(at)
+        base = {"at": format_time(at), "use_case": USE_CASE, "version": VERSION}
+        if rng.random() < 0.7:
+            kind = rng.choice(sorted(KINDS))
+            body = {**base, "type": "monitoring", "actor": "paula", "kind": kind,
+                    "metrics": {KINDS[kind]: round(rng.uniform(0.0, 0.4), 3)}}
+        else:
+            role = rng.choice(sorted(REVIEWERS))
+            body = {**base, "type": "review", "actor": rng.choice(REVIEWERS[role]), "role": role,
+                    "decision": rng.choice(["approve", "approve", "reject"])}
+        record(led, policy, roster, body)
+    return sorted(times)
+
+
+def whole_history(led, policy, roster, at) -> list[dict]:
+    """Status judged from every event of the use case: what the standing rows must give."""
+    return [r.to_dict() for r in _use_case_rows(policy, roster, at, USE_CASE, led.store.bodies(USE_CASE))]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_status_judges_as_the_whole_history_would(story_ledger, policy, roster, seed):
+    rng = random.Random(seed)
+    times = add_results(story_ledger, policy, roster, rng, 60)
+    for at in (times[0] - timedelta(minutes=1), times[len(times) // 2], times[-1], times[-1] + timedelta(days=9),
+               times[-1] + timedelta(days=400)):
+        got = [r.to_dict() for r in status(story_ledger, policy, roster, at)]
+        assert got == whole_history(story_ledger, policy, roster, at), at
+
+
+def test_status_after_the_latest_result_reads_only_the_standing_events(story_ledger, policy, roster, monkeypatch):
+    times = add_results(story_ledger, policy, roster, random.Random(7), 200)
+    # a later event that replaces nothing (evidence) leaves nothing out that status at an earlier time needs
+    record(story_ledger, policy, roster, {"at": format_time(times[-1] + timedelta(days=3)), "type": "evidence",
+                                          "use_case": USE_CASE, "version": VERSION, "actor": "dana",
+                                          "kind": "metrics_record", "metrics": {"auc": 0.9}})
+    expected = whole_history(story_ledger, policy, roster, times[-1])
+    read = []
+    monkeypatch.setattr(story_ledger.store, "bodies", lambda use_case: read.append(use_case) or [])
+    assert [r.to_dict() for r in status(story_ledger, policy, roster, times[-1])] == expected
+    assert read == []
+
+
+def test_one_standing_row_per_monitoring_kind_and_reviewer(story_ledger, policy, roster):
+    def standing(type_: str) -> int:
+        return story_ledger.store.db.execute(
+            "SELECT COUNT(*) FROM standing s JOIN events e ON e.seq = s.seq WHERE e.type = ? AND e.version = ?",
+            (type_, VERSION)).fetchone()[0]
+
+    add_results(story_ledger, policy, roster, random.Random(3), 300)
+    assert standing("monitoring") == len(KINDS)
+    assert standing("review") == sum(len(people) for people in REVIEWERS.values())
+    kept = story_ledger.store.db.execute("SELECT COUNT(*) FROM events WHERE type NOT IN ('monitoring', 'review')"
+                                         " AND use_case <> '-'").fetchone()[0]
+    assert story_ledger.store.db.execute(
+        "SELECT COUNT(*) FROM standing s JOIN events e ON e.seq = s.seq WHERE e.type NOT IN ('monitoring', 'review')"
+    ).fetchone()[0] == kept
+
+
+def test_the_latest_result_by_time_stands_even_when_recorded_first(story_ledger, policy, roster):
+    late, early = AFTER_STORY + timedelta(days=10), AFTER_STORY + timedelta(days=5)
+    base = {"type": "monitoring", "use_case": USE_CASE, "version": VERSION, "actor": "paula", "kind": "input_drift"}
+    record(story_ledger, policy, roster, {**base, "at": format_time(late), "metrics": {"psi": 0.5}})  # a breach
+    record(story_ledger, policy, roster, {**base, "at": format_time(early), "metrics": {"psi": 0.01}})
+    row = status(story_ledger, policy, roster, late + timedelta(hours=1))[-1]
+    assert ("monitoring:input_drift@deployment", "breach") in [(i, s) for i, s, _ in row.obligations]
+
+
+def test_a_ledger_of_schema_1_is_migrated_and_judged_the_same(story_ledger, policy, roster, tmp_path):
+    times = add_results(story_ledger, policy, roster, random.Random(11), 80)
+    at = times[-1] + timedelta(days=1)
+    before = [r.to_dict() for r in status(story_ledger, policy, roster, at)]
+    head = story_ledger.head()
+    path = story_ledger.path
+    story_ledger.close()
+    db = sqlite3.connect(path)  # as the first schema left it: no standing table
+    db.execute("DROP TABLE standing")
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with Ledger(path) as led:
+        assert led.store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == \
+            str(SCHEMA_VERSION)
+        assert [r.to_dict() for r in status(led, policy, roster, at)] == before
+        assert led.verify().ok and led.head() == head
+
+
+def test_a_read_only_ledger_of_schema_1_asks_for_the_upgrade(story_ledger, policy, roster):
+    from engine.errors import TiergateError
+
+    path = story_ledger.path
+    story_ledger.close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE standing")
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(TiergateError) as caught:
+        Ledger(path, readonly=True)
+    assert caught.value.diagnostics[0].message == f"the ledger needs a schema upgrade (1 -> {SCHEMA_VERSION})"
