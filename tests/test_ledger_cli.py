@@ -25,7 +25,8 @@ USE_CASES = ROOT / "examples" / "use-cases"
 ROSTER = ROOT / "examples" / "roster.yaml"
 POLICY = ROOT / "policies" / "mlops-default.policy"
 
-#: refused whole: each holds an event the ledger rightly refuses (see test_a_refused_story_...)
+#: refused whole: each holds an event the ledger rightly refuses (see test_a_refused_story_...); they import
+#: with --allow-violations, as the history they are
 REFUSED = {"over-long-waiver.yaml": ["over-long-waiver.yaml:215: error[E610]: dana may not waive "
                                      "evidence:red_team@deployment: only risk_audit may",
                                      "over-long-waiver.yaml:223: error[E610]: the waiver runs 30 days; "
@@ -291,12 +292,12 @@ def import_story(ledger: Path, name: str, *extra):
 
 @pytest.fixture(scope="module")
 def stories(tmp_path_factory) -> Path:
-    """The example roster, then every story the ledger accepts, each imported whole."""
+    """The example roster, then every story, each imported whole (those with a violation as it happened)."""
     ledger = tmp_path_factory.mktemp("stories") / "ledger.db"
     assert tiergate("roster", "import", ROSTER, "--ledger", ledger, "--actor", "admin",
                     "--at", "2026-01-01T00:00:00Z").exit_code == 0
-    for name in IMPORTABLE:
-        result = import_story(ledger, name)
+    for name in STORY_USE_CASE:
+        result = import_story(ledger, name, *(["--allow-violations"] if name in REFUSED else []))
         assert result.exit_code == 0, result.stderr
     return ledger
 
@@ -342,6 +343,22 @@ def test_a_refused_story_imports_nothing_and_names_each_event(ledger, name):
     assert problems == [f"{STORIES}/{problem}" for problem in REFUSED[name]]
     assert result.stderr.rstrip().endswith("tiergate: nothing was written")
     assert state(ledger) == before
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_a_refused_story_imports_as_it_happened_with_allow_violations(ledger, name):
+    """Each event the ledger would refuse goes in with a warning that names it; the chain verifies, and replay
+    from the ledger reports what the story broke."""
+    tiergate("roster", "import", ROSTER, "--ledger", ledger, "--actor", "admin", "--at", "2026-01-01T00:00:00Z")
+    result = import_story(ledger, name, "--allow-violations")
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning[" in line]
+    assert warnings == [f"{STORIES}/{problem.replace('error[E610]', 'warning[W610]')}; recorded as it happened"
+                        for problem in REFUSED[name]]
+    head, count = state(ledger)
+    assert count == 1 + story_count(name)
+    assert result.stdout == f"imported {count - 1} events from {STORIES / name}; head {head}\n"
+    assert tiergate("audit", "verify", "--ledger", ledger).exit_code == 0
 
 
 def _with_line_changed(source: Path, target: Path, line: int, old: str, new: str) -> None:
@@ -435,6 +452,14 @@ WHERE_EACH_STORY_LEAVES_ITS_MODEL = {
         ("critical", "deployment", "monitoring", [], {}, 1, True),
     ("churn-dashboard", "2026.2", "2026-06-12T12:00:00Z"):
         ("scheduled", "preproduction", "deployment", ["signoff:business_stakeholder@deployment"], {}, 0, False),
+    # imported with --allow-violations: the shortcut to deployment and the step after retirement
+    ("adhoc-analysis", "0.3", "2026-04-20T12:00:00Z"):
+        ("ad_hoc", "deployment", "monitoring", [], {}, 1, True),
+    ("adhoc-analysis", "0.3", "2026-06-10T12:00:00Z"):
+        ("ad_hoc", "retired", None, [], {}, 2, True),
+    # neither waiver counts, so the red team exercise still blocks deployment
+    ("ecommerce-recommender", "5.0", "2026-11-17T12:00:00Z"):
+        ("critical", "preproduction", "deployment", ["evidence:red_team@deployment"], {}, 0, False),
 }
 
 
@@ -473,14 +498,14 @@ AT = "2026-07-22T12:00:00Z"
 
 
 @pytest.mark.parametrize("option, expected", [
-    ((), ["card-fraud-scoring 2026.02", "card-fraud-scoring 2026.03", "churn-dashboard 2026.2",
+    ((), ["adhoc-analysis 0.3", "card-fraud-scoring 2026.02", "card-fraud-scoring 2026.03", "churn-dashboard 2026.2",
           "inflight-meal-counts 1", "inflight-meal-counts 2", "loan-approval 4.2.0", "plane-fuelling 7.3.0",
           "predictive-maintenance 3.0"]),
-    (("--attention",), ["card-fraud-scoring 2026.03", "loan-approval 4.2.0", "predictive-maintenance 3.0"]),
+    (("--attention",), ["adhoc-analysis 0.3", "card-fraud-scoring 2026.03", "loan-approval 4.2.0", "predictive-maintenance 3.0"]),
     (("--tier", "monitored"), ["inflight-meal-counts 1", "inflight-meal-counts 2", "predictive-maintenance 3.0"]),
     (("--tier", "scheduled"), ["churn-dashboard 2026.2"]),
     (("--stage", "deployment"), ["card-fraud-scoring 2026.03", "loan-approval 4.2.0", "predictive-maintenance 3.0"]),
-    (("--stage", "retired"), ["card-fraud-scoring 2026.02"]),
+    (("--stage", "retired"), ["adhoc-analysis 0.3", "card-fraud-scoring 2026.02"]),
     (("--owner", "Payments Risk team"), ["card-fraud-scoring 2026.02", "card-fraud-scoring 2026.03"]),
     (("--tier", "critical", "--attention"), ["card-fraud-scoring 2026.03", "loan-approval 4.2.0"]),
     (("--owner", "nobody"), []),
@@ -497,22 +522,24 @@ def test_status_formats(stories):
 
     text = run("text").splitlines()
     assert text[0].split() == ["use", "case", "version", "tier", "stage", "since", "next", "gate", "attention"]
-    assert text[-1] == "3 versions; 3 need attention"
+    assert text[-1] == "4 versions; 4 need attention"
+    assert re.match(r"adhoc-analysis +0\.3 +ad_hoc +retired +2026-05-29 +2 violations$", text[1])
     assert re.match(r"predictive-maintenance +3\.0 +monitored +deployment +2026-07-01 +monitoring +"
-                    r"monitoring:input_drift@deployment breach$", text[3])
+                    r"monitoring:input_drift@deployment breach$", text[4])
     table = list(csv.DictReader(io.StringIO(run("csv"))))
-    assert [(r["use_case"], r["version"]) for r in table] == [("card-fraud-scoring", "2026.03"),
+    assert [(r["use_case"], r["version"]) for r in table] == [("adhoc-analysis", "0.3"),
+                                                             ("card-fraud-scoring", "2026.03"),
                                                              ("loan-approval", "4.2.0"),
                                                              ("predictive-maintenance", "3.0")]
-    assert table[1]["attention"].startswith("1 violation; ")
+    assert table[2]["attention"].startswith("1 violation; ")
     markdown = run("markdown")
     assert markdown.startswith("## Model registry under mlops-default 1.0.0\n")
     assert "| predictive-maintenance | 3.0 | monitored | deployment | 2026-07-01 | monitoring |" in markdown
     html = run("html")
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
-    assert html.count("<tr><td>") == 3 and "monitoring:input_drift@deployment breach" in html
+    assert html.count("<tr><td>") == 4 and "monitoring:input_drift@deployment breach" in html
     as_json = json.loads(run("json"))
-    assert as_json["policy"]["name"] == "mlops-default" and len(as_json["versions"]) == 3
+    assert as_json["policy"]["name"] == "mlops-default" and len(as_json["versions"]) == 4
 
 
 def test_status_on_a_missing_ledger_says_where_it_looked(tmp_path):
@@ -635,8 +662,11 @@ def test_export_then_import_into_an_empty_ledger_gives_the_same_head(stories, tm
     result = tiergate("export", "--ledger", stories, "--format", fmt, "--output", out)
     assert result.exit_code == 0
     copy = tmp_path / "copy.db"
-    imported = tiergate("import", out, "--ledger", copy)
+    refused = tiergate("import", out, "--ledger", copy)  # it holds the two stories' violations
+    assert refused.exit_code == 2 and refused.stderr.count("error[E610]") == 3 and state(copy)[1] == 0
+    imported = tiergate("import", out, "--ledger", copy, "--allow-violations")
     assert imported.exit_code == 0, imported.stderr
+    assert imported.stderr.count("warning[W610]") == 3
     assert state(copy) == state(stories)
     assert tiergate("audit", "head", "--ledger", copy).stdout == tiergate("audit", "head", "--ledger", stories).stdout
 
@@ -651,9 +681,9 @@ def test_importing_an_export_twice_is_refused_whole(stories, tmp_path):
     out = tmp_path / "export.jsonl"
     tiergate("export", "--ledger", stories, "--output", out)
     copy = tmp_path / "copy.db"
-    assert tiergate("import", out, "--ledger", copy).exit_code == 0
+    assert tiergate("import", out, "--ledger", copy, "--allow-violations").exit_code == 0
     before = state(copy)
-    again = tiergate("import", out, "--ledger", copy)
+    again = tiergate("import", out, "--ledger", copy, "--allow-violations")  # a duplicate is never let in
     assert again.exit_code == 2
     assert f"{out}:1: error[E610]: this exact event is already in the ledger" in again.stderr
     assert state(copy) == before

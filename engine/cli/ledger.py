@@ -251,8 +251,12 @@ def promote(use_case, version, to, mode, fmt, ledger_path, policy_path, roster_p
 @click.argument("events_file", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--answers", "answers_files", multiple=True, type=click.Path(dir_okay=False, path_type=str),
               help="Answers files for the registered use cases (repeatable).")
+@click.option("--allow-violations", is_flag=True,
+              help="Keep a history as it happened: import events that break the policy (a sign-off without the "
+              "role, a waiver nobody could give, a step after retirement) with a warning each; "
+              "`check --replay --ledger` reports them. Malformed events are still refused.")
 @ledger_options
-def import_(events_file, answers_files, ledger_path, policy_path, roster_path, actor, at):
+def import_(events_file, answers_files, allow_violations, ledger_path, policy_path, roster_path, actor, at):
     """Import an events file whole (or nothing), each event validated as if recorded one by one."""
     from ..api import read_source
     from ..events import _records
@@ -266,9 +270,12 @@ def import_(events_file, answers_files, ledger_path, policy_path, roster_path, a
         answers[a.use_case] = a
     from ..ledger.service import bulk
 
+    admitted = [] if allow_violations else None
     with bulk():
         records = _records(read_source(events_file), events_file)
-        rows = import_records(ctx.ledger, ctx.policy, ctx.roster, records, events_file, answers)
+        rows = import_records(ctx.ledger, ctx.policy, ctx.roster, records, events_file, answers, admitted)
+    if admitted:
+        echo_diagnostics(admitted, {}, err=True)
     head = rows[-1].hash if rows else ctx.ledger.head()
     click.echo(f"imported {len(rows)} events from {events_file}; head {head}")
 

@@ -191,14 +191,18 @@ def canonical_or_none(value) -> str | None:
 
 
 def import_records(ledger: Ledger, policy: Policy, roster: Roster | None, records: list[tuple[Any, int]], file: str,
-                   answers: dict[str, Answers]):
-    """Import a whole events file, or nothing: each event is validated as if recorded one by one."""
+                   answers: dict[str, Answers], admitted: list[Diagnostic] | None = None):
+    """Import a whole events file, or nothing: each event is validated as if recorded one by one.
+
+    With a list as `admitted`, events that break the policy but are well formed are imported too (a history
+    kept as it happened), with a warning for each appended to the list; without, they are refused.
+    """
     with bulk():
-        return _import_records(ledger, policy, roster, records, file, answers)
+        return _import_records(ledger, policy, roster, records, file, answers, admitted)
 
 
 def _import_records(ledger: Ledger, policy: Policy, roster: Roster | None, records: list[tuple[Any, int]], file: str,
-                    answers: dict[str, Answers]):
+                    answers: dict[str, Answers], admitted: list[Diagnostic] | None):
     from .chain import canonical
 
     bodies, problems = [], []
@@ -233,10 +237,12 @@ def _import_records(ledger: Ledger, policy: Policy, roster: Roster | None, recor
                                        Location(file), hint="quote dates and times in YAML")) from None
 
     def check_all(store) -> None:  # the store passes itself; the validator reads through the ledger
-        validator = ledger.validator(policy, roster, preload=True)
+        validator = ledger.validator(policy, roster, preload=True, allow_violations=admitted is not None)
         found = []
         nowhere = Location(file)
+        let_in = validator.admitted
         for (body, line), row in zip(bodies, rows):
+            known = len(let_in)
             try:
                 validator.learn(body, validator.check(body, nowhere, row[5]))
             except TiergateError as exc:  # located only when refused: a Location per event costs 3%
@@ -244,8 +250,12 @@ def _import_records(ledger: Ledger, policy: Policy, roster: Roster | None, recor
                              for d in exc.diagnostics)
                 if len(found) >= 50:
                     break
+            for i in range(known, len(let_in)):
+                let_in[i] = replace(let_in[i], location=Location(file, line))
         if found:
             raise TiergateError(found)
+        if admitted is not None:
+            admitted[:] = let_in
 
     return ledger.store.append(rows, check=check_all)
 

@@ -119,7 +119,9 @@ def _row(policy, people, at, use_case, reg, answers, events, tier_now, identity)
         # the deployment mode is chosen when promoting: it is nothing to do beforehand
         unmet = [s.id for s in gate.requirements if s.failing and s.requirement.kind != "deployment"]
     state_retired = any(e.type == "retired" for e in mine)
-    since = next((e.at for e in reversed(mine) if e.type in ("transition", "registered", "retired")), None)
+    # a retired version stays retired (a later transition is a violation, not a move)
+    since = next((e.at for e in mine if e.type == "retired"), None) if state_retired else \
+        next((e.at for e in reversed(mine) if e.type in ("transition", "registered")), None)
     expiring = []
     for e in mine:
         if e.type == "waiver":

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import Diagnostic, Location, TiergateError, did_you_mean
+from ..errors import WARNING, Diagnostic, Location, TiergateError, did_you_mean
 from ..events import EVENT_TYPES, Event, EventLog, Holding, Roster, events_from_records, format_time, parse_time
 from ..policy import Policy
 from .chain import GENESIS, canonical
@@ -83,11 +83,18 @@ class Validator:
     one event (`preload=False`) that is the use case's registrations, reclassifications and
     retirements, and a duplicate is looked for in SQL: recording into a use case with a long history
     does not read that history. An import (`preload=True`) reads each use case it touches once.
+
+    With `allow_violations`, an event that breaks the policy but is well formed (a sign-off by someone
+    without the role, a waiver nobody could give, an action on a retired version) is let in, each
+    with a warning in `admitted`: a history recorded elsewhere is kept as it happened, and
+    `check --replay` reports what it broke.
     """
 
     def __init__(self, policy: Policy, roster: Roster | None, store: SQLiteStore | None = None,
-                 preload: bool = False):
+                 preload: bool = False, allow_violations: bool = False):
         self.policy = policy
+        self.allow_violations = allow_violations
+        self.admitted: list[Diagnostic] = []
         self.tiers = {t.name: t for t in policy.tiers}
         self.store = store
         self.preload = preload
@@ -115,6 +122,12 @@ class Validator:
                         {"type": type_, "use_case": use_case_, "version": version}
                     self._learn(body, case, digest(text))
         return case
+
+    def _break(self, message: str, where: Location, hint: str | None = None) -> None:
+        """The event breaks the policy: refused, or let in with a warning (see `allow_violations`)."""
+        if not self.allow_violations:
+            raise refuse(message, hint, where)
+        self.admitted.append(Diagnostic("W610", f"{message}; recorded as it happened", where, WARNING, hint))
 
     def _recorded(self, body: dict, text: str, body_digest: bytes) -> bool:
         if body_digest in self.seen[body["use_case"]]:
@@ -164,7 +177,7 @@ class Validator:
         if kind == RECLASSIFIED:
             return body_digest
         if version in case.retired and kind != "monitoring":
-            raise refuse(f"version {version} of {body['use_case']} is retired", where=where)
+            self._break(f"version {version} of {body['use_case']} is retired", where)
         if kind in ("evidence", "monitoring", "retired"):  # nothing more to check of these here
             return body_digest
         tier = self.tiers.get(case.tier)
@@ -191,8 +204,8 @@ class Validator:
                          hint="give --roster FILE, or store one with `tiergate roster import FILE`")
         if not self.roster.holds(actor, role, at):
             held = ", ".join(self.roster.roles_of(actor, at)) or "no role"
-            raise refuse(f"{actor} does not hold role {role} (holds {held})", where=where,
-                         hint="only a person holding the role may act in it")
+            self._break(f"{actor} does not hold role {role} (holds {held})", where,
+                        "only a person holding the role may act in it")
 
     def _waiver(self, body: dict, tier, at: datetime, where: Location) -> None:
         rid = body["requirement"]
@@ -202,16 +215,16 @@ class Validator:
             raise refuse(f"`{rid}` is no requirement of tier {tier.name if tier else '?'}", where=where,
                          hint=did_you_mean(rid, ids, "ids"))
         if not req.waivable_by:
-            raise refuse(f"{rid} is not waivable", where=where)
+            return self._break(f"{rid} is not waivable", where)
         if self.roster is None or not any(self.roster.holds(body["actor"], r, at) for r in req.waivable_by):
-            raise refuse(f"{body['actor']} may not waive {rid}: only {', '.join(req.waivable_by)} may", where=where)
+            return self._break(f"{body['actor']} may not waive {rid}: only {', '.join(req.waivable_by)} may", where)
         expires = parse_time(body["expires"])
         if expires <= at:
-            raise refuse(f"the waiver expires ({body['expires']}) before it is given", where=where)
+            return self._break(f"the waiver expires ({body['expires']}) before it is given", where)
         if req.waiver_max is not None and expires - at > timedelta(seconds=req.waiver_max):
-            raise refuse(f"the waiver runs {duration(expires - at)}; {rid} may be waived for at most "
-                         f"{duration(timedelta(seconds=req.waiver_max))}", where=where,
-                         hint=f"let it end by {format_time(at + timedelta(seconds=req.waiver_max))}")
+            self._break(f"the waiver runs {duration(expires - at)}; {rid} may be waived for at most "
+                        f"{duration(timedelta(seconds=req.waiver_max))}", where,
+                        f"let it end by {format_time(at + timedelta(seconds=req.waiver_max))}")
 
 
 def duration(span: timedelta) -> str:
@@ -284,8 +297,9 @@ class Ledger:
         latest = self.store.latest(use_case, version, "registered")
         return json.loads(latest.body) if latest is not None else None
 
-    def validator(self, policy: Policy, roster: Roster | None, preload: bool = False) -> Validator:
-        return Validator(policy, roster, self.store, preload)
+    def validator(self, policy: Policy, roster: Roster | None, preload: bool = False,
+                  allow_violations: bool = False) -> Validator:
+        return Validator(policy, roster, self.store, preload, allow_violations)
 
     # --- writing ------------------------------------------------------------------------------
     def append_bodies(self, bodies: list[dict], policy: Policy, roster: Roster | None, where: Location,
