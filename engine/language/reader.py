@@ -1,0 +1,160 @@
+"""Policy text -> syntax tree without Lark: the lexer's tokens through the stored LALR table into the builder.
+
+This is the fast path for the common case, a policy that parses. It runs the parse table that Lark
+built for policy.lark (grammar_tables.py) and calls the same Builder methods Lark would call, with
+the same children, so it yields the same syntax tree. It does not word errors: on anything the
+grammar refuses it raises Unreadable, and the reference parser reads the text again to say what is
+wrong and where (errors are rare, and the reference parser's messages are the documented ones).
+"""
+from __future__ import annotations
+
+import gc
+import threading
+from functools import lru_cache
+
+from .builder import Builder
+from .lexer import Lexer, Unreadable
+
+
+class Reader:
+    """Reads policy text with the grammar's tables; one per process (see reader())."""
+
+    def __init__(self, tables: dict):
+        self.tables = tables
+        self.lexer = Lexer(tables)
+        self._lock = threading.Lock()  # the lexer compiles its matchers on first use
+
+    def _reductions(self, builder: Builder) -> list:
+        """For each grammar rule: (rule name, number of symbols, a function from those symbols' values to the rule's value)."""
+        return [(origin, size, _reduction(builder, callback, expand1, include))
+                for origin, size, callback, expand1, include in self.tables["rules"]]
+
+    def read(self, text: str, file: str, trace: list | None = None) -> tuple:
+        """The statements of `text` (ending with a line break), or Unreadable. `trace` collects the tokens fed.
+
+        The cyclic garbage collector is paused meanwhile: reading makes no reference cycles, and on a
+        large policy its passes over the growing tree would cost a fifth of the time.
+        """
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._read(text, file, trace)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _read(self, text: str, file: str, trace: list | None) -> tuple:
+        actions = self.tables["actions"]
+        end_state = self.tables["end"]
+        reductions = self._reductions(Builder(file))
+        states = [self.tables["start"]]
+        values: list = []
+        with self._lock:
+            stream = self.lexer.tokens(text, states)
+            stream = _traced(stream, trace) if trace is not None else stream
+            for kind, token in stream:
+                while True:
+                    action = actions[states[-1]].get(kind)
+                    if action is None:
+                        raise Unreadable(f"unexpected {kind}")
+                    if action >= 0:  # shift
+                        states.append(action)
+                        values.append(token)
+                        break
+                    origin, size, reduce = reductions[~action]
+                    if size:
+                        children = values[-size:]
+                        del values[-size:]
+                        del states[-size:]
+                    else:
+                        children = []
+                    values.append(reduce(children))
+                    states.append(actions[states[-1]][origin])
+        while True:  # the end of the text: reduce until the start rule is complete
+            action = actions[states[-1]].get("$END")
+            if action is None or action >= 0:
+                raise Unreadable("unexpected end of text")
+            origin, size, reduce = reductions[~action]
+            if size:
+                children = values[-size:]
+                del values[-size:]
+                del states[-size:]
+            else:
+                children = []
+            values.append(reduce(children))
+            states.append(actions[states[-1]][origin])
+            if states[-1] == end_state:
+                return values[-1]
+
+
+def _traced(stream, trace: list):
+    for kind, token in stream:
+        trace.append(kind if token is None else token)
+        yield kind, token
+
+
+def _reduction(builder: Builder, callback: str | None, expand1: bool, include):
+    """What Lark's parse-tree builder does for one rule, given the Builder as its transformer.
+
+    `include` lists the (position, splice) of the children kept (None: all, none spliced); a rule whose
+    name starts with `_` gives a list that is spliced into its parent; a `?rule` with one child
+    gives that child; any other rule calls the Builder method of its name (or alias).
+    """
+    if include is None:
+        select = None
+    elif len(include) == 1 and include[0][1]:
+        (only, _), = include
+        def select(children):
+            return children[only]
+    elif include and include[0][1] and not any(splice for _, splice in include[1:]):
+        first, rest = include[0][0], [i for i, _ in include[1:]]
+        def select(children):  # left recursion (`__x: __x "," NAME`): extend the list in place
+            kept = children[first]
+            kept.extend([children[i] for i in rest])
+            return kept
+    else:
+        def select(children):
+            kept = []
+            for i, splice in include:
+                if splice:
+                    kept.extend(children[i])
+                else:
+                    kept.append(children[i])
+            return kept
+
+    if callback is None:  # spliced into the parent: a list of its kept children
+        return select or _same
+    method = getattr(builder, callback, None)
+    if method is None:
+        if not expand1:
+            raise RuntimeError(f"the syntax-tree builder has no method for rule {callback}")
+        method = _one_child(callback)
+    if expand1:
+        def reduce(children):
+            kept = select(children) if select else children
+            return kept[0] if len(kept) == 1 else method(*kept)
+    elif select is None:
+        def reduce(children):
+            return method(*children)
+    else:
+        def reduce(children):
+            return method(*select(children))
+    return reduce
+
+
+def _same(children):
+    return children
+
+
+def _one_child(rule: str):
+    def fail(*children):
+        raise RuntimeError(f"rule {rule} reduced with {len(children)} children and has no builder method")
+    return fail
+
+
+@lru_cache(maxsize=1)
+def reader() -> Reader:
+    """The process's reader, over the stored grammar tables (or tables built with Lark when those are stale)."""
+    from .tables import load
+
+    return Reader(load())
