@@ -20,6 +20,7 @@ from ..questionnaire_schema import SchemaView, literal_fits, load_schema
 from ..requirements import KINDS, line_text
 from ..resources import display, schema_path
 from . import ast
+from .gcpause import paused_gc
 
 SETTINGS = ("description", "questionnaire")
 SINGLE = {ast.PolicyDecl: "policy", ast.TiersDecl: "tiers", ast.RolesDecl: "roles",
@@ -533,10 +534,11 @@ STAGES: tuple[tuple[str, Callable[[Compilation], None]], ...] = (
 
 def compile_module(module: ast.Module, base_dir: Path | None = None) -> tuple[Policy | None, list[Diagnostic]]:
     """Run every stage; returns the Policy (None when there were errors) and all diagnostics, sorted."""
-    c = Compilation(module, base_dir)
-    for _name, stage in STAGES:
-        stage(c)
-    diagnostics = sorted(c.diagnostics, key=Diagnostic.sort_key)
-    if c.failed:
-        return None, diagnostics
-    return build_policy(c), diagnostics
+    with paused_gc():
+        c = Compilation(module, base_dir)
+        for _name, stage in STAGES:
+            stage(c)
+        diagnostics = sorted(c.diagnostics, key=Diagnostic.sort_key)
+        if c.failed:
+            return None, diagnostics
+        return build_policy(c), diagnostics

@@ -8,11 +8,10 @@ wrong and where (errors are rare, and the reference parser's messages are the do
 """
 from __future__ import annotations
 
-import gc
-import threading
 from functools import lru_cache
 
 from .builder import Builder
+from .gcpause import paused_gc
 from .lexer import Lexer, Unreadable
 
 
@@ -22,26 +21,21 @@ class Reader:
     def __init__(self, tables: dict):
         self.tables = tables
         self.lexer = Lexer(tables)
-        self._lock = threading.Lock()  # the lexer compiles its matchers on first use
 
     def _reductions(self, builder: Builder) -> list:
-        """For each grammar rule: (rule name, number of symbols, a function from those symbols' values to the rule's value)."""
-        return [(origin, size, _reduction(builder, callback, expand1, include))
+        """For each grammar rule: (rule name, number of symbols, a function from those symbols' values to the rule's value).
+
+        The function is None for a `?rule` of one symbol (`?condition: or_expr`): its value is that
+        symbol's, and only the parser state changes.
+        """
+        return [(origin, size, None if size == 1 and expand1 and include is None
+                 else _reduction(builder, callback, expand1, include))
                 for origin, size, callback, expand1, include in self.tables["rules"]]
 
     def read(self, text: str, file: str, trace: list | None = None) -> tuple:
-        """The statements of `text` (ending with a line break), or Unreadable. `trace` collects the tokens fed.
-
-        The cyclic garbage collector is paused meanwhile: reading makes no reference cycles, and on a
-        large policy its passes over the growing tree would cost a fifth of the time.
-        """
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        """The statements of `text` (ending with a line break), or Unreadable. `trace` collects the tokens fed."""
+        with paused_gc():
             return self._read(text, file, trace)
-        finally:
-            if collecting:
-                gc.enable()
 
     def _read(self, text: str, file: str, trace: list | None) -> tuple:
         actions = self.tables["actions"]
@@ -49,40 +43,45 @@ class Reader:
         reductions = self._reductions(Builder(file))
         states = [self.tables["start"]]
         values: list = []
-        with self._lock:
-            stream = self.lexer.tokens(text, states)
-            stream = _traced(stream, trace) if trace is not None else stream
-            for kind, token in stream:
-                while True:
-                    action = actions[states[-1]].get(kind)
-                    if action is None:
-                        raise Unreadable(f"unexpected {kind}")
-                    if action >= 0:  # shift
-                        states.append(action)
-                        values.append(token)
-                        break
-                    origin, size, reduce = reductions[~action]
-                    if size:
-                        children = values[-size:]
-                        del values[-size:]
-                        del states[-size:]
-                    else:
-                        children = []
-                    values.append(reduce(children))
-                    states.append(actions[states[-1]][origin])
+        stream = self.lexer.tokens(text, states)
+        stream = _traced(stream, trace) if trace is not None else stream
+        for kind, token in stream:
+            while True:
+                action = actions[states[-1]].get(kind)
+                if action is None:
+                    raise Unreadable(f"unexpected {kind}")
+                if action >= 0:  # shift
+                    states.append(action)
+                    values.append(token)
+                    break
+                origin, size, reduce = reductions[~action]
+                if reduce is None:
+                    states[-1] = actions[states[-2]][origin]
+                    continue
+                if size:
+                    children = values[-size:]
+                    del values[-size:]
+                    del states[-size:]
+                else:
+                    children = []
+                values.append(reduce(children))
+                states.append(actions[states[-1]][origin])
         while True:  # the end of the text: reduce until the start rule is complete
             action = actions[states[-1]].get("$END")
             if action is None or action >= 0:
                 raise Unreadable("unexpected end of text")
             origin, size, reduce = reductions[~action]
-            if size:
-                children = values[-size:]
-                del values[-size:]
-                del states[-size:]
+            if reduce is None:
+                states[-1] = actions[states[-2]][origin]
             else:
-                children = []
-            values.append(reduce(children))
-            states.append(actions[states[-1]][origin])
+                if size:
+                    children = values[-size:]
+                    del values[-size:]
+                    del states[-size:]
+                else:
+                    children = []
+                values.append(reduce(children))
+                states.append(actions[states[-1]][origin])
             if states[-1] == end_state:
                 return values[-1]
 
