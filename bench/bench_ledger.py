@@ -205,15 +205,15 @@ def phases(events_file: Path, folder: Path, policy, at_text: str) -> None:
         records = timed("parse the JSON Lines (engine.events._records)", _records, events_file.read_bytes(),
                         str(events_file))
         checked = timed("schema and time checks (actions.check_records)", check_records, records, str(events_file))
-        texts = timed("canonical JSON of every body (chain.canonical)", lambda: [canonical(b) for b, _ in checked])
+        texts = timed("canonical JSON of every body (chain.canonical)", lambda: [canonical(b) for b, _, _ in checked])
         validator = ledger.validator(policy, None, preload=True)  # as import_records does
 
         def validate():
-            for (body, line), text in zip(checked, texts):
+            for (body, line, _), text in zip(checked, texts):
                 validator.learn(body, validator.check(body, Location("x", line), text))
 
         timed("validation against policy, roster, ledger (Validator)", validate)
-        rows = [stored_row(b, t) for (b, _), t in zip(checked, texts)]
+        rows = [stored_row(b, t, instant) for (b, _, instant), t in zip(checked, texts)]
         timed("chain hashes, INSERT and COMMIT (SQLiteStore.append)", ledger.store.append, rows)
         n = len(rows)
         records = checked = texts = rows = validator = None  # let the memory go

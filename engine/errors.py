@@ -95,6 +95,9 @@ class TiergateError(Exception):
         more = len(self.diagnostics) - 1
         super().__init__(first + (f" (and {more} more)" if more > 0 else ""))
 
+    def __reduce__(self):  # whole, when it comes back from a worker process
+        return type(self), (self.diagnostics, self.sources)
+
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.is_error]

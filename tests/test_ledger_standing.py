@@ -137,3 +137,34 @@ def test_a_read_only_ledger_of_schema_1_asks_for_the_upgrade(story_ledger, polic
     with pytest.raises(TiergateError) as caught:
         Ledger(path, readonly=True)
     assert caught.value.diagnostics[0].message == f"the ledger needs a schema upgrade (1 -> {SCHEMA_VERSION})"
+
+
+def test_status_on_every_core_gives_the_same_rows_in_the_same_order(tmp_path, policy, roster, monkeypatch):
+    import engine.ledger.registry as registry
+
+    with Ledger(tmp_path / "all.db") as led:
+        for name, use_case in STORY_USE_CASE.items():
+            path = ROOT / "examples" / "events" / name
+            import_records(led, policy, roster, _records(path.read_bytes(), str(path)), str(path),
+                           {use_case: load_answers(ROOT / "examples" / "use-cases" / f"{use_case}.yaml", policy)},
+                           admitted=[])
+        at = datetime(2026, 12, 1, tzinfo=timezone.utc)
+        alone = [r.to_dict() for r in status(led, policy, roster, at)]
+        monkeypatch.setattr(registry, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(registry, "_cores", lambda: 3)
+        forked = []
+        real = registry._in_parallel
+        monkeypatch.setattr(registry, "_in_parallel", lambda *args: forked.append(1) or real(*args))
+        assert [r.to_dict() for r in status(led, policy, roster, at)] == alone
+        assert forked and len({r["use_case"] for r in alone}) == len(STORY_USE_CASE)
+
+
+def test_an_engine_error_comes_back_whole_from_a_worker_process():
+    import pickle
+
+    from engine.errors import Diagnostic, Location, TiergateError
+
+    error = TiergateError([Diagnostic("E600", "the ledger cannot be read", Location("l.db", 3), hint="restore it")],
+                          {"l.db": "text"})
+    again = pickle.loads(pickle.dumps(error))
+    assert (again.diagnostics, again.sources, str(again)) == (error.diagnostics, error.sources, str(error))

@@ -123,12 +123,13 @@ def _ledger_record_problems(record: dict, file: str, line: int) -> list[Diagnost
     return []
 
 
-def check_records(records: list[tuple[Any, int]], file: str) -> list[tuple[dict, int]]:
+def check_records(records: list[tuple[Any, int]], file: str) -> list[tuple[dict, int, float]]:
     """Schema and time checks of every record of an events file, with the file's line numbers.
 
     Most records are judged by a fast check; when one fails it, the full validation (jsonschema) runs
-    over the lifecycle records to word every problem the way `check --events` does. Returns the
-    records with any time YAML read as a datetime given back as text, as `check --events` reads it.
+    over the lifecycle records to word every problem the way `check --events` does. Returns (record,
+    line, instant) with any time YAML read as a datetime given back as text, as `check --events` reads
+    it, and the instant of its `at` (see engine/ledger/standing.py).
     """
     from ..events import _times_as_text, fast_valid, parse_time
 
@@ -140,11 +141,13 @@ def check_records(records: list[tuple[Any, int]], file: str) -> list[tuple[dict,
         kind = record.get("type")
         if kind in (ROSTER, RECLASSIFIED):
             problems.extend(_ledger_record_problems(record, file, line))
-            out.append((record, line))
+            at = parse_time(record.get("at"))
+            out.append((record, line, at.timestamp() if at is not None else 0.0))
             continue
         record = _times_as_text(record)
-        out.append((record, line))
-        if not isinstance(kind, str) or not fast_valid(record) or parse_time(record["at"]) is None or \
+        at = parse_time(record.get("at"))
+        out.append((record, line, at.timestamp() if at is not None else 0.0))
+        if not isinstance(kind, str) or not fast_valid(record) or at is None or \
                 (kind == "waiver" and parse_time(record["expires"]) is None):
             slow = True
     if slow:
@@ -207,7 +210,7 @@ def _import_records(ledger: Ledger, policy: Policy, roster: Roster | None, recor
 
     bodies, problems = [], []
     classifier = _Classifier(policy)
-    for body, line in check_records(records, file):  # schema and times, with the file's line numbers
+    for body, line, instant in check_records(records, file):  # schema and times, with the file's line numbers
         if body.get("type") == "registered" and "tier" not in body:
             body = dict(body)
             doc = answers.get(body["use_case"])
@@ -227,11 +230,11 @@ def _import_records(ledger: Ledger, policy: Policy, roster: Roster | None, recor
                 continue
             body.update(classifier.classified(doc))
             body["answers"] = doc.to_dict()
-        bodies.append((body, line))
+        bodies.append((body, line, instant))
     if problems:
         raise TiergateError(problems)
     try:
-        rows = [stored_row(b, canonical(b)) for b, _ in bodies]
+        rows = [stored_row(b, canonical(b), instant) for b, _, instant in bodies]
     except (TypeError, ValueError) as exc:
         raise TiergateError(Diagnostic("E400", f"an event holds a value that is not JSON ({exc})",
                                        Location(file), hint="quote dates and times in YAML")) from None
@@ -241,7 +244,7 @@ def _import_records(ledger: Ledger, policy: Policy, roster: Roster | None, recor
         found = []
         nowhere = Location(file)
         let_in = validator.admitted
-        for (body, line), row in zip(bodies, rows):
+        for (body, line, _), row in zip(bodies, rows):
             known = len(let_in)
             try:
                 validator.learn(body, validator.check(body, nowhere, row[5]))

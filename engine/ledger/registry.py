@@ -8,7 +8,7 @@ from ..errors import TiergateError
 from ..events import Roster, format_time, parse_time
 from ..policy import Policy
 from .actions import answers_of
-from .service import RECLASSIFIED, Ledger, body_event, bulk, event_log
+from .service import RECLASSIFIED, Ledger, body_event, body_of, bulk, event_log
 
 EXPIRY_WINDOW = timedelta(days=14)
 
@@ -53,44 +53,105 @@ def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) 
 
 
 def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) -> list[StatusRow]:
+    people = roster or ledger.roster() or Roster({}, "no roster")
+    workers = _cores()
+    if workers > 1:
+        use_cases = ledger.store.standing_use_cases()
+        if len(use_cases) >= PARALLEL_FROM:
+            return _in_parallel(ledger.path, policy, people, at, use_cases, workers)
+    return _judge(ledger.store, policy, people, at)
+
+
+#: use cases from which status judges them on every core: below, starting the workers costs more than it saves
+PARALLEL_FROM = 2_000
+
+
+def _cores() -> int:
+    import multiprocessing
+    import os
+
+    if "fork" not in multiprocessing.get_all_start_methods():  # the workers inherit the compiled policy
+        return 1
+    return min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+
+
+def _judge(store, policy: Policy, people: Roster, at: datetime, first: str | None = None,
+           last: str | None = None) -> list[StatusRow]:
     from itertools import groupby
     from operator import itemgetter
 
-    people = roster or ledger.roster() or Roster({}, "no roster")
     until = at.timestamp()
     rows: list[StatusRow] = []
     # what decides where each version stands (engine/ledger/standing.py), one use case at a time
-    for use_case, group in groupby(ledger.store.standing(), key=itemgetter(0)):
+    for use_case, group in groupby(store.standing(first, last), key=itemgetter(0)):
         group = list(group)
         stored = [(seq, body) for _, _, _, seq, body in group]
         if any(replaceable and instant > until for _, replaceable, instant, _, _ in group):
             # judged as of a time before its latest results: those replaced results this time needs
-            stored = ledger.store.bodies(use_case)
+            stored = store.bodies(use_case)
         rows.extend(_use_case_rows(policy, people, at, use_case, sorted(stored)))
     return rows
 
 
+#: what the forked workers of _in_parallel judge with: (ledger path, policy, roster, time)
+_job: tuple | None = None
+
+
+def _judge_range(bounds: tuple[str, str]) -> list[StatusRow]:
+    from .store import SQLiteStore
+
+    path, policy, people, at = _job
+    store = SQLiteStore(path, create=False, readonly=True)  # a connection of its own, never the parent's
+    try:
+        with bulk():
+            return _judge(store, policy, people, at, *bounds)
+    finally:
+        store.close()
+
+
+def _in_parallel(path, policy: Policy, people: Roster, at: datetime, use_cases: list[str],
+                 workers: int) -> list[StatusRow]:
+    """Judge ranges of use cases in forked processes (several ranges per process, for an even load)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _job
+    size = -(-len(use_cases) // (workers * 4))
+    ranges = [(use_cases[i], use_cases[min(i + size, len(use_cases)) - 1]) for i in range(0, len(use_cases), size)]
+    _job = (path, policy, people, at)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return [row for part in pool.map(_judge_range, ranges) for row in part]
+    finally:
+        _job = None
+
+
 def _use_case_rows(policy: Policy, people: Roster, at: datetime, use_case: str,
                    stored: list[tuple[int, str]]) -> list[StatusRow]:
-    import json
-
     from ..events import EVENT_TYPES
 
-    parsed = [(seq, json.loads(body)) for seq, body in stored]
-    registrations = [b for _, b in parsed if b["type"] == "registered" and parse_time(b["at"]) <= at]
+    lifecycle = set(EVENT_TYPES)
+    events, registrations, tier_now, identity = [], [], None, {}
+    for seq, text in stored:
+        body = body_of(text)
+        kind = body["type"]
+        if kind in lifecycle:
+            event = body_event(body, seq)
+            events.append(event)
+            if kind != "registered" or event.at > at:
+                continue
+            registrations.append(body)
+            tier_now, identity = body.get("tier"), body.get("policy") or identity
+        elif kind == RECLASSIFIED and parse_time(body["at"]) <= at:
+            tier_now, identity = body.get("to_tier"), body.get("policy") or identity
     if not registrations:
         return []
-    tier_now, identity = None, {}
-    for _, b in parsed:
-        if b["type"] in ("registered", RECLASSIFIED) and parse_time(b["at"]) <= at:
-            tier_now = b.get("tier") if b["type"] == "registered" else b.get("to_tier")
-            identity = b.get("policy") or identity
-    events = event_log(body_event(b, seq) for seq, b in parsed if b["type"] in EVENT_TYPES)
+    log = event_log(events)
     rows = []
     for reg in registrations:
         answers = answers_of(reg)
         try:
-            rows.append(_row(policy, people, at, use_case, reg, answers, events, tier_now, identity))
+            rows.append(_row(policy, people, at, use_case, reg, answers, log, tier_now, identity))
         except TiergateError as exc:  # one version that cannot be judged must not hide all the others
             rows.append(StatusRow(use_case, reg["version"], answers.owner, tier_now or "?", "?", None, None,
                                   classified_under=f"{identity.get('name', '?')} {identity.get('version', '?')}",

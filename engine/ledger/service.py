@@ -39,19 +39,29 @@ def bulk():
             gc.enable()
 
 
-def stored_row(body: dict, text: str) -> tuple:
-    """What the store appends for a body whose canonical JSON is `text`."""
+def stored_row(body: dict, text: str, instant: float | None = None) -> tuple:
+    """What the store appends for a body whose canonical JSON is `text` (`instant`: of its `at`, when known)."""
     return body["at"], body["type"], body["use_case"], body["version"], body["actor"], text, slot_of(body), \
-        instant_of(body)
+        instant_of(body) if instant is None else instant
 
 
-def digest(text: str) -> bytes:
-    """What the validator remembers of a recorded body, to refuse an exact duplicate."""
-    return hashlib.sha256(text.encode("utf-8")).digest()
+_scan = json.JSONDecoder().scan_once
+
+
+def body_of(text: str) -> dict:
+    """A stored body as a dict. Stored bodies are compact canonical JSON, read by the decoder's scanner
+    without json.loads' checks around it; anything else gets json.loads and its error."""
+    try:
+        body, end = _scan(text, 0)
+    except (StopIteration, ValueError, TypeError, RecursionError):
+        return json.loads(text)
+    if end != len(text) or type(body) is not dict:
+        return json.loads(text)
+    return body
 
 
 def row_event(row: Row) -> Event:
-    return body_event(json.loads(row.body), row.seq)
+    return body_event(body_of(row.body), row.seq)
 
 
 def body_event(body: dict, seq: int) -> Event:
@@ -99,7 +109,7 @@ class Validator:
         self.store = store
         self.preload = preload
         self.cases: dict[str, _UseCase] = {}
-        self.seen: dict[str, set[bytes]] = {}  # use case -> SHA-256 of canonical bodies, to refuse duplicates
+        self.seen: dict[str, set[str]] = {}  # use case -> canonical bodies, to refuse an exact duplicate
         self.roster = roster
         if roster is None and store is not None:
             latest = store.latest(NOBODY, NOBODY, ROSTER)
@@ -120,7 +130,7 @@ class Validator:
                     # only registrations and reclassifications carry what the columns do not (the tier)
                     body = json.loads(text) if type_ in ("registered", RECLASSIFIED) else \
                         {"type": type_, "use_case": use_case_, "version": version}
-                    self._learn(body, case, digest(text))
+                    self._learn(body, case, text)
         return case
 
     def _break(self, message: str, where: Location, hint: str | None = None) -> None:
@@ -129,19 +139,19 @@ class Validator:
             raise refuse(message, hint, where)
         self.admitted.append(Diagnostic("W610", f"{message}; recorded as it happened", where, WARNING, hint))
 
-    def _recorded(self, body: dict, text: str, body_digest: bytes) -> bool:
-        if body_digest in self.seen[body["use_case"]]:
+    def _recorded(self, body: dict, text: str) -> bool:
+        if text in self.seen[body["use_case"]]:
             return True
         return not self.preload and self.store is not None and \
             self.store.has_body(body["use_case"], body["version"], text)
 
-    def learn(self, body: dict, body_digest: bytes | None = None) -> None:
-        """Take an event that is now recorded into account (`body_digest`: what `check` returned for it)."""
+    def learn(self, body: dict, text: str | None = None) -> None:
+        """Take an event that is now recorded into account (`text`: its canonical JSON, what `check` returned)."""
         if body["type"] == ROSTER:
             self.roster = roster_from_body(body)
-        self._learn(body, self._case(body["use_case"]), body_digest or digest(canonical(body)))
+        self._learn(body, self._case(body["use_case"]), text or canonical(body))
 
-    def _learn(self, body: dict, case: _UseCase, body_digest: bytes) -> None:
+    def _learn(self, body: dict, case: _UseCase, text: str) -> None:
         kind = body["type"]
         if kind == "registered":
             case.tier = body.get("tier", case.tier)
@@ -150,36 +160,35 @@ class Validator:
             case.tier = body.get("to_tier", case.tier)
         elif kind == "retired":
             case.retired.add(body["version"])
-        self.seen.setdefault(body["use_case"], set()).add(body_digest)
+        self.seen.setdefault(body["use_case"], set()).add(text)
 
-    def check(self, body: dict, where: Location, text: str | None = None) -> bytes:
-        """Raise E610 when this event may not be recorded now; else return its digest (for `learn`).
+    def check(self, body: dict, where: Location, text: str | None = None) -> str:
+        """Raise E610 when this event may not be recorded now; else return its canonical JSON (for `learn`).
 
         `text` is the body's canonical JSON when the caller has it already.
         """
         case = self._case(body["use_case"])
         text = text if text is not None else canonical(body)
-        body_digest = digest(text)
-        if self._recorded(body, text, body_digest):
+        if self._recorded(body, text):
             raise refuse("this exact event is already in the ledger", where=where)
         kind = body["type"]
         if kind == ROSTER:
-            return body_digest
+            return text
         version = body["version"]
         if kind == "registered":
             if version in case.versions:
                 raise refuse(f"version {version} of {body['use_case']} is already registered", where=where,
                              hint="register a new version number")
-            return body_digest
+            return text
         if version not in case.versions:
             raise refuse(f"version {version} of {body['use_case']} is not registered", where=where,
                          hint=f"register it first: tiergate register {body['use_case']} {version} --answers FILE")
         if kind == RECLASSIFIED:
-            return body_digest
+            return text
         if version in case.retired and kind != "monitoring":
             self._break(f"version {version} of {body['use_case']} is retired", where)
         if kind in ("evidence", "monitoring", "retired"):  # nothing more to check of these here
-            return body_digest
+            return text
         tier = self.tiers.get(case.tier)
         workflow = self.policy.workflow_of(tier) if tier is not None else self.policy.workflows[self.policy.default_workflow]
         at = parse_time(body["at"])
@@ -196,7 +205,7 @@ class Validator:
             self._holds(body["actor"], role, at, where)
         if kind == "waiver":
             self._waiver(body, tier, at, where)
-        return body_digest
+        return text
 
     def _holds(self, actor: str, role: str, at: datetime, where: Location) -> None:
         if self.roster is None:

@@ -345,13 +345,28 @@ class SQLiteStore:
             raise self._translate(exc) from None
         return Row(*row) if row is not None else None
 
-    def standing(self) -> Iterator[tuple[str, bool, float, int, str]]:
+    def standing(self, first: str | None = None, last: str | None = None) -> Iterator[tuple[str, bool, float, int, str]]:
         """(use_case, replaceable, instant, seq, body) of the events that decide where each version stands, a use
-        case's rows together (in no particular order within it); events of no use case (rosters) are left out."""
+        case's rows together (in no particular order within it), for the use cases from `first` to `last`
+        (all when not given); events of no use case (rosters) are left out."""
+        sql, args = "SELECT s.use_case, substr(s.slot, 1, 1) <> '#', s.instant, e.seq, e.body FROM standing s " \
+            "JOIN events e ON e.seq = s.seq WHERE s.use_case <> '-'", []
+        if first is not None:
+            sql += " AND s.use_case >= ? AND s.use_case <= ?"
+            args += [first, last]
         try:
-            yield from self.db.execute("SELECT s.use_case, substr(s.slot, 1, 1) <> '#', s.instant, e.seq, e.body "
-                                       "FROM standing s JOIN events e "
-                                       "ON e.seq = s.seq WHERE s.use_case <> '-' ORDER BY s.use_case")
+            # the rows lie all over the file: mapped into memory, each costs no read call (a SQLite setting;
+            # a build without memory mapping ignores it)
+            self.db.execute("PRAGMA mmap_size = 1073741824")
+            yield from self.db.execute(sql + " ORDER BY s.use_case", args)
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+
+    def standing_use_cases(self) -> list[str]:
+        """The use cases with events, in order (rosters left out)."""
+        try:
+            return [r[0] for r in self.db.execute("SELECT DISTINCT use_case FROM standing WHERE use_case <> '-' "
+                                                  "ORDER BY use_case")]
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
 
