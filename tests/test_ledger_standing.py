@@ -140,6 +140,7 @@ def test_a_read_only_ledger_of_schema_1_asks_for_the_upgrade(story_ledger, polic
 
 
 def test_status_on_every_core_gives_the_same_rows_in_the_same_order(tmp_path, policy, roster, monkeypatch):
+    import engine.ledger.parallel as parallel
     import engine.ledger.registry as registry
 
     with Ledger(tmp_path / "all.db") as led:
@@ -151,10 +152,10 @@ def test_status_on_every_core_gives_the_same_rows_in_the_same_order(tmp_path, po
         at = datetime(2026, 12, 1, tzinfo=timezone.utc)
         alone = [r.to_dict() for r in status(led, policy, roster, at)]
         monkeypatch.setattr(registry, "PARALLEL_FROM", 1)
-        monkeypatch.setattr(registry, "_cores", lambda: 3)
+        monkeypatch.setattr(parallel, "cores", lambda: 3)
         forked = []
-        real = registry._in_parallel
-        monkeypatch.setattr(registry, "_in_parallel", lambda *args: forked.append(1) or real(*args))
+        real = parallel.on_every_core
+        monkeypatch.setattr(parallel, "on_every_core", lambda *args: forked.append(1) or real(*args))
         assert [r.to_dict() for r in status(led, policy, roster, at)] == alone
         assert forked and len({r["use_case"] for r in alone}) == len(STORY_USE_CASE)
 

@@ -53,26 +53,21 @@ def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) 
 
 
 def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) -> list[StatusRow]:
+    from . import parallel
+
     people = roster or ledger.roster() or Roster({}, "no roster")
-    workers = _cores()
+    workers = parallel.cores()
     if workers > 1:
         use_cases = ledger.store.standing_use_cases()
-        if len(use_cases) >= PARALLEL_FROM:
-            return _in_parallel(ledger.path, policy, people, at, use_cases, workers)
+        if len(use_cases) >= PARALLEL_FROM:  # several ranges per process, for an even load
+            parts = parallel.on_every_core(_judge_range, parallel.ranges(use_cases, workers * 4),
+                                           (ledger.path, policy, people, at), workers)
+            return [row for part in parts for row in part]
     return _judge(ledger.store, policy, people, at)
 
 
 #: use cases from which status judges them on every core: below, starting the workers costs more than it saves
 PARALLEL_FROM = 2_000
-
-
-def _cores() -> int:
-    import multiprocessing
-    import os
-
-    if "fork" not in multiprocessing.get_all_start_methods():  # the workers inherit the compiled policy
-        return 1
-    return min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
 
 
 def _judge(store, policy: Policy, people: Roster, at: datetime, first: str | None = None,
@@ -93,37 +88,15 @@ def _judge(store, policy: Policy, people: Roster, at: datetime, first: str | Non
     return rows
 
 
-#: what the forked workers of _in_parallel judge with: (ledger path, policy, roster, time)
-_job: tuple | None = None
-
-
-def _judge_range(bounds: tuple[str, str]) -> list[StatusRow]:
+def _judge_range(bounds: tuple[str, str], path, policy: Policy, people: Roster, at: datetime) -> list[StatusRow]:
     from .store import SQLiteStore
 
-    path, policy, people, at = _job
     store = SQLiteStore(path, create=False, readonly=True)  # a connection of its own, never the parent's
     try:
         with bulk():
             return _judge(store, policy, people, at, *bounds)
     finally:
         store.close()
-
-
-def _in_parallel(path, policy: Policy, people: Roster, at: datetime, use_cases: list[str],
-                 workers: int) -> list[StatusRow]:
-    """Judge ranges of use cases in forked processes (several ranges per process, for an even load)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    global _job
-    size = -(-len(use_cases) // (workers * 4))
-    ranges = [(use_cases[i], use_cases[min(i + size, len(use_cases)) - 1]) for i in range(0, len(use_cases), size)]
-    _job = (path, policy, people, at)
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return [row for part in pool.map(_judge_range, ranges) for row in part]
-    finally:
-        _job = None
 
 
 def _use_case_rows(policy: Policy, people: Roster, at: datetime, use_case: str,

@@ -280,17 +280,19 @@ class SQLiteStore:
     _COLUMNS_MATCH = " AND ".join(f"json_extract(body, '$.{c}') IS {c}" for c in ("at", "type", "use_case", "version",
                                                                                    "actor"))
 
-    def chain(self) -> Iterator[tuple]:
-        """(seq, body, prev_hash, hash, columns_match) of every row in order, for `audit verify`.
+    def chain(self, first: int | None = None, last: int | None = None) -> Iterator[tuple]:
+        """(seq, body, prev_hash, hash, columns_match) of every row in order (from seq `first` to `last` when
+        given), for `audit verify`.
 
         columns_match is 1 when the at/type/use_case/version/actor columns equal the body's fields, 0 when
         not (or the body is no JSON), None when this SQLite has no JSON functions (the caller compares).
         """
+        where, args = ("WHERE seq >= ? AND seq <= ? ", (first, last)) if first is not None else ("", ())
         with_json = (f"SELECT seq, body, prev_hash, hash, CASE WHEN json_valid(body) THEN ({self._COLUMNS_MATCH}) "
-                     "ELSE 0 END FROM events ORDER BY seq")
+                     f"ELSE 0 END FROM events {where}ORDER BY seq")
         try:
             try:
-                cursor = self.db.execute(with_json)
+                cursor = self.db.execute(with_json, args)
             except sqlite3.OperationalError as exc:
                 if "no such function" not in str(exc):
                     raise
@@ -299,10 +301,27 @@ class SQLiteStore:
                 yield from cursor
                 return
             for r in self.db.execute("SELECT seq, at, type, use_case, version, actor, body, prev_hash, hash "
-                                     "FROM events ORDER BY seq"):
+                                     f"FROM events {where}ORDER BY seq", args):
                 yield r[0], r[6], r[7], r[8], _columns_match(r)
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
+
+    def seq_range(self) -> tuple[int, int, int]:
+        """(lowest seq, highest seq, number of rows)."""
+        try:
+            low, high, count = self.db.execute("SELECT MIN(seq), MAX(seq), COUNT(*) FROM events").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+        return low or 0, high or 0, count
+
+    def before(self, seq: int) -> tuple[int, str]:
+        """(seq, hash) of the last row before `seq` (0 and the genesis hash when there is none)."""
+        try:
+            row = self.db.execute("SELECT seq, hash FROM events WHERE seq < ? ORDER BY seq DESC LIMIT 1",
+                                  (seq,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+        return (row[0], row[1]) if row else (0, GENESIS)
 
     def bodies(self, use_case: str) -> list[tuple[int, str]]:
         """(seq, body) of a use case's rows in order: what reading its events needs, without the rest."""

@@ -1,0 +1,46 @@
+"""Work over a large ledger on every core: forked workers that inherit what they judge with, each with its own
+connection to the ledger."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+#: what the forked workers of on_every_core call, and with what (set only while they run)
+_task: tuple[Callable, tuple] | None = None
+
+
+def cores() -> int:
+    """How many processes may work at once: 1 where processes cannot be forked (workers inherit compiled
+    policies, which cannot be sent to them)."""
+    import multiprocessing
+    import os
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(count, 8)
+
+
+def _run(job: Any) -> Any:
+    func, shared = _task
+    return func(job, *shared)
+
+
+def on_every_core(func: Callable, jobs: Iterable[Any], shared: tuple, workers: int) -> list:
+    """[func(job, *shared) for job in jobs], the jobs shared out among `workers` forked processes; results
+    in the order of the jobs. `shared` is inherited, never pickled; each job and result is."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _task
+    _task = (func, shared)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_run, jobs))
+    finally:
+        _task = None
+
+
+def ranges(items: list, parts: int) -> list[tuple[Any, Any]]:
+    """(first, last) of `parts` contiguous runs of `items` of about equal length."""
+    size = max(1, -(-len(items) // parts))
+    return [(items[i], items[min(i + size, len(items)) - 1]) for i in range(0, len(items), size)]
