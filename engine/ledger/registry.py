@@ -67,7 +67,7 @@ def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime)
 
 
 #: use cases from which status judges them on every core: below, starting the workers costs more than it saves
-PARALLEL_FROM = 2_000
+PARALLEL_FROM = 1_000
 
 
 def _judge(store, policy: Policy, people: Roster, at: datetime, first: str | None = None,

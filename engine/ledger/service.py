@@ -110,6 +110,7 @@ class Validator:
         self.preload = preload
         self.cases: dict[str, _UseCase] = {}
         self.seen: dict[str, set[str]] = {}  # use case -> canonical bodies, to refuse an exact duplicate
+        self.recorded: set[str] | None = None  # (preload) the use cases the ledger has events of
         self.roster = roster
         if roster is None and store is not None:
             latest = store.latest(NOBODY, NOBODY, ROSTER)
@@ -122,8 +123,11 @@ class Validator:
             case = self.cases[use_case] = _UseCase()
             self.seen[use_case] = set()
             if self.store is not None:
-                if self.preload:
-                    rows = ((r.type, r.use_case, r.version, r.body) for r in self.store.rows(use_case))
+                if self.preload and self.recorded is None:
+                    self.recorded = set(self.store.use_cases_recorded())
+                if self.preload:  # (one query for the use cases, rather than one per new use case)
+                    rows = ((r.type, r.use_case, r.version, r.body) for r in self.store.rows(use_case)) \
+                        if use_case in self.recorded else ()
                 else:
                     rows = self.store.milestones(use_case)
                 for type_, use_case_, version, text in rows:
@@ -363,7 +367,7 @@ class Ledger:
 
 
 #: events from which `audit verify` checks runs of them on every core
-VERIFY_PARALLEL_FROM = 200_000
+VERIFY_PARALLEL_FROM = 50_000
 
 
 def _verify_run(run: tuple[int, int, int, str], path: Path, expected_head: str | None) -> tuple:

@@ -381,6 +381,13 @@ class SQLiteStore:
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
 
+    def use_cases_recorded(self) -> list[str]:
+        """Every use case with events (and `-`, of events of no use case, when there are any)."""
+        try:
+            return [r[0] for r in self.db.execute("SELECT DISTINCT use_case FROM standing")]
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+
     def standing_use_cases(self) -> list[str]:
         """The use cases with events, in order (rosters left out)."""
         try:
