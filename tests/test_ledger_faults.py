@@ -326,6 +326,31 @@ def test_a_read_only_ledger_file(ledger, what):
     assert verified(ledger) == count
 
 
+def test_a_read_only_ledger_of_an_older_layout_asks_for_the_upgrade(ledger):
+    wrap = without_root_powers()
+    db = sqlite3.connect(ledger)  # as the first layout left it
+    db.execute("DROP TABLE standing")
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    before = ledger.read_bytes()
+    mode = ledger.stat().st_mode
+    ledger.chmod(0o444)
+    try:
+        result = run("audit", "verify", "--ledger", ledger, wrap=wrap)
+    finally:
+        ledger.chmod(mode)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{ledger}: error[E600]: the ledger needs an upgrade of its layout (1 -> {SCHEMA_VERSION}) and cannot " \
+        "be written here (attempt to write a readonly database)" in result.stderr
+    assert "hint: open it once where it can be written (any tiergate command upgrades it there), or copy it " \
+        "somewhere writable" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert ledger.read_bytes() == before
+    upgraded = run("audit", "verify", "--ledger", ledger)  # where it may be written, reading upgrades it
+    assert upgraded.returncode == 0, upgraded.stderr
+
+
 @pytest.fixture
 def tmpfs(tmp_path):
     """mount(size) -> a folder on a tmpfs of that size (unmounted afterwards); skipped where not allowed."""

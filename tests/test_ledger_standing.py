@@ -124,19 +124,24 @@ def test_a_ledger_of_schema_1_is_migrated_and_judged_the_same(story_ledger, poli
         assert led.verify().ok and led.head() == head
 
 
-def test_a_read_only_ledger_of_schema_1_asks_for_the_upgrade(story_ledger, policy, roster):
-    from engine.errors import TiergateError
-
-    path = story_ledger.path
-    story_ledger.close()
+def schema_1(path) -> None:
+    """Make a ledger look as the first layout left it: no standing table."""
     db = sqlite3.connect(path)
     db.execute("DROP TABLE standing")
     db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.commit()
     db.close()
-    with pytest.raises(TiergateError) as caught:
-        Ledger(path, readonly=True)
-    assert caught.value.diagnostics[0].message == f"the ledger needs a schema upgrade (1 -> {SCHEMA_VERSION})"
+
+
+def test_a_command_that_only_reads_upgrades_a_ledger_of_schema_1(story_ledger, policy, roster):
+    at = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    before = [r.to_dict() for r in status(story_ledger, policy, roster, at)]
+    path = story_ledger.path
+    story_ledger.close()
+    schema_1(path)
+    with Ledger(path, create=False, readonly=True) as led:
+        assert [r.to_dict() for r in status(led, policy, roster, at)] == before
+        assert led.verify().ok
 
 
 def test_status_on_every_core_gives_the_same_rows_in_the_same_order(tmp_path, policy, roster, monkeypatch):

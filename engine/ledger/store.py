@@ -222,29 +222,44 @@ class SQLiteStore:
         return version
 
     def _prepare(self, version: int, readonly: bool) -> None:
-        if version < SCHEMA_VERSION:
-            if readonly:
-                raise _problem(self.path, f"the ledger needs a schema upgrade ({version} -> {SCHEMA_VERSION})")
-            self._migrate(version)
+        if version >= SCHEMA_VERSION:
+            return
+        if not readonly:
+            self._migrate(self.db, version)
+            return
+        if version == 0:  # an empty file: nothing to read, and nothing to upgrade
+            raise _problem(self.path, f"the ledger needs a schema upgrade ({version} -> {SCHEMA_VERSION})")
+        # a command that only reads a ledger of an older layout upgrades it when it may write the file
+        writer = None
+        try:
+            writer = sqlite3.connect(f"file:{quote(str(self.path))}", uri=True, timeout=60.0, isolation_level=None)
+            writer.execute("PRAGMA busy_timeout = 60000")
+            self._migrate(writer, version)
+        except sqlite3.Error as exc:
+            raise _problem(self.path, f"the ledger needs an upgrade of its layout ({version} -> {SCHEMA_VERSION}) and "
+                           f"cannot be written here ({exc})", hint="open it once where it can be written (any tiergate "
+                           "command upgrades it there), or copy it somewhere writable") from None
+        finally:
+            if writer is not None:
+                writer.close()
 
-    def _migrate(self, version: int) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
+    def _migrate(self, db: sqlite3.Connection, version: int) -> None:
+        db.execute("BEGIN IMMEDIATE")
         try:
             current = version
-            if "meta" in {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}:
-                current = int(dict(self.db.execute("SELECT key, value FROM meta")).get("schema_version", "0"))
+            if "meta" in {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}:
+                current = int(dict(db.execute("SELECT key, value FROM meta")).get("schema_version", "0"))
             for step in range(current, SCHEMA_VERSION):
                 for statement in MIGRATIONS[step]:
                     if callable(statement):
-                        statement(self.db)
+                        statement(db)
                     else:
-                        self.db.execute(statement)
-            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('application', ?)", (APPLICATION,))
-            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
-                            (str(SCHEMA_VERSION),))
-            self.db.execute("COMMIT")
+                        db.execute(statement)
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('application', ?)", (APPLICATION,))
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
             raise
 
     # --- reading ------------------------------------------------------------------------------
