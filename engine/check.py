@@ -127,9 +127,15 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
                                          hint="record a `registered` event for the version first"))
                 continue
             state = states[e.version] = VersionState(use_case, e.version, workflow.start)
-        if kind == "monitoring" or kind == "evidence":
-            pass
-        elif kind == "signoff":
+        if kind == "monitoring":  # the most common events, applied here as workflow.APPLY would
+            if e.at <= at:
+                state.monitoring[data["kind"]] = e
+            continue
+        if kind == "evidence":
+            if e.at <= at:
+                state.evidence[data["kind"]] = e
+            continue
+        if kind == "signoff":
             if data["gate"] not in stages or data["role"] not in roles or e.actor not in people:
                 _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
         elif kind == "transition":

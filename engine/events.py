@@ -39,7 +39,9 @@ def format_time(value: datetime | None) -> str | None:
 @lru_cache(maxsize=8192)
 def _format_time(value: datetime) -> str:
     """UTC, RFC 3339 with `Z`; cached, because reasons quote the same event times again and again."""
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not timezone.utc:
+        value = value.astimezone(timezone.utc)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from functools import lru_cache, partial
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -19,15 +19,22 @@ DUE_WINDOW = 0.10  # an obligation is `due` in the last 10% of its period
 class Status:
     """One requirement's outcome at a gate, or one obligation's state. (Slots, not a dataclass: replay makes many.)"""
 
-    __slots__ = ("requirement", "status", "reason", "last", "next_due")
+    __slots__ = ("requirement", "status", "_reason", "last", "next_due")
 
-    def __init__(self, requirement: Requirement, status: str, reason: str, last: datetime | None = None,
-                 next_due: datetime | None = None):
+    def __init__(self, requirement: Requirement, status: str, reason: str | Callable[[], str],
+                 last: datetime | None = None, next_due: datetime | None = None):
         self.requirement = requirement
         self.status = status
-        self.reason = reason
+        self._reason = reason  # the text, or what words it when first read (a bulk replay decides many)
         self.last = last
         self.next_due = next_due
+
+    @property
+    def reason(self) -> str:
+        reason = self._reason
+        if not isinstance(reason, str):
+            reason = self._reason = reason()
+        return reason
 
     def _key(self) -> tuple:
         return (self.requirement.id, self.requirement.loc, self.status, self.reason, self.last, self.next_due)
@@ -102,8 +109,8 @@ def _forbid(tier: Tier, match) -> Requirement:
     return tier.requirement(match.id)
 
 
-def _show(value) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+#: json.dumps(value, ensure_ascii=False, default=str), with the encoder built once rather than per value
+_show = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 def _describe_values(condition: CompiledCondition, values: dict) -> str:
@@ -279,7 +286,10 @@ def _metrics_hold(fn: Callable[[dict], bool], metrics) -> bool:
 def _decide_evidence(req: Requirement) -> Callable[[VersionState, str | None, Context], bool]:
     subject, condition = req.subject, req.condition
     if condition is None:
-        return lambda state, mode, ctx: subject in state.evidence
+        def recorded(state: VersionState, mode: str | None, ctx: Context) -> bool:
+            return subject in state.evidence
+        recorded.evidence = subject  # met by the mere record: a gate tests all such at once (_TierPlan)
+        return recorded
     fn = condition.fn
     if req.for_names:
         def met(state: VersionState, mode: str | None, ctx: Context) -> bool:
@@ -313,18 +323,28 @@ GATE_DECIDERS: dict[str, Callable[[Requirement], Callable[[VersionState, str | N
 
 
 class _TierPlan:
-    """A tier's gates, compiled once: for each stage, every requirement with its decider, blocking ones first."""
+    """A tier's gates, compiled once: for each stage, every requirement with its decider.
 
-    __slots__ = ("tier", "gates", "blocking")
+    To decide whether a gate passes, the blocking requirements that a record of evidence meets and no waiver
+    can stand in for are tested together, as one subset test of the version's evidence kinds.
+    """
+
+    __slots__ = ("tier", "gates", "blocking", "recorded", "judged")
 
     def __init__(self, tier: Tier):
         self.tier = tier
         self.gates: dict[str, tuple[tuple[Requirement, Callable], ...]] = {}
         self.blocking: dict[str, tuple[tuple[Requirement, Callable], ...]] = {}
+        self.recorded: dict[str, frozenset[str]] = {}  # evidence kinds that must simply be recorded
+        self.judged: dict[str, tuple[tuple[Requirement, Callable], ...]] = {}  # the other blocking requirements
         for stage, requirements in tier._gates.items():
             decided = tuple((req, GATE_DECIDERS[req.kind](req)) for req in requirements)
             self.gates[stage] = decided
             self.blocking[stage] = tuple((req, met) for req, met in decided if req.blocking)
+            together = [(req, met) for req, met in self.blocking[stage]
+                        if getattr(met, "evidence", None) is not None and not req.waivable_by]
+            self.recorded[stage] = frozenset(met.evidence for _, met in together)
+            self.judged[stage] = tuple(pair for pair in self.blocking[stage] if pair not in together)
 
 
 _plans: dict[int, _TierPlan] = {}
@@ -339,30 +359,36 @@ def _plan(tier: Tier) -> _TierPlan:
     return plan
 
 
-def _obligation_monitoring(req: Requirement, state: VersionState, ctx: Context, at: datetime):
+def _obligation_monitoring(req: Requirement, state: VersionState, ctx: Context, at: datetime, explain: bool = True):
     last = state.monitoring.get(req.subject)
     if last is not None and last.at > at:
         last = None
-    if last is not None and req.condition is not None:
-        problem = _check_condition(req.condition, last.data.get("metrics"), f"the latest {req.subject} result "
-                                   f"(line {last.line}, {format_time(last.at)})")
-        if problem:
-            return BREACH, problem, last.at
-    return None, (f"latest {req.subject} result {format_time(last.at)}" if last else f"no {req.subject} result yet"), \
-        (last.at if last else None)
+    if last is None:
+        return None, f"no {req.subject} result yet" if explain else "", None
+    if req.condition is not None and not _metrics_hold(req.condition.fn, last.data.get("metrics")):
+        if not explain:
+            return BREACH, "", last.at
+        return BREACH, _check_condition(req.condition, last.data.get("metrics"), f"the latest {req.subject} result "
+                                        f"(line {last.line}, {format_time(last.at)})"), last.at
+    return None, f"latest {req.subject} result {format_time(last.at)}" if explain else "", last.at
 
 
-def _obligation_review(req: Requirement, state: VersionState, ctx: Context, at: datetime):
+def _obligation_review(req: Requirement, state: VersionState, ctx: Context, at: datetime, explain: bool = True):
     valid = [e for e in state.reviews if e.at <= at and e.data.get("role") in req.roles
-             and ctx.roster.holds(e.actor, e.data["role"], e.at)]
+             and ctx.holds(e.actor, e.data["role"], e.at)]
     last = valid[-1] if valid else None
     if last is not None and last.data.get("decision") == "reject":
+        if not explain:
+            return BREACH, "", last.at
         return BREACH, f"the latest review, by {last.actor} at {format_time(last.at)} (line {last.line}), rejected it", last.at
+    if not explain:
+        return None, "", last.at if last else None
     return None, (f"latest review by {last.actor} {format_time(last.at)}" if last else "no review yet"), \
         (last.at if last else None)
 
 
 #: requirement kind -> evaluator, for obligations that hold once a version has entered a stage
+#: (with explain=False they decide only, and leave the reason empty: it is worded when first read)
 OBLIGATION_EVALUATORS = {
     "monitoring": _obligation_monitoring,
     "review": _obligation_review,
@@ -450,7 +476,11 @@ def gate_passes(ctx: Context, state: VersionState, stage: str, mode: str | None,
     """No requirement for entering `stage` fails: what `evaluate_gate` decides, with nothing worded."""
     if ctx.forbid_blocks:
         return False
-    for req, met in _plan(ctx.tier).blocking.get(stage, ()):
+    plan = _plan(ctx.tier)
+    recorded = plan.recorded.get(stage)
+    if recorded and not state.evidence.keys() >= recorded:
+        return False
+    for req, met in plan.judged.get(stage, ()):
         if not met(state, mode, ctx) and not (req.waivable_by and is_waived(req, state, ctx, at)):
             return False
     return True
@@ -480,26 +510,44 @@ def _forbids(ctx: Context) -> list[Status]:
     return out
 
 
+@lru_cache(maxsize=256)
+def _period(seconds: int) -> tuple[timedelta, timedelta]:
+    """An obligation's period, and the last part of it in which the next result is due."""
+    period = timedelta(seconds=seconds)
+    return period, period * DUE_WINDOW
+
+
 def evaluate_obligations(ctx: Context, state: VersionState, at: datetime) -> list[Status]:
-    out = []
-    if state.retired is not None and state.retired.at <= at:
+    """Each obligation of the stages the version has entered, decided now; reasons are worded when first read."""
+    out: list[Status] = []
+    if (state.retired is not None and state.retired.at <= at) or not state.entered:
         return out
     for req in ctx.tier.obligations():
         entered = state.entered.get(req.stage)
         if entered is None or entered > at:
             continue
-        status, reason, last = OBLIGATION_EVALUATORS[req.kind](req, state, ctx, at)
-        period = timedelta(seconds=req.period)
-        next_due = max(last or entered, entered) + period  # the clock starts no earlier than entry
+        status, _, last = OBLIGATION_EVALUATORS[req.kind](req, state, ctx, at, False)
+        period, window = _period(req.period)
+        next_due = (last if last is not None and last > entered else entered) + period  # the clock starts at entry
         if status is None:
-            if at > next_due:
-                status, reason = OVERDUE, f"{reason}; the next was due {format_time(next_due)}"
-            elif at >= next_due - period * DUE_WINDOW:
-                status, reason = DUE, f"{reason}; the next is due {format_time(next_due)}"
-            else:
-                status = OK
-        result = Status(req, status, reason, last, next_due)
-        if status in (OVERDUE, BREACH):
-            result = _apply_waiver(result, state, ctx, at)
-        out.append(result)
+            status = OVERDUE if at > next_due else DUE if at >= next_due - window else OK
+        waivable = (status == OVERDUE or status == BREACH) and req.id in state.waivers
+        if waivable and is_waived(req, state, ctx, at):
+            status = WAIVED
+        out.append(Status(req, status, partial(_word_obligation, req, state, ctx, at, waivable, next_due),
+                          last, next_due))
     return out
+
+
+def _word_obligation(req: Requirement, state: VersionState, ctx: Context, at: datetime, waivable: bool,
+                     next_due: datetime) -> str:
+    """The reason of an obligation's status (evaluate_obligations decided it)."""
+    status, reason, last = OBLIGATION_EVALUATORS[req.kind](req, state, ctx, at, True)
+    if status is None:
+        if at > next_due:
+            reason = f"{reason}; the next was due {format_time(next_due)}"
+        elif at >= next_due - _period(req.period)[1]:
+            reason = f"{reason}; the next is due {format_time(next_due)}"
+    if waivable:
+        return _apply_waiver(Status(req, status or OVERDUE, reason, last, next_due), state, ctx, at).reason
+    return reason

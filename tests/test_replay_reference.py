@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from engine.check import check
 from engine.classify import classify
 from engine.events import format_time, parse_events, parse_time
-from engine.gates import (GATE_DECIDERS, GATE_EVALUATORS, MET, Context, evaluate_gate, evaluate_obligations,
-                          find_waiver, is_waived)
+from engine.gates import (BREACH, DUE, GATE_DECIDERS, GATE_EVALUATORS, MET, OBLIGATION_EVALUATORS, OK, OVERDUE,
+                          WAIVED, Context, Status, evaluate_gate, find_waiver, is_waived)
 from engine.workflow import VersionState
 from test_gates import ANSWERS, T0, ev
 
@@ -30,7 +30,7 @@ PEOPLE = ["alice", "bob", "carol", "rick", "tess", "mallory"]  # mallory is not 
 ROLES = ["builder", "reviewer", "risk", "ops"]
 REQUIREMENTS = ["signoff:reviewer+risk@staging", "signoff:2xreviewer@live", "evidence:bias_test@staging",
                 "evidence:fairness@staging", "evidence:tests@staging", "evidence:metrics_record@live",
-                "evidence:load_test@live", "deployment@live"]
+                "evidence:load_test@live", "deployment@live", "monitoring:input_drift@live"]
 VERSIONS = ["1", "2"]
 
 
@@ -84,7 +84,8 @@ def _event(draw, version: str, stage: str) -> tuple[str, str, dict]:
         return kind, actor, {"to": to} if mode is None else {"to": to, "mode": mode}
     if kind == "waiver":
         return kind, draw(st.sampled_from(["rick", "rick", "tess", "bob"])), {
-            "requirement": draw(st.sampled_from(["evidence:tests@staging"] * 3 + REQUIREMENTS)),
+            "requirement": draw(st.sampled_from(["evidence:tests@staging"] * 3 + ["monitoring:input_drift@live"] * 2
+                                                + REQUIREMENTS)),
             "justification": "generated", "expires": draw(st.sampled_from([-1, 1, 3, 7, 7, 8, 12]))}  # days, resolved below
     if kind == "monitoring":
         return kind, actor, {"kind": "input_drift", "metrics": draw(_metrics)}
@@ -112,7 +113,7 @@ def histories(draw):
         elif kind == "transition":
             stages[version] = fields["to"]
         lines.append(ev(when, kind, actor, version, **fields))
-    at = max(T0, when + timedelta(hours=draw(st.sampled_from([-50, 0, 1, 300, 2000]))))
+    at = max(T0, when + timedelta(hours=draw(st.sampled_from([-50, 0, 1, 30, 300, 2000]))))
     return "\n".join(lines) + "\n", at
 
 
@@ -157,8 +158,37 @@ def _reference(policy, roster, answers, log, at, version):
                          if s.status != MET)
         for stage in workflow.stages:
             _decisions_agree(ctx, state, stage, stage_mode, at)
-    obligations = tuple(_status(o) for o in evaluate_obligations(ctx, state, at))
-    return violations, standing, obligations
+    return violations, standing, tuple(_status(o) for o in _obligations(ctx, state, at))
+
+
+def _obligations(ctx, state, at) -> list:
+    """Each obligation decided and worded at once, the plain way."""
+    out = []
+    if state.retired is not None and state.retired.at <= at:
+        return out
+    for req in ctx.tier.obligations():
+        entered = state.entered.get(req.stage)
+        if entered is None or entered > at:
+            continue
+        status, reason, last = OBLIGATION_EVALUATORS[req.kind](req, state, ctx, at)
+        period = timedelta(seconds=req.period)
+        next_due = max(last or entered, entered) + period
+        if status is None:
+            if at > next_due:
+                status, reason = OVERDUE, f"{reason}; the next was due {format_time(next_due)}"
+            elif at >= next_due - period * 0.1:
+                status, reason = DUE, f"{reason}; the next is due {format_time(next_due)}"
+            else:
+                status = OK
+        if status in (OVERDUE, BREACH):
+            waiver, notes = find_waiver(req, state, ctx, at)
+            if waiver is not None:
+                status, reason = WAIVED, (f"waived by {waiver.actor} until {waiver.data['expires']} (line "
+                                          f"{waiver.line}): {waiver.data.get('justification', '')}; otherwise: {reason}")
+            elif notes:
+                reason = reason + "; " + "; ".join(notes)
+        out.append(Status(req, status, reason, last, next_due))
+    return out
 
 
 def _decisions_agree(ctx, state, stage, mode, at) -> None:
@@ -179,8 +209,9 @@ def gates_policy():
     from test_gates import GATES_POLICY, ROOT
     from engine.api import compile_policy
 
-    # one more gate, of a single role that tess holds only for a while
+    # one more gate, of a single role that tess holds only for a while; and an obligation that can be waived
     text = GATES_POLICY.replace("  require deployment in", "  require signoff from risk before watch\n  require deployment in")
+    text = text.replace("every 10d after live\n", "every 10d after live waivable by risk up to 7d\n", 1)
     return compile_policy(text, "gates.policy", ROOT / "policies")
 
 
@@ -205,3 +236,29 @@ def test_replay_agrees_with_the_reference(gates_policy, gates_roster, history, a
             for v in result.violations] == violations
     assert tuple((s.id, s.status) for s in result.standing if s.status != MET) == standing
     assert tuple(_status(o) for o in result.obligations) == obligations
+
+
+#: waivers of the drift obligation (waivable by risk up to 7d in this file's policy), days after live:
+#: (recorded, expires, by) -> the drift obligation's status 3 days after a failing result on day 2
+@pytest.mark.parametrize("waivers, expected", [
+    ([], BREACH),
+    ([(2.5, 6, "rick")], WAIVED),
+    ([(2.5, 3, "rick")], BREACH),    # expired
+    ([(2.5, 12, "rick")], BREACH),   # longer than 7 days
+    ([(2.5, 6, "bob")], BREACH),     # bob may not waive it
+    ([(2.5, 4, "rick"), (2.6, 9, "rick")], WAIVED),
+    ([(2.5, 30, "rick"), (2.6, 9, "bob")], BREACH),
+])
+def test_a_waived_obligation_agrees_with_the_reference(gates_policy, gates_roster, waivers, expected):
+    from test_gates import LIVE, drift, live_log, waiver
+
+    lines = [drift(2, 0.5), ev(LIVE + timedelta(days=2.1), "review", "rick", role="risk", decision="reject")]
+    lines += [waiver(LIVE + timedelta(days=d), who, "monitoring:input_drift@live", LIVE + timedelta(days=until))
+              for d, until, who in waivers]
+    log = live_log(*lines)
+    at = LIVE + timedelta(days=3)
+    result = check(gates_policy, ANSWERS, log, gates_roster, replay=True, at=at)
+    drift_status = [o for o in result.obligations if o.id == "monitoring:input_drift@live"][0]
+    assert drift_status.status == expected
+    assert [_status(o) for o in result.obligations] == list(_reference(gates_policy, gates_roster, ANSWERS, log, at,
+                                                                           "1")[2])
