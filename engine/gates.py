@@ -78,7 +78,8 @@ class Status:
 class Context:
     """What judging one use case's gates needs besides a version's state: its policy, tier, roster and answers."""
 
-    __slots__ = ("policy", "tier", "roster", "forbidden", "answers", "always", "timed", "forbid_blocks", "_names")
+    __slots__ = ("policy", "tier", "roster", "forbidden", "answers", "always", "timed", "forbids", "forbid_blocks",
+                 "_names")
 
     def __init__(self, policy: Policy, tier: Tier, roster: Roster, forbidden: tuple = (), answers: dict | None = None):
         self.policy = policy
@@ -88,7 +89,9 @@ class Context:
         self.answers = answers  # the use case's answers (for `for` clauses naming a list question)
         self.always = roster._always  # person -> roles held with no period (a set lookup decides)
         self.timed = roster._timed  # people with a role held for a period (the roster decides at the time)
-        self.forbid_blocks = any(_forbid(tier, f).blocking for f in forbidden)
+        self.forbids = tuple(Status(_forbid(tier, f), UNMET, f"forbidden in tier {tier.name}: {f.because or _forbid(tier, f).text}")
+                             for f in forbidden)  # the same at every gate
+        self.forbid_blocks = any(s.failing for s in self.forbids)
         self._names: dict[str, list[str]] = {}
 
     def holds(self, person: str, role: str, at: datetime) -> bool:
@@ -488,26 +491,24 @@ def gate_passes(ctx: Context, state: VersionState, stage: str, mode: str | None,
 
 def failing_requirements(ctx: Context, state: VersionState, stage: str, mode: str | None,
                          at: datetime) -> list[Status]:
-    """The statuses of `evaluate_gate` that fail, each with its reason; only those requirements are explained."""
-    out = [s for s in _forbids(ctx) if s.failing]
-    for req, met in _plan(ctx.tier).blocking.get(stage, ()):
-        if met(state, mode, ctx) or (req.waivable_by and is_waived(req, state, ctx, at)):
-            continue
-        status, reason = GATE_EVALUATORS[req.kind](req, state, ctx, mode, True)
-        result = Status(req, status, reason)
-        if status == UNMET:
-            result = _apply_waiver(result, state, ctx, at)
-        if result.failing:
-            out.append(result)
+    """The statuses of `evaluate_gate` that fail. Each reason is worded when first read, from a snapshot of the
+    version's state now, so that a replay decides every transition and words only the reasons someone reads."""
+    failing = [req for req, met in _plan(ctx.tier).blocking.get(stage, ())
+               if not met(state, mode, ctx) and not (req.waivable_by and is_waived(req, state, ctx, at))]
+    out = [s for s in ctx.forbids if s.failing]
+    if failing:
+        now = state.snapshot()
+        out.extend(Status(req, UNMET, partial(_word_failing, req, now, ctx, mode, at)) for req in failing)
     return out
+
+
+def _word_failing(req: Requirement, state: VersionState, ctx: Context, mode: str | None, at: datetime) -> str:
+    status, reason = GATE_EVALUATORS[req.kind](req, state, ctx, mode, True)
+    return _apply_waiver(Status(req, status, reason), state, ctx, at).reason
 
 
 def _forbids(ctx: Context) -> list[Status]:
-    out = []
-    for f in ctx.forbidden:
-        req = _forbid(ctx.tier, f)
-        out.append(Status(req, UNMET, f"forbidden in tier {ctx.tier.name}: {f.because or req.text}"))
-    return out
+    return list(ctx.forbids)
 
 
 @lru_cache(maxsize=256)

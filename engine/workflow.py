@@ -45,6 +45,12 @@ class VersionState:
     def apply(self, event: Event) -> None:
         APPLY[event.type](self, event)
 
+    def snapshot(self) -> VersionState:
+        """A copy that later events leave as it is (events themselves never change)."""
+        return VersionState(self.use_case, self.version, self.stage, self.registered, self.retired, dict(self.entered),
+                            self.last_transition, {k: v[:] for k, v in self.signoffs.items()}, dict(self.evidence),
+                            dict(self.monitoring), self.reviews[:], {k: v[:] for k, v in self.waivers.items()})
+
 
 def _registered(state: VersionState, e: Event) -> None:
     state.registered = e
