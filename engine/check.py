@@ -138,11 +138,14 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
         if kind == "signoff":
             if data["gate"] not in stages or data["role"] not in roles or e.actor not in people:
                 _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
-        elif kind == "transition":
+            if e.at <= at:
+                state.signoffs.setdefault((data["gate"], data["role"]), []).append(e)
+            continue
+        if kind == "transition":
             if data["to"] not in stages:
                 _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
             if e.at <= at and replay and not errors:
-                violations.extend(_judge_transition(ctx, workflow, state, e))
+                _judge_transition(ctx, workflow, state, e, violations)
         elif kind == "registered":
             if e.at <= at:
                 registered.append(e.version)
@@ -221,9 +224,9 @@ def _check_event(e: Event, kind: str, data: dict, workflow, stages: frozenset, r
                                        e.location, WARNING, hint=f"add {e.actor} with their roles to {roster.file}"))
 
 
-def _judge_transition(ctx: Context, workflow: Workflow, state: VersionState, e: Event) -> list[Violation]:
+def _judge_transition(ctx: Context, workflow: Workflow, state: VersionState, e: Event, out: list[Violation]) -> None:
+    """Add to `out` what was wrong with transition `e`, judged with what was known then."""
     to, mode = e.data["to"], e.data.get("mode")
-    out = []
     if state.retired is not None:
         out.append(Violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line,
                              f"transition to {to} after the version was retired"))
@@ -231,10 +234,9 @@ def _judge_transition(ctx: Context, workflow: Workflow, state: VersionState, e: 
         nexts = ", ".join(workflow.successors(state.stage)) or "none"
         out.append(Violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line,
                              f"{state.stage} -> {to} is not an edge of the workflow (from {state.stage}: {nexts})"))
-    if not gate_passes(ctx, state, to, mode, e.at):  # explain only what failed, now, before later events change the state
+    if not gate_passes(ctx, state, to, mode, e.at):
         unmet = tuple(failing_requirements(ctx, state, to, mode, e.at))
         if unmet:
             ids = ", ".join(s.id for s in unmet)
             out.append(Violation("gate", state.version, e.at, state.stage, to, mode, e.file, e.line,
                                  f"entered {to} while its gate was not met: {ids}", unmet))
-    return out

@@ -79,7 +79,7 @@ class Context:
     """What judging one use case's gates needs besides a version's state: its policy, tier, roster and answers."""
 
     __slots__ = ("policy", "tier", "roster", "forbidden", "answers", "always", "timed", "forbids", "forbid_blocks",
-                 "_names")
+                 "plan", "_names")
 
     def __init__(self, policy: Policy, tier: Tier, roster: Roster, forbidden: tuple = (), answers: dict | None = None):
         self.policy = policy
@@ -92,6 +92,7 @@ class Context:
         self.forbids = tuple(Status(_forbid(tier, f), UNMET, f"forbidden in tier {tier.name}: {f.because or _forbid(tier, f).text}")
                              for f in forbidden)  # the same at every gate
         self.forbid_blocks = any(s.failing for s in self.forbids)
+        self.plan = _plan(tier)
         self._names: dict[str, list[str]] = {}
 
     def holds(self, person: str, role: str, at: datetime) -> bool:
@@ -469,7 +470,7 @@ def evaluate_gate(ctx: Context, state: VersionState, stage: str, mode: str | Non
             result = Status(req, status, reason)
             out.append(_apply_waiver(result, state, ctx, at) if status == UNMET else result)
         return out
-    for req, met in _plan(ctx.tier).gates.get(stage, ()):
+    for req, met in ctx.plan.gates.get(stage, ()):
         if not met(state, mode, ctx):
             out.append(_apply_waiver(Status(req, UNMET, ""), state, ctx, at))
     return out
@@ -479,7 +480,7 @@ def gate_passes(ctx: Context, state: VersionState, stage: str, mode: str | None,
     """No requirement for entering `stage` fails: what `evaluate_gate` decides, with nothing worded."""
     if ctx.forbid_blocks:
         return False
-    plan = _plan(ctx.tier)
+    plan = ctx.plan
     recorded = plan.recorded.get(stage)
     if recorded and not state.evidence.keys() >= recorded:
         return False
@@ -493,7 +494,7 @@ def failing_requirements(ctx: Context, state: VersionState, stage: str, mode: st
                          at: datetime) -> list[Status]:
     """The statuses of `evaluate_gate` that fail. Each reason is worded when first read, from a snapshot of the
     version's state now, so that a replay decides every transition and words only the reasons someone reads."""
-    failing = [req for req, met in _plan(ctx.tier).blocking.get(stage, ())
+    failing = [req for req, met in ctx.plan.blocking.get(stage, ())
                if not met(state, mode, ctx) and not (req.waivable_by and is_waived(req, state, ctx, at))]
     out = [s for s in ctx.forbids if s.failing]
     if failing:
