@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from .classify import Classification, classify
 from .errors import WARNING, Diagnostic, Location, TiergateError, did_you_mean
 from .events import Event, EventLog, Roster, format_time
-from .gates import Context, Status, evaluate_gate, evaluate_obligations, failing_requirements, gate_passes
+from .gates import Context, Status, evaluate_gate, evaluate_obligations, failing_requirements
 from .policy import Policy, Workflow
 from .questionnaire import Answers
 from .workflow import APPLY, VersionState
@@ -139,7 +139,12 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
             if data["gate"] not in stages or data["role"] not in roles or e.actor not in people:
                 _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
             if e.at <= at:
-                state.signoffs.setdefault((data["gate"], data["role"]), []).append(e)
+                key = (data["gate"], data["role"])
+                signoffs = state.signoffs.get(key)
+                if signoffs is None:
+                    state.signoffs[key] = [e]
+                else:
+                    signoffs.append(e)
             continue
         if kind == "transition":
             if data["to"] not in stages:
@@ -234,9 +239,8 @@ def _judge_transition(ctx: Context, workflow: Workflow, state: VersionState, e: 
         nexts = ", ".join(workflow.successors(state.stage)) or "none"
         out.append(Violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line,
                              f"{state.stage} -> {to} is not an edge of the workflow (from {state.stage}: {nexts})"))
-    if not gate_passes(ctx, state, to, mode, e.at):
-        unmet = tuple(failing_requirements(ctx, state, to, mode, e.at))
-        if unmet:
-            ids = ", ".join(s.id for s in unmet)
-            out.append(Violation("gate", state.version, e.at, state.stage, to, mode, e.file, e.line,
-                                 f"entered {to} while its gate was not met: {ids}", unmet))
+    unmet = failing_requirements(ctx, state, to, mode, e.at)
+    if unmet:
+        ids = ", ".join(s.id for s in unmet)
+        out.append(Violation("gate", state.version, e.at, state.stage, to, mode, e.file, e.line,
+                             f"entered {to} while its gate was not met: {ids}", unmet))

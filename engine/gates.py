@@ -491,16 +491,19 @@ def gate_passes(ctx: Context, state: VersionState, stage: str, mode: str | None,
 
 
 def failing_requirements(ctx: Context, state: VersionState, stage: str, mode: str | None,
-                         at: datetime) -> list[Status]:
-    """The statuses of `evaluate_gate` that fail. Each reason is worded when first read, from a snapshot of the
-    version's state now, so that a replay decides every transition and words only the reasons someone reads."""
+                         at: datetime) -> tuple[Status, ...]:
+    """The statuses of `evaluate_gate` that fail (none when `gate_passes`). Each reason is worded when first
+    read, from a snapshot of the version's state now: a replay decides every transition, and words only the
+    reasons someone reads."""
+    if gate_passes(ctx, state, stage, mode, at):
+        return ()
     failing = [req for req, met in ctx.plan.blocking.get(stage, ())
                if not met(state, mode, ctx) and not (req.waivable_by and is_waived(req, state, ctx, at))]
-    out = [s for s in ctx.forbids if s.failing]
-    if failing:
-        now = state.snapshot()
-        out.extend(Status(req, UNMET, partial(_word_failing, req, now, ctx, mode, at)) for req in failing)
-    return out
+    if not failing:
+        return tuple(s for s in ctx.forbids if s.failing)
+    now = state.snapshot()
+    return (*(s for s in ctx.forbids if s.failing),
+            *(Status(req, UNMET, partial(_word_failing, req, now, ctx, mode, at)) for req in failing))
 
 
 def _word_failing(req: Requirement, state: VersionState, ctx: Context, mode: str | None, at: datetime) -> str:
