@@ -89,8 +89,9 @@ class Context:
         self.answers = answers  # the use case's answers (for `for` clauses naming a list question)
         self.always = roster._always  # person -> roles held with no period (a set lookup decides)
         self.timed = roster._timed  # people with a role held for a period (the roster decides at the time)
-        self.forbids = tuple(Status(_forbid(tier, f), UNMET, f"forbidden in tier {tier.name}: {f.because or _forbid(tier, f).text}")
-                             for f in forbidden)  # the same at every gate
+        #: the triggered forbids, worded once: they are the same at every gate
+        self.forbids = tuple(Status(req, UNMET, f"forbidden in tier {tier.name}: {f.because or req.text}")
+                             for f, req in ((f, tier.requirement(f.id)) for f in forbidden))
         self.forbid_blocks = any(s.failing for s in self.forbids)
         self.plan = _plan(tier)
         self._names: dict[str, list[str]] = {}
@@ -107,10 +108,6 @@ class Context:
         if names is None:
             names = self._names[req.id] = for_attributes(req, self.answers or {})
         return names
-
-
-def _forbid(tier: Tier, match) -> Requirement:
-    return tier.requirement(match.id)
 
 
 #: json.dumps(value, ensure_ascii=False, default=str), with the encoder built once rather than per value
@@ -463,7 +460,7 @@ def evaluate_gate(ctx: Context, state: VersionState, stage: str, mode: str | Non
 
     With explain=False the outcome is decided but reasons are left empty, and met requirements are left out.
     """
-    out = _forbids(ctx)
+    out = list(ctx.forbids)
     if explain:
         for req in ctx.tier.gate(stage):
             status, reason = GATE_EVALUATORS[req.kind](req, state, ctx, mode, True)
@@ -509,10 +506,6 @@ def failing_requirements(ctx: Context, state: VersionState, stage: str, mode: st
 def _word_failing(req: Requirement, state: VersionState, ctx: Context, mode: str | None, at: datetime) -> str:
     status, reason = GATE_EVALUATORS[req.kind](req, state, ctx, mode, True)
     return _apply_waiver(Status(req, status, reason), state, ctx, at).reason
-
-
-def _forbids(ctx: Context) -> list[Status]:
-    return list(ctx.forbids)
 
 
 @lru_cache(maxsize=256)
