@@ -102,7 +102,7 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     if isinstance(events, EventLog):
         log_events, warnings = events.events, events.warnings_for(classification.use_case)
     else:
-        log_events, warnings = events, []
+        log_events, warnings = events if isinstance(events, (list, tuple)) else tuple(events), []
     use_case = classification.use_case
     at = at or datetime.now(timezone.utc)
     ctx = Context(policy, tier, roster, classification.forbidden, classification.answers.answers)
