@@ -235,7 +235,7 @@ def phases(events_file: Path, folder: Path, policy, at_text: str) -> None:
         t0 = time.perf_counter()
         for _, group in groupby(ledger.store.standing(), key=itemgetter(0)):
             use_cases += 1
-            stored = sorted((seq, body) for _, _, _, seq, body in group)
+            stored = sorted((seq, body) for _, seq, body in group)
             t1 = time.perf_counter()
             parsed = [(seq, _json.loads(body)) for seq, body in stored]
             t2 = time.perf_counter()

@@ -75,16 +75,13 @@ def _judge(store, policy: Policy, people: Roster, at: datetime, first: str | Non
     from itertools import groupby
     from operator import itemgetter
 
-    until = at.timestamp()
+    # judged as of a time before their latest results, these need the results those replaced
+    whole = store.replaced_after(at.timestamp(), first, last)
     rows: list[StatusRow] = []
     # what decides where each version stands (engine/ledger/standing.py), one use case at a time
     for use_case, group in groupby(store.standing(first, last), key=itemgetter(0)):
-        group = list(group)
-        stored = [(seq, body) for _, _, _, seq, body in group]
-        if any(replaceable and instant > until for _, replaceable, instant, _, _ in group):
-            # judged as of a time before its latest results: those replaced results this time needs
-            stored = store.bodies(use_case)
-        rows.extend(_use_case_rows(policy, people, at, use_case, sorted(stored)))
+        stored = store.bodies(use_case) if use_case in whole else sorted((seq, body) for _, seq, body in group)
+        rows.extend(_use_case_rows(policy, people, at, use_case, stored))
     return rows
 
 

@@ -379,15 +379,12 @@ class SQLiteStore:
             raise self._translate(exc) from None
         return Row(*row) if row is not None else None
 
-    def standing(self, first: str | None = None, last: str | None = None) -> Iterator[tuple[str, bool, float, int, str]]:
-        """(use_case, replaceable, instant, seq, body) of the events that decide where each version stands, a use
-        case's rows together (in no particular order within it), for the use cases from `first` to `last`
-        (all when not given); events of no use case (rosters) are left out."""
-        sql, args = "SELECT s.use_case, substr(s.slot, 1, 1) <> '#', s.instant, e.seq, e.body FROM standing s " \
-            "JOIN events e ON e.seq = s.seq WHERE s.use_case <> '-'", []
-        if first is not None:
-            sql += " AND s.use_case >= ? AND s.use_case <= ?"
-            args += [first, last]
+    def standing(self, first: str | None = None, last: str | None = None) -> Iterator[tuple[str, int, str]]:
+        """(use_case, seq, body) of the events that decide where each version stands, a use case's rows together
+        (in no particular order within it), for the use cases from `first` to `last` (all when not given);
+        events of no use case (rosters) are left out."""
+        sql, args = self._standing_range("SELECT s.use_case, e.seq, e.body FROM standing s JOIN events e "
+                                         "ON e.seq = s.seq WHERE s.use_case <> '-'", first, last)
         try:
             # the rows lie all over the file: mapped into memory, each costs no read call (a SQLite setting;
             # a build without memory mapping ignores it)
@@ -395,6 +392,22 @@ class SQLiteStore:
             yield from self.db.execute(sql + " ORDER BY s.use_case", args)
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
+
+    def replaced_after(self, instant: float, first: str | None = None, last: str | None = None) -> set[str]:
+        """The use cases (from `first` to `last`) whose standing events include a result that replaced others and
+        is later than `instant`: judged as of that time, they need their whole history."""
+        sql, args = self._standing_range("SELECT DISTINCT use_case FROM standing s WHERE substr(slot, 1, 1) <> '#' "
+                                         "AND instant > ?", first, last)
+        try:
+            return {r[0] for r in self.db.execute(sql, [instant, *args])}
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+
+    @staticmethod
+    def _standing_range(sql: str, first: str | None, last: str | None) -> tuple[str, list]:
+        if first is None:
+            return sql, []
+        return sql + " AND s.use_case >= ? AND s.use_case <= ?", [first, last]
 
     def use_cases_recorded(self) -> list[str]:
         """Every use case with events (and `-`, of events of no use case, when there are any)."""
