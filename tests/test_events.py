@@ -687,3 +687,32 @@ def test_random_text_is_reported_not_raised(text, fmt):
 @given(st.text(st.characters(codec=None), max_size=40), st.sampled_from(FORMATS))
 def test_any_code_points_are_reported_not_raised(text, fmt):
     _assert_reported(text, f"events.{fmt}")
+
+
+_json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                         max_size=3), max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_json_values, st.sampled_from(["", " ", "\t", "  "]), st.sampled_from(["", " ", "\t"]),
+                          st.booleans()), max_size=6))
+def test_json_lines_are_read_as_json_loads_reads_each_line(lines):
+    """Lines read by the scanner alone give what json.loads gives; any other line gets json.loads' own error."""
+    from engine.events import _records
+
+    text = "".join(f"{before}{json.dumps(value, separators=(',', ':') if compact else None)}{after}\n"
+                   for value, before, after, compact in lines)
+    expected = [(json.loads(line), n) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    assert _records(text.encode(), "events.jsonl") == expected
+
+
+@pytest.mark.parametrize("line, message", [('{"a": 1} {"b": 2}', "Extra data"), ('{"a": 1', "Expecting ',' delimiter"),
+                                           ("[1, 2", "Expecting ',' delimiter")])
+def test_a_json_line_that_is_not_one_value_is_named(line, message):
+    from engine.events import _records
+
+    with pytest.raises(TiergateError) as caught:
+        _records(f'{{"ok": 1}}\n{line}\n'.encode(), "events.jsonl")
+    (problem,) = caught.value.diagnostics
+    assert (problem.location.line, problem.message) == (2, f"this line is not a JSON object: {message}")
