@@ -190,8 +190,29 @@ _STRINGS = ("artifact", "parent", "uri", "role", "gate", "comment", "to", "mode"
 
 
 def _metrics_ok(value: Any) -> bool:
-    return isinstance(value, dict) and all(
-        isinstance(v, (int, float, str)) and not (isinstance(v, float) and v != v) for v in value.values())
+    if not isinstance(value, dict):
+        return False
+    for v in value.values():
+        if not isinstance(v, (int, float, str)) or (isinstance(v, float) and v != v):
+            return False
+    return True
+
+
+_STRING_FIELDS = frozenset(_STRINGS)
+#: use case ids and kinds seen to match their patterns (an events file repeats them thousands of times)
+_MATCHED: set[str] = set()
+
+
+def _matches(pattern: re.Pattern, text: str) -> bool:
+    key = pattern.pattern + text
+    if key in _MATCHED:
+        return True
+    if not pattern.match(text):
+        return False
+    if len(_MATCHED) > 100_000:
+        _MATCHED.clear()
+    _MATCHED.add(key)
+    return True
 
 
 def _times_as_text(record: dict) -> dict:
@@ -211,34 +232,36 @@ def fast_valid(record: dict) -> bool:
     False means "ask jsonschema": it then finds and words the problem. Tests hold the two in agreement.
     """
     try:
-        kind = record["type"]
-        if not isinstance(kind, str) or kind not in _REQUIRED or not isinstance(record["at"], str) or not _TIME.match(record["at"]):
-            return False
-        if not isinstance(record["use_case"], str) or not _USE_CASE.match(record["use_case"]):
-            return False
-        if not isinstance(record["version"], str) or not record["version"]:
-            return False
-        if not isinstance(record["actor"], str) or not record["actor"]:
-            return False
+        kind, at, use_case = record["type"], record["at"], record["use_case"]
+        version, actor = record["version"], record["actor"]
     except KeyError:
         return False
-    for key in _REQUIRED[kind]:
+    if not (isinstance(kind, str) and isinstance(at, str) and isinstance(use_case, str) and isinstance(version, str)
+            and isinstance(actor, str) and version and actor):
+        return False
+    required = _REQUIRED.get(kind)
+    if required is None or not _TIME.match(at) or not _matches(_USE_CASE, use_case):
+        return False
+    for key in required:
         if key not in record:
             return False
-    for key in _STRINGS:
-        if key in record and not isinstance(record[key], str):
-            return False
+    if not _STRING_FIELDS.isdisjoint(record):
+        for key in _STRING_FIELDS.intersection(record):
+            if not isinstance(record[key], str):
+                return False
     if "answers" in record and not isinstance(record["answers"], dict):
         return False
     if "sha256" in record and kind in ("registered", "evidence") and not (
             isinstance(record["sha256"], str) and _SHA.match(record["sha256"])):
         return False
     if kind in ("evidence", "monitoring"):
-        if not isinstance(record["kind"], str) or not _NAME.match(record["kind"]) or not _metrics_ok(record["metrics"]):
+        if not isinstance(record["kind"], str) or not _matches(_NAME, record["kind"]) or \
+                not _metrics_ok(record["metrics"]):
             return False
-        attributes = record.get("attributes")
-        if attributes is not None and not (isinstance(attributes, dict) and all(_metrics_ok(m) for m in attributes.values())):
-            return False
+        if "attributes" in record:
+            attributes = record["attributes"]
+            if not (isinstance(attributes, dict) and all(_metrics_ok(m) for m in attributes.values())):
+                return False
     if kind in ("signoff", "review") and record["decision"] not in ("approve", "reject"):
         return False
     if kind == "waiver" and (not isinstance(record["expires"], str) or not _TIME.match(record["expires"])

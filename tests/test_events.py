@@ -716,3 +716,68 @@ def test_a_json_line_that_is_not_one_value_is_named(line, message):
         _records(f'{{"ok": 1}}\n{line}\n'.encode(), "events.jsonl")
     (problem,) = caught.value.diagnostics
     assert (problem.location.line, problem.message) == (2, f"this line is not a JSON object: {message}")
+
+
+# --- the fast schema check of events never passes what the schema refuses ------------------------------
+
+_VALID = {
+    "registered": {"artifact": "s3://m/1", "sha256": "a" * 64, "parent": "0.9"},
+    "evidence": {"kind": "bias_test", "metrics": {"disparate_impact": 0.9, "ok": True, "note": "x"},
+                 "attributes": {"gender": {"disparate_impact": 0.85}}, "uri": "s3://e", "sha256": "b" * 64},
+    "signoff": {"role": "risk_audit", "gate": "deployment", "decision": "approve", "comment": "fine"},
+    "transition": {"to": "deployment", "mode": "canary"},
+    "waiver": {"requirement": "evidence:red_team@deployment", "justification": "scheduled",
+               "expires": "2026-03-01T00:00:00Z"},
+    "monitoring": {"kind": "input_drift", "metrics": {"psi": 0.1}},
+    "review": {"role": "risk_audit", "decision": "reject"},
+    "retired": {},
+}
+_ODD = st.sampled_from([None, 0, 1.5, float("nan"), True, "", "x y", "UC_1", "2026-01-01", "2026-01-01T00:00:00",
+                        [], ["a"], {}, {"a": None}, {"a": [1]}, "a" * 64, "A" * 64, "reject", "maybe"])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(_VALID)), st.data())
+def test_the_fast_check_passes_nothing_the_events_schema_refuses(kind, data):
+    from engine.events import _validator, fast_valid
+
+    record = {"at": "2026-01-05T09:00:00+01:00", "type": kind, "use_case": "loan-approval", "version": "1.0",
+              "actor": "dana", **_VALID[kind]}
+    assert fast_valid(dict(record)) and not list(_validator("events.schema.json").iter_errors(record))
+    for _ in range(data.draw(st.integers(1, 3))):  # change, add or drop a field or two
+        key = data.draw(st.sampled_from(sorted(record) + ["extra", "attributes", "sha256", "metrics"]))
+        if data.draw(st.booleans()) and key in record:
+            del record[key]
+        else:
+            record[key] = data.draw(_ODD)
+    if fast_valid(record):
+        assert not list(_validator("events.schema.json").iter_errors(record)), record
+
+
+def test_every_example_event_takes_the_fast_check():
+    from engine.events import _records, fast_valid
+
+    for path in sorted((ROOT / "examples" / "events").glob("*.yaml")):
+        for record, line in _records(path.read_bytes(), str(path)):
+            assert fast_valid(record), (path.name, line)
+
+
+@pytest.mark.parametrize("kind", sorted(_VALID))
+def test_the_fast_check_refuses_every_single_field_the_schema_refuses(kind):
+    """Each field of a valid event set to each odd value, or dropped: never fast-valid where the schema objects."""
+    from engine.events import _validator, fast_valid
+
+    schema = _validator("events.schema.json")
+    base = {"at": "2026-01-05T09:00:00Z", "type": kind, "use_case": "loan-approval", "version": "1.0",
+            "actor": "dana", **_VALID[kind]}
+    odd = [None, 0, 1.5, float("nan"), True, "", "x y", "UC_1", "2026-01-01", "2026-01-01T00:00:00", [], ["a"], {},
+           {"a": None}, {"a": [1]}, "a" * 64, "A" * 64, "reject", "maybe", "…"]
+    for key in sorted(base) + ["extra", "attributes", "sha256", "metrics", "answers"]:
+        for value in [*odd, ...]:
+            record = dict(base)
+            if value is ...:
+                record.pop(key, None)
+            else:
+                record[key] = value
+            if fast_valid(record):
+                assert not list(schema.iter_errors(record)), (key, value)
