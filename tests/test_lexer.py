@@ -15,7 +15,7 @@ import engine
 from engine import TiergateError
 from engine.language import lark_parser, tables
 from engine.language.builder import NestingTooDeep
-from engine.language.lexer import Token, Unreadable
+from engine.language.lexer import Unreadable
 from engine.language.parser import parse
 from engine.language.reader import reader
 from policygen import DEFAULT_POLICY, MUTATION_WORDS, ROOT, layouts, mutations, valid_policies
