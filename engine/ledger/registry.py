@@ -8,7 +8,7 @@ from ..errors import TiergateError
 from ..events import Roster, format_time, parse_time
 from ..policy import Policy
 from .actions import answers_of
-from .service import RECLASSIFIED, Ledger, body_event, body_of, bulk, event_log
+from .service import NOBODY, RECLASSIFIED, Ledger, body_event, body_of, bulk, event_log
 
 EXPIRY_WINDOW = timedelta(days=14)
 
@@ -58,7 +58,7 @@ def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime)
     people = roster or ledger.roster() or Roster({}, "no roster")
     workers = parallel.cores()
     if workers > 1:
-        use_cases = ledger.store.standing_use_cases()
+        use_cases = [u for u in ledger.store.use_cases() if u != NOBODY]
         if len(use_cases) >= PARALLEL_FROM:  # several ranges per process, for an even load
             parts = parallel.on_every_core(_judge_range, parallel.ranges(use_cases, workers * 4),
                                            (ledger.path, policy, people, at), workers)

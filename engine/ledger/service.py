@@ -124,7 +124,7 @@ class Validator:
             self.seen[use_case] = set()
             if self.store is not None:
                 if self.preload and self.recorded is None:
-                    self.recorded = set(self.store.use_cases_recorded())
+                    self.recorded = set(self.store.use_cases())
                 if self.preload:  # (one query for the use cases, rather than one per new use case)
                     rows = ((r.type, r.use_case, r.version, r.body) for r in self.store.rows(use_case)) \
                         if use_case in self.recorded else ()

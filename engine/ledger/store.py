@@ -409,23 +409,12 @@ class SQLiteStore:
             return sql, []
         return sql + " AND s.use_case >= ? AND s.use_case <= ?", [first, last]
 
-    def use_cases_recorded(self) -> list[str]:
-        """Every use case with events (and `-`, of events of no use case, when there are any)."""
-        try:
-            return [r[0] for r in self.db.execute("SELECT DISTINCT use_case FROM standing")]
-        except sqlite3.DatabaseError as exc:
-            raise self._translate(exc) from None
-
-    def standing_use_cases(self) -> list[str]:
-        """The use cases with events, in order (rosters left out)."""
-        try:
-            return [r[0] for r in self.db.execute("SELECT DISTINCT use_case FROM standing WHERE use_case <> '-' "
-                                                  "ORDER BY use_case")]
-        except sqlite3.DatabaseError as exc:
-            raise self._translate(exc) from None
-
     def use_cases(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT use_case FROM events ORDER BY use_case")]
+        """Every use case with events, in order (`-`, of the events of no use case, among them when there are any)."""
+        try:
+            return [r[0] for r in self.db.execute("SELECT DISTINCT use_case FROM standing ORDER BY use_case")]
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
 
     # --- writing ------------------------------------------------------------------------------
     def append(self, rows: Sequence[tuple], check=None) -> list[Row]:
