@@ -70,6 +70,26 @@ class Event:
                 "actor": self.actor, **self.data}
 
 
+def _event_maker():
+    """Event(at, type, use_case, version, actor, data, file, line, seq) for bulk reads: the same event, made by
+    setting its slots directly, at half the cost of the frozen dataclass's __init__ (reading a ledger's
+    standing events makes hundreds of thousands)."""
+    new = object.__new__
+    s_at, s_type, s_use_case, s_version, s_actor, s_data, s_file, s_line, s_seq = (
+        getattr(Event, name).__set__ for name in ("at", "type", "use_case", "version", "actor", "data", "file",
+                                                  "line", "seq"))
+
+    def make(at, type_, use_case, version, actor, data, file, line, seq) -> Event:
+        e = new(Event)
+        s_at(e, at), s_type(e, type_), s_use_case(e, use_case), s_version(e, version), s_actor(e, actor)
+        s_data(e, data), s_file(e, file), s_line(e, line), s_seq(e, seq)
+        return e
+    return make
+
+
+make_event = _event_maker()
+
+
 @dataclass(frozen=True)
 class EventLog:
     events: tuple[Event, ...]

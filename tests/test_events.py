@@ -781,3 +781,19 @@ def test_the_fast_check_refuses_every_single_field_the_schema_refuses(kind):
                 record[key] = value
             if fast_valid(record):
                 assert not list(schema.iter_errors(record)), (key, value)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.datetimes(timezones=st.just(timezone.utc)), st.sampled_from(EVENT_TYPES), st.text(max_size=5),
+       st.text(max_size=5), st.text(max_size=5), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+       st.integers(0, 10 ** 6))
+def test_make_event_makes_the_event_the_constructor_makes(at, kind, use_case, version, actor, data, seq):
+    import dataclasses
+
+    from engine.events import make_event
+
+    made, built = make_event(at, kind, use_case, version, actor, data, "ledger", seq, seq), \
+        Event(at, kind, use_case, version, actor, data, "ledger", seq, seq)
+    assert dataclasses.astuple(made) == dataclasses.astuple(built) and made == built and hash(made) == hash(built)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.actor = "someone else"

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import WARNING, Diagnostic, Location, TiergateError, did_you_mean
-from ..events import EVENT_TYPES, Event, EventLog, Holding, Roster, events_from_records, format_time, parse_time
+from ..events import EVENT_TYPES, Event, EventLog, Holding, Roster, events_from_records, format_time, make_event, \
+    parse_time
 from ..policy import Policy
 from .chain import GENESIS, canonical
 from .standing import instant_of, slot_of
@@ -68,8 +69,8 @@ def body_event(body: dict, seq: int) -> Event:
     """A stored body as an Event; its line and seq are its number in the ledger."""
     data = dict(body)
     pop = data.pop  # (five pops cost a fifth of a dict comprehension; status reads every event)
-    return Event(parse_time(pop("at")), pop("type"), pop("use_case"), pop("version"), pop("actor"), data,
-                 "ledger", seq, seq)
+    return make_event(parse_time(pop("at")), pop("type"), pop("use_case"), pop("version"), pop("actor"), data,
+                      "ledger", seq, seq)
 
 
 def event_log(events: Iterable[Event]) -> EventLog:
