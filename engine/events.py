@@ -146,6 +146,18 @@ def _schema_problem(error, file: str, line: int, what: str) -> Diagnostic:
 _SCAN = json.JSONDecoder().scan_once
 
 
+def json_object(text: str) -> Any:
+    """json.loads(text), at half its cost when the text is exactly one JSON object (an events line, a stored
+    event): the decoder's scanner alone reads that; anything else goes to json.loads, and its error."""
+    try:
+        value, end = _SCAN(text, 0)
+    except (ValueError, StopIteration, RecursionError):
+        return json.loads(text)
+    if end != len(text) or type(value) is not dict:
+        return json.loads(text)
+    return value
+
+
 def _records(data: bytes, file: str) -> list[tuple[Any, int]]:
     """(record, line) pairs from JSON Lines or a YAML list."""
     if file.endswith((".jsonl", ".ndjson")):
@@ -156,20 +168,11 @@ def _records(data: bytes, file: str) -> list[tuple[Any, int]]:
             raise TiergateError(Diagnostic("E400", f"the file is not UTF-8 text (bad byte at offset {exc.start})",
                                            Location(file))) from None
         problems = []
-        scan = _SCAN
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                # the decoder's scanner alone reads a line that is exactly one JSON object (what an export
-                # writes) at half the cost of json.loads; anything else gets json.loads, and its error
-                value, end = scan(line, 0)
-                if end != len(line) or type(value) is not dict:
-                    raise ValueError
-            except (ValueError, StopIteration, RecursionError):
-                value = None
-            try:
-                out.append((value if value is not None else json.loads(line), number))
+                out.append((json_object(line), number))
             except json.JSONDecodeError as exc:
                 problems.append(Diagnostic("E400", f"this line is not a JSON object: {exc.msg}",
                                            Location(file, number, exc.colno), hint="one JSON object per line"))

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import WARNING, Diagnostic, Location, TiergateError, did_you_mean
-from ..events import EVENT_TYPES, Event, EventLog, Holding, Roster, events_from_records, format_time, make_event, \
-    parse_time
+from ..events import EVENT_TYPES, Event, EventLog, Holding, Roster, events_from_records, format_time, json_object, \
+    make_event, parse_time
 from ..policy import Policy
 from .chain import GENESIS, canonical
 from .standing import instant_of, slot_of
@@ -46,19 +46,9 @@ def stored_row(body: dict, text: str, instant: float | None = None) -> tuple:
         instant_of(body) if instant is None else instant
 
 
-_scan = json.JSONDecoder().scan_once
-
-
 def body_of(text: str) -> dict:
-    """A stored body as a dict. Stored bodies are compact canonical JSON, read by the decoder's scanner
-    without json.loads' checks around it; anything else gets json.loads and its error."""
-    try:
-        body, end = _scan(text, 0)
-    except (StopIteration, ValueError, TypeError, RecursionError):
-        return json.loads(text)
-    if end != len(text) or type(body) is not dict:
-        return json.loads(text)
-    return body
+    """A stored body as a dict."""
+    return json_object(text)
 
 
 def row_event(row: Row) -> Event:
