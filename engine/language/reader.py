@@ -9,6 +9,7 @@ wrong and where (errors are rare, and the reference parser's messages are the do
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import chain
 
 from .builder import Builder
 from .gcpause import paused_gc
@@ -45,45 +46,36 @@ class Reader:
         values: list = []
         stream = self.lexer.tokens(text, states)
         stream = _traced(stream, trace) if trace is not None else stream
-        for kind, token in stream:
+        # the end of the text is one more token: it reduces until the start rule is complete
+        for kind, token in chain(stream, _END):
             while True:
                 action = actions[states[-1]].get(kind)
                 if action is None:
-                    raise Unreadable(f"unexpected {kind}")
+                    raise Unreadable("unexpected end of text" if kind == "$END" else f"unexpected {kind}")
                 if action >= 0:  # shift
+                    if kind == "$END":
+                        raise Unreadable("unexpected end of text")
                     states.append(action)
                     values.append(token)
                     break
                 origin, size, reduce = reductions[~action]
                 if reduce is None:
                     states[-1] = actions[states[-2]][origin]
-                    continue
-                if size:
-                    children = values[-size:]
-                    del values[-size:]
-                    del states[-size:]
                 else:
-                    children = []
-                values.append(reduce(children))
-                states.append(actions[states[-1]][origin])
-        while True:  # the end of the text: reduce until the start rule is complete
-            action = actions[states[-1]].get("$END")
-            if action is None or action >= 0:
-                raise Unreadable("unexpected end of text")
-            origin, size, reduce = reductions[~action]
-            if reduce is None:
-                states[-1] = actions[states[-2]][origin]
-            else:
-                if size:
-                    children = values[-size:]
-                    del values[-size:]
-                    del states[-size:]
-                else:
-                    children = []
-                values.append(reduce(children))
-                states.append(actions[states[-1]][origin])
-            if states[-1] == end_state:
-                return values[-1]
+                    if size:
+                        children = values[-size:]
+                        del values[-size:]
+                        del states[-size:]
+                    else:
+                        children = []
+                    values.append(reduce(children))
+                    states.append(actions[states[-1]][origin])
+                if kind == "$END" and states[-1] == end_state:
+                    return values[-1]
+        raise Unreadable("unexpected end of text")  # (the end token is always read)
+
+
+_END = (("$END", None),)
 
 
 def _traced(stream, trace: list):
