@@ -158,9 +158,13 @@ def json_object(text: str) -> Any:
     return value
 
 
+#: the endings of the names of JSON Lines files (any other events file is read as YAML)
+JSON_LINES = (".jsonl", ".ndjson")
+
+
 def _records(data: bytes, file: str) -> list[tuple[Any, int]]:
     """(record, line) pairs from JSON Lines or a YAML list."""
-    if file.endswith((".jsonl", ".ndjson")):
+    if file.endswith(JSON_LINES):
         out = []
         try:
             text = data.decode("utf-8-sig")
@@ -168,8 +172,9 @@ def _records(data: bytes, file: str) -> list[tuple[Any, int]]:
             raise TiergateError(Diagnostic("E400", f"the file is not UTF-8 text (bad byte at offset {exc.start})",
                                            Location(file))) from None
         problems = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
+        # lines end at \n only: a JSON string may hold the other line breaks Python knows (U+2028, U+0085...)
+        for number, line in enumerate(text.split("\n"), 1):
+            if not line or line.isspace():
                 continue
             try:
                 out.append((json_object(line), number))
@@ -223,18 +228,17 @@ def _metrics_ok(value: Any) -> bool:
 
 _STRING_FIELDS = frozenset(_STRINGS)
 #: use case ids and kinds seen to match their patterns (an events file repeats them thousands of times)
-_MATCHED: set[str] = set()
+_GOOD_USE_CASES: set[str] = set()
+_GOOD_NAMES: set[str] = set()
 
 
-def _matches(pattern: re.Pattern, text: str) -> bool:
-    key = pattern.pattern + text
-    if key in _MATCHED:
-        return True
+def _matches(pattern: re.Pattern, good: set[str], text: str) -> bool:
+    """pattern.match(text), remembered in `good` (callers look there first)."""
     if not pattern.match(text):
         return False
-    if len(_MATCHED) > 100_000:
-        _MATCHED.clear()
-    _MATCHED.add(key)
+    if len(good) > 100_000:
+        good.clear()
+    good.add(text)
     return True
 
 
@@ -263,7 +267,8 @@ def fast_valid(record: dict) -> bool:
             and isinstance(actor, str) and version and actor):
         return False
     required = _REQUIRED.get(kind)
-    if required is None or not _TIME.match(at) or not _matches(_USE_CASE, use_case):
+    if required is None or not _TIME.match(at) or \
+            (use_case not in _GOOD_USE_CASES and not _matches(_USE_CASE, _GOOD_USE_CASES, use_case)):
         return False
     for key in required:
         if key not in record:
@@ -278,7 +283,8 @@ def fast_valid(record: dict) -> bool:
             isinstance(record["sha256"], str) and _SHA.match(record["sha256"])):
         return False
     if kind in ("evidence", "monitoring"):
-        if not isinstance(record["kind"], str) or not _matches(_NAME, record["kind"]) or \
+        name = record["kind"]
+        if not isinstance(name, str) or (name not in _GOOD_NAMES and not _matches(_NAME, _GOOD_NAMES, name)) or \
                 not _metrics_ok(record["metrics"]):
             return False
         if "attributes" in record:

@@ -695,16 +695,24 @@ _json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.float
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(_json_values, st.sampled_from(["", " ", "\t", "  "]), st.sampled_from(["", " ", "\t"]),
-                          st.booleans()), max_size=6))
+@given(st.lists(st.tuples(_json_values, st.sampled_from(["", " ", "\t", "  "]), st.sampled_from(["", " ", "\t", "\r"]),
+                          st.booleans(), st.booleans()), max_size=6))
 def test_json_lines_are_read_as_json_loads_reads_each_line(lines):
-    """Lines read by the scanner alone give what json.loads gives; any other line gets json.loads' own error."""
+    """Lines read by the scanner alone give what json.loads gives; any other line gets json.loads' own error.
+    Only \n ends a line: strings may hold U+2028, U+0085 and the other breaks as they are."""
     from engine.events import _records
 
-    text = "".join(f"{before}{json.dumps(value, separators=(',', ':') if compact else None)}{after}\n"
-                   for value, before, after, compact in lines)
-    expected = [(json.loads(line), n) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    text = "".join(f"{before}{json.dumps(value, separators=(',', ':') if compact else None, ensure_ascii=ascii)}"
+                   f"{after}\n" for value, before, after, compact, ascii in lines)
+    expected = [(json.loads(line), n) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
     assert _records(text.encode(), "events.jsonl") == expected
+
+
+def test_a_json_string_may_hold_unicode_line_separators():
+    from engine.events import _records
+
+    line = json.dumps(dict(REG, artifact="s3://a\u2028b\u2029c\x85d"), ensure_ascii=False)
+    assert _records(f"{line}\n{line}\n".encode(), "events.jsonl") == [(json.loads(line), 1), (json.loads(line), 2)]
 
 
 @pytest.mark.parametrize("line, message", [('{"a": 1} {"b": 2}', "Extra data"), ('{"a": 1', "Expecting ',' delimiter"),

@@ -19,7 +19,8 @@ from conftest import STORY_USE_CASE, tiergate
 from engine.api import load_policy
 from engine.errors import TiergateError
 from engine.events import _records
-from engine.ledger.actions import Blocked, import_records, promote, record, register, roster_body
+from engine.ledger.actions import Blocked, promote, record, register, roster_body
+from engine.ledger.importing import import_records
 from engine.ledger.chain import GENESIS, canonical, link
 from engine.ledger.service import Ledger
 from engine.questionnaire import load_answers
@@ -316,10 +317,11 @@ IMPORTABLE = sorted(set(STORY_USE_CASE) - set(REFUSED_STORIES))
 @pytest.mark.parametrize("embedded", [False, True], ids=["answers-file", "answers-embedded"])
 @pytest.mark.parametrize("name", IMPORTABLE)
 def test_each_story_imports_whole(ledger, policy, roster, name, embedded):
-    rows = import_story(ledger, policy, roster, name, embedded)
+    done = import_story(ledger, policy, roster, name, embedded)
     records = story_records(name)
-    assert len(rows) == len(records) == ledger.store.count()
-    assert [r.seq for r in rows] == list(range(1, len(records) + 1))
+    assert done.count == len(records) == ledger.store.count()
+    assert [r.seq for r in ledger.store.rows()] == list(range(1, len(records) + 1))
+    assert done.head == ledger.head()
     assert ledger.verify().ok
     registration = ledger.registration(STORY_USE_CASE[name])
     assert registration["answers"] == answers(policy, STORY_USE_CASE[name]).to_dict()
@@ -400,7 +402,7 @@ def test_unquoted_yaml_times_import_like_check_reads_them(ledger, policy, roster
                     "  version: '1'\n  actor: bea\n  to: ideation\n")
     rows = import_records(ledger, policy, roster, _records(path.read_bytes(), str(path)), str(path),
                           {"churn-dashboard": answers(policy, "churn-dashboard")})
-    assert len(rows) == 2
+    assert rows.count == 2
     assert ledger.events("churn-dashboard").events[1].data == {"to": "ideation"}
 
 

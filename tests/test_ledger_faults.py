@@ -28,7 +28,8 @@ from engine.api import load_policy
 from conftest import tiergate as run_cli
 from engine.errors import TiergateError
 from engine.events import _records
-from engine.ledger.actions import import_records, record, register, roster_body
+from engine.ledger.actions import record, register, roster_body
+from engine.ledger.importing import import_records
 from engine.ledger.service import Ledger
 from engine.ledger.store import SCHEMA_VERSION
 from engine.questionnaire import load_answers

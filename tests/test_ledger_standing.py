@@ -10,7 +10,8 @@ import pytest
 
 from conftest import ROOT, STORY_USE_CASE
 from engine.events import _records, format_time
-from engine.ledger.actions import import_records, record
+from engine.ledger.actions import record
+from engine.ledger.importing import import_records
 from engine.ledger.registry import _use_case_rows, status
 from engine.ledger.service import Ledger
 from engine.ledger.store import SCHEMA_VERSION

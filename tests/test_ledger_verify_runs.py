@@ -11,7 +11,7 @@ import engine.ledger.parallel as parallel
 import engine.ledger.service as service
 from conftest import ROOT, STORY_USE_CASE
 from engine.events import _records
-from engine.ledger.actions import import_records
+from engine.ledger.importing import import_records
 from engine.ledger.service import Ledger
 from engine.questionnaire import load_answers
 

@@ -259,8 +259,7 @@ def promote(use_case, version, to, mode, fmt, ledger_path, policy_path, roster_p
 def import_(events_file, answers_files, allow_violations, ledger_path, policy_path, roster_path, actor, at):
     """Import an events file whole (or nothing), each event validated as if recorded one by one."""
     from ..api import read_source
-    from ..events import _records
-    from ..ledger.actions import import_records
+    from ..ledger.importing import import_file
     from ..questionnaire import load_answers
 
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
@@ -268,16 +267,11 @@ def import_(events_file, answers_files, allow_violations, ledger_path, policy_pa
     for path in answers_files:
         a = load_answers(path, ctx.policy)
         answers[a.use_case] = a
-    from ..ledger.service import bulk
-
     admitted = [] if allow_violations else None
-    with bulk():
-        records = _records(read_source(events_file), events_file)
-        rows = import_records(ctx.ledger, ctx.policy, ctx.roster, records, events_file, answers, admitted)
+    done = import_file(ctx.ledger, ctx.policy, ctx.roster, read_source(events_file), events_file, answers, admitted)
     if admitted:
         echo_diagnostics(admitted, {}, err=True)
-    head = rows[-1].hash if rows else ctx.ledger.head()
-    click.echo(f"imported {len(rows)} events from {events_file}; head {head}")
+    click.echo(f"imported {done.count} events from {events_file}; head {done.head}")
 
 
 @click.command("export")

@@ -2,7 +2,7 @@
 connection to the ledger."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 #: what the forked workers of on_every_core call, and with what (set only while they run)
 _task: tuple[Callable, tuple] | None = None
@@ -38,6 +38,29 @@ def on_every_core(func: Callable, jobs: Iterable[Any], shared: tuple, workers: i
             return list(pool.map(_run, jobs))
     finally:
         _task = None
+
+
+def streamed(func: Callable, jobs: Iterable[Any], shared: tuple, workers: int) -> Iterator[Any]:
+    """func(job, *shared) for each job, in the order of the jobs, as they are done: `workers` forked processes
+    work ahead of the reader by at most two jobs each (what is not read yet is held in memory)."""
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _task
+    _task = (func, shared)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        pending: deque = deque()
+        for job in jobs:
+            pending.append(pool.submit(_run, job))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        _task = None
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def ranges(items: list, parts: int) -> list[tuple[Any, Any]]:

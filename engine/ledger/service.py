@@ -91,6 +91,12 @@ class Validator:
     `check --replay` reports what it broke.
     """
 
+    #: what `check` and `learn` read of an event besides its columns (at, type, use_case, version, actor)
+    READS = ("at", "type", "use_case", "version", "actor", "gate", "to", "role", "requirement", "expires", "tier",
+             "to_tier", "people")
+    #: the types of event judged by their columns alone
+    ROW_ONLY = ("evidence", "monitoring", "retired")
+
     def __init__(self, policy: Policy, roster: Roster | None, store: SQLiteStore | None = None,
                  preload: bool = False, allow_violations: bool = False):
         self.policy = policy
@@ -134,17 +140,23 @@ class Validator:
             raise refuse(message, hint, where)
         self.admitted.append(Diagnostic("W610", f"{message}; recorded as it happened", where, WARNING, hint))
 
-    def _recorded(self, body: dict, text: str) -> bool:
-        if text in self.seen[body["use_case"]]:
+    def _recorded(self, use_case: str, version: str, text: str) -> bool:
+        if text in self.seen[use_case]:
             return True
-        return not self.preload and self.store is not None and \
-            self.store.has_body(body["use_case"], body["version"], text)
+        return not self.preload and self.store is not None and self.store.has_body(use_case, version, text)
 
     def learn(self, body: dict, text: str | None = None) -> None:
         """Take an event that is now recorded into account (`text`: its canonical JSON, what `check` returned)."""
         if body["type"] == ROSTER:
             self.roster = roster_from_body(body)
         self._learn(body, self._case(body["use_case"]), text or canonical(body))
+
+    def learn_row(self, kind: str, use_case: str, version: str, text: str) -> None:
+        """`learn` of an event of a ROW_ONLY type, from its columns."""
+        case = self._case(use_case)
+        if kind == "retired":
+            case.retired.add(version)
+        self.seen[use_case].add(text)
 
     def _learn(self, body: dict, case: _UseCase, text: str) -> None:
         kind = body["type"]
@@ -162,28 +174,26 @@ class Validator:
 
         `text` is the body's canonical JSON when the caller has it already.
         """
-        case = self._case(body["use_case"])
+        kind, use_case, version = body["type"], body["use_case"], body["version"]
         text = text if text is not None else canonical(body)
-        if self._recorded(body, text):
+        if kind in self.ROW_ONLY:
+            self.check_row(kind, use_case, version, text, where)
+            return text
+        case = self._case(use_case)
+        if self._recorded(use_case, version, text):
             raise refuse("this exact event is already in the ledger", where=where)
-        kind = body["type"]
         if kind == ROSTER:
             return text
-        version = body["version"]
         if kind == "registered":
             if version in case.versions:
-                raise refuse(f"version {version} of {body['use_case']} is already registered", where=where,
+                raise refuse(f"version {version} of {use_case} is already registered", where=where,
                              hint="register a new version number")
             return text
-        if version not in case.versions:
-            raise refuse(f"version {version} of {body['use_case']} is not registered", where=where,
-                         hint=f"register it first: tiergate register {body['use_case']} {version} --answers FILE")
+        self._registered(case, use_case, version, where)
         if kind == RECLASSIFIED:
             return text
-        if version in case.retired and kind != "monitoring":
-            self._break(f"version {version} of {body['use_case']} is retired", where)
-        if kind in ("evidence", "monitoring", "retired"):  # nothing more to check of these here
-            return text
+        if version in case.retired:
+            self._break(f"version {version} of {use_case} is retired", where)
         tier = self.tiers.get(case.tier)
         workflow = self.policy.workflow_of(tier) if tier is not None else self.policy.workflows[self.policy.default_workflow]
         at = parse_time(body["at"])
@@ -201,6 +211,21 @@ class Validator:
         if kind == "waiver":
             self._waiver(body, tier, at, where)
         return text
+
+    def check_row(self, kind: str, use_case: str, version: str, text: str, where: Location) -> None:
+        """`check` of an event of a ROW_ONLY type, from its columns (an import judges most events so)."""
+        case = self._case(use_case)
+        if self._recorded(use_case, version, text):
+            raise refuse("this exact event is already in the ledger", where=where)
+        self._registered(case, use_case, version, where)
+        if version in case.retired and kind != "monitoring":  # (a retired model may still be watched)
+            self._break(f"version {version} of {use_case} is retired", where)
+
+    @staticmethod
+    def _registered(case: _UseCase, use_case: str, version: str, where: Location) -> None:
+        if version not in case.versions:
+            raise refuse(f"version {version} of {use_case} is not registered", where=where,
+                         hint=f"register it first: tiergate register {use_case} {version} --answers FILE")
 
     def _holds(self, actor: str, role: str, at: datetime, where: Location) -> None:
         if self.roster is None:

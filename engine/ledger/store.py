@@ -424,6 +424,17 @@ class SQLiteStore:
         `check(store)` runs inside the write transaction, after the lock is taken and before anything is
         written: it may raise to refuse the whole append (how `promote` decides and writes as one step).
         """
+        written: list[Row] = []
+        self._write([rows], check, written)
+        return written
+
+    def append_runs(self, runs: Iterable[Sequence[tuple]], check=None) -> tuple[int, str]:
+        """Append runs of rows as `append` does, as one transaction, each run written as it comes: (rows appended,
+        head). `runs` is read inside the transaction, so it may validate against what the ledger holds; when it
+        raises, nothing is written."""
+        return self._write(runs, check, None)
+
+    def _write(self, runs: Iterable[Sequence[tuple]], check, keep: list[Row] | None) -> tuple[int, str]:
         from datetime import datetime, timezone
         from hashlib import sha256
 
@@ -434,21 +445,25 @@ class SQLiteStore:
         try:
             if check is not None:
                 check(self)
-            seq, previous = self.head()
+            first, previous = self.head()
+            seq = first
             now = datetime.now(timezone.utc).isoformat()
-            written, standing = [], []
-            for at, type_, use_case, version, actor, body, slot, instant in rows:
-                seq += 1
-                # chain.link(previous, body), inlined: this line runs once per event of an import
-                digest = sha256(f"{previous}\n{body}".encode("utf-8")).hexdigest()
-                written.append(Row(seq, at, type_, use_case, version, actor, body, previous, digest, now))
-                standing.append((seq, use_case, version, slot, instant))
-                previous = digest
-            self.db.executemany("INSERT INTO events (seq, at, type, use_case, version, actor, body, prev_hash, hash,"
-                                " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", written)
-            self.db.executemany(_UPSERT_STANDING, _standing_rows(standing))
+            for rows in runs:
+                written, standing = [], []
+                for at, type_, use_case, version, actor, body, slot, instant in rows:
+                    seq += 1
+                    # chain.link(previous, body), inlined: this line runs once per event of an import
+                    digest = sha256(f"{previous}\n{body}".encode("utf-8")).hexdigest()
+                    written.append((seq, at, type_, use_case, version, actor, body, previous, digest, now))
+                    standing.append((seq, use_case, version, slot, instant))
+                    previous = digest
+                self.db.executemany("INSERT INTO events (seq, at, type, use_case, version, actor, body, prev_hash, "
+                                    "hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", written)
+                self.db.executemany(_UPSERT_STANDING, _standing_rows(standing))
+                if keep is not None:
+                    keep.extend(Row._make(r) for r in written)
             self.db.execute("COMMIT")
-            return written
+            return seq - first, previous
         except sqlite3.Error as exc:
             self._rollback()
             raise self._translate(exc) from None
