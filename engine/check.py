@@ -7,10 +7,12 @@ from datetime import datetime, timezone
 from .classify import Classification, classify
 from .errors import WARNING, Diagnostic, Location, TiergateError, did_you_mean
 from .events import Event, EventLog, Roster, format_time
-from .gates import Context, Status, evaluate_gate, evaluate_obligations, failing_requirements
+from .gateplan import failing_statuses, plan_of
+from .gates import Context, Status, evaluate_gate
+from .obligations import evaluate_obligations
 from .policy import Policy, Workflow
 from .questionnaire import Answers
-from .workflow import APPLY, VersionState
+from .workflow import APPLY, LatestMonitoring, VersionState
 
 
 @dataclass(frozen=True)
@@ -99,14 +101,14 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     classification = classify(policy, answers)
     tier = policy.tier(classification.tier)
     workflow = policy.workflow_of(tier)
+    use_case = classification.use_case
     if isinstance(events, EventLog):
-        log_events, warnings = events.events, events.warnings_for(classification.use_case)
+        log_events, warnings = events.events, events.warnings_for(use_case)
     else:
         log_events, warnings = events if isinstance(events, (list, tuple)) else tuple(events), []
-    use_case = classification.use_case
     at = at or datetime.now(timezone.utc)
-    ctx = Context(policy, tier, roster, classification.forbidden, classification.answers.answers)
-    stages, roles, people = workflow.stage_set, policy.role_set, roster.people
+    ctx = Context(policy, tier, roster, classification.forbidding, classification.values, plan_of(tier))
+    stages, roles, people, ids = workflow.stage_set, policy.role_set, roster.people, policy.requirement_ids
     errors: list[Diagnostic] = []
     unknown_people: set[str] = set()
     states: dict[str, VersionState] = {}
@@ -114,7 +116,8 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     violations: list[Violation] = []
     # One pass over the use case's events: check each (unknown stages, unregistered versions, people and
     # roles the policy or roster does not know), and move each version's state along as of `at`. The
-    # common event types come first, and an event is looked at closely only when something is off.
+    # common event types come first and are applied here as workflow.APPLY would; an event is looked at
+    # closely (_check_event) only when something is off.
     for e in log_events:
         if e.use_case != use_case:
             continue
@@ -127,9 +130,7 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
                                          hint="record a `registered` event for the version first"))
                 continue
             state = states[e.version] = VersionState(use_case, e.version, workflow.start)
-        if kind == "monitoring":  # the most common events, applied here as workflow.APPLY would
-            if e.at <= at:
-                state.monitoring[data["kind"]] = e
+        if kind == "monitoring":  # the most common events: the latest of each kind is found when asked (below)
             continue
         if kind == "evidence":
             if e.at <= at:
@@ -147,15 +148,25 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
                     signoffs.append(e)
             continue
         if kind == "transition":
-            if data["to"] not in stages:
+            to_stage = data["to"]
+            if to_stage not in stages:
                 _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
-            if e.at <= at and replay and not errors:
-                _judge_transition(ctx, workflow, state, e, violations)
-        elif kind == "registered":
+            if e.at <= at:
+                if replay and not errors:
+                    _judge_transition(ctx, workflow, state, e, violations)
+                state.stage = to_stage
+                if to_stage not in state.entered:
+                    state.entered[to_stage] = e.at
+                state.last_transition = e
+            continue
+        if kind == "registered":
             if e.at <= at:
                 registered.append(e.version)
-        elif kind in _CHECKED:
-            _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
+        elif kind in _CHECKED:  # a waiver or a review
+            role = data.get("role")
+            if (role is not None and role not in roles) or e.actor not in people or \
+                    (kind == "waiver" and data["requirement"] not in ids):
+                _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
         if e.at <= at:
             APPLY[kind](state, e)
     if version is None:
@@ -176,6 +187,7 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     if not replay:
         violations = []
     state = states[version]
+    state.monitoring = LatestMonitoring(log_events, use_case, version, at)
     requirements: tuple[Status, ...] = ()
     allowed = None
     transition_ok = True
@@ -190,9 +202,33 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
         standing = tuple(evaluate_gate(ctx, state, state.stage, stage_mode, at, explain=False))
         if any(s.failing for s in standing):
             standing = tuple(evaluate_gate(ctx, state, state.stage, stage_mode, at))
-    return CheckResult(use_case, version, tier.name, policy, at, state.stage, to, mode, allowed,
-                       transition_ok, requirements, tuple(violations), obligations, replay, tuple(warnings),
-                       classification, standing)
+    return _result(use_case, version, tier.name, policy, at, state.stage, to, mode, allowed, transition_ok,
+                   requirements, tuple(violations), obligations, replay, tuple(warnings), classification, standing)
+
+
+def _result(use_case, version, tier, policy, at, stage, target, mode, allowed, transition_ok, requirements,
+            violations, obligations, replay, warnings, classification, standing) -> CheckResult:
+    """The same CheckResult as its constructor makes, with its fields set at once rather than one by one through
+    the frozen dataclass's __setattr__ (a bulk replay makes one per use case)."""
+    result = _new(CheckResult)
+    _set(result, "__dict__", {
+        "use_case": use_case, "version": version, "tier": tier, "policy": policy, "at": at, "stage": stage,
+        "target": target, "mode": mode, "allowed": allowed, "transition_ok": transition_ok,
+        "requirements": requirements, "violations": violations, "obligations": obligations, "replay": replay,
+        "warnings": warnings, "classification": classification, "standing": standing})
+    return result
+
+
+def _violation(kind, version, at, from_stage, to_stage, mode, file, line, message, unmet) -> Violation:
+    """Violation(...), made as `_result` makes a CheckResult (a replay finds thousands)."""
+    violation = _new(Violation)
+    _set(violation, "__dict__", {
+        "kind": kind, "version": version, "at": at, "from_stage": from_stage, "to_stage": to_stage, "mode": mode,
+        "file": file, "line": line, "message": message, "unmet": unmet})
+    return violation
+
+
+_new, _set = object.__new__, object.__setattr__
 
 
 def _where(events, use_case: str) -> Location:
@@ -231,16 +267,19 @@ def _check_event(e: Event, kind: str, data: dict, workflow, stages: frozenset, r
 
 def _judge_transition(ctx: Context, workflow: Workflow, state: VersionState, e: Event, out: list[Violation]) -> None:
     """Add to `out` what was wrong with transition `e`, judged with what was known then."""
-    to, mode = e.data["to"], e.data.get("mode")
+    data = e.data
+    to, mode = data["to"], data.get("mode")
     if state.retired is not None:
-        out.append(Violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line,
-                             f"transition to {to} after the version was retired"))
+        out.append(_violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line,
+                              f"transition to {to} after the version was retired", ()))
     elif (state.stage, to) not in workflow.edge_set:
         nexts = ", ".join(workflow.successors(state.stage)) or "none"
-        out.append(Violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line,
-                             f"{state.stage} -> {to} is not an edge of the workflow (from {state.stage}: {nexts})"))
-    unmet = failing_requirements(ctx, state, to, mode, e.at)
-    if unmet:
-        ids = ", ".join(s.id for s in unmet)
-        out.append(Violation("gate", state.version, e.at, state.stage, to, mode, e.file, e.line,
-                             f"entered {to} while its gate was not met: {ids}", unmet))
+        message = f"{state.stage} -> {to} is not an edge of the workflow (from {state.stage}: {nexts})"
+        out.append(_violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line, message, ()))
+    gate = ctx.plan.blocking.get(to)  # what unmet_requirements does, called here once per transition
+    unmet = gate(state, mode, ctx, e.at) if gate is not None else ()
+    if unmet or ctx.forbid_blocks:
+        statuses = failing_statuses(ctx, state, unmet, mode, e.at)
+        ids = ", ".join([s.requirement.id for s in statuses])
+        out.append(_violation("gate", state.version, e.at, state.stage, to, mode, e.file, e.line,
+                              f"entered {to} while its gate was not met: {ids}", statuses))

@@ -76,7 +76,20 @@ class Classification:
 
     @property
     def use_case(self) -> str:
-        return self.answers.use_case
+        a = self._answers
+        return a.use_case if isinstance(a, Answers) else str(a.get("use_case", ""))
+
+    @property
+    def values(self) -> dict:
+        """The answers the rules read (`answers.answers`, without making an Answers of a document)."""
+        a = self._answers
+        return a.answers if isinstance(a, Answers) else (a.get("answers") or {})
+
+    @property
+    def forbidding(self) -> tuple[Requirement, ...]:
+        """The forbids that hold, as the tier's requirements (`forbidden` gives them as Matches, with the answers
+        they read)."""
+        return self._forbidden
 
     @property
     def title(self) -> str:

@@ -1,19 +1,22 @@
-"""Gate evaluation: each requirement kind's evaluator, waivers, obligations, and replay of a history."""
+"""Gate evaluation: each requirement kind's evaluator, with its reasons worded, and waivers.
+
+Replay decides gates without wording them (gateplan.py); obligations are evaluated in obligations.py."""
 from __future__ import annotations
 
 import json
-from functools import lru_cache, partial
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .conditions import CompiledCondition, ConditionError
 from .events import Event, Roster, format_time, parse_time
 from .policy import Policy, Requirement, Tier
 from .workflow import VersionState
 
+if TYPE_CHECKING:
+    from .gateplan import TierPlan
+
 MET, UNMET, WAIVED = "met", "unmet", "waived"
 OK, DUE, OVERDUE, BREACH = "ok", "due", "overdue", "breach"
-DUE_WINDOW = 0.10  # an obligation is `due` in the last 10% of its period
 
 
 class Status:
@@ -79,21 +82,27 @@ class Context:
     """What judging one use case's gates needs besides a version's state: its policy, tier, roster and answers."""
 
     __slots__ = ("policy", "tier", "roster", "forbidden", "answers", "always", "timed", "forbids", "forbid_blocks",
-                 "plan", "_names")
+                 "failing_forbids", "plan", "_names")
 
-    def __init__(self, policy: Policy, tier: Tier, roster: Roster, forbidden: tuple = (), answers: dict | None = None):
+    def __init__(self, policy: Policy, tier: Tier, roster: Roster, forbidden: tuple = (), answers: dict | None = None,
+                 plan: TierPlan | None = None):
+        """`forbidden`: the forbids the use case triggers, as classification Matches or the tier's requirements.
+        `plan`: gateplan.plan_of(tier), when the caller has it at hand (importing it here costs a few µs a check)."""
+        if plan is None:
+            from .gateplan import plan_of  # the tier's gates compiled for deciding (built from this module's kinds)
+
+            plan = plan_of(tier)
         self.policy = policy
         self.tier = tier
         self.roster = roster
-        self.forbidden = forbidden  # classification Matches of triggered forbids
+        self.forbidden = forbidden
         self.answers = answers  # the use case's answers (for `for` clauses naming a list question)
         self.always = roster._always  # person -> roles held with no period (a set lookup decides)
         self.timed = roster._timed  # people with a role held for a period (the roster decides at the time)
-        #: the triggered forbids, worded once: they are the same at every gate
-        self.forbids = tuple(Status(req, UNMET, f"forbidden in tier {tier.name}: {f.because or req.text}")
-                             for f, req in ((f, tier.requirement(f.id)) for f in forbidden))
-        self.forbid_blocks = any(s.failing for s in self.forbids)
-        self.plan = _plan(tier)
+        self.plan = plan
+        #: the triggered forbids, worded once per tier: they are the same at every gate
+        self.forbids, self.failing_forbids = plan.forbid_statuses(forbidden) if forbidden else ((), ())
+        self.forbid_blocks = bool(self.failing_forbids)
         self._names: dict[str, list[str]] = {}
 
     def holds(self, person: str, role: str, at: datetime) -> bool:
@@ -193,6 +202,16 @@ def _holds(condition: CompiledCondition, metrics) -> bool:
         return False
 
 
+def metrics_hold(fn: Callable[[dict], bool], metrics) -> bool:
+    """`_holds` with the condition's own callable: a missing or mistyped metric does not hold."""
+    if not isinstance(metrics, dict):
+        return False
+    try:
+        return bool(fn(metrics))
+    except (KeyError, TypeError, IndexError, ConditionError):
+        return False
+
+
 def _eval_evidence(req: Requirement, state: VersionState, ctx: Context, mode: str | None,
                    explain: bool = True) -> tuple[str, str]:
     e = state.evidence.get(req.subject)
@@ -244,155 +263,6 @@ GATE_EVALUATORS: dict[str, Callable[..., tuple[str, str]]] = {
     "signoff": _eval_signoff,
     "evidence": _eval_evidence,
     "deployment": _eval_deployment,
-}
-
-
-# --- deciders: the evaluators' outcome without their reasons, compiled once per requirement -------
-
-def _decide_signoff(req: Requirement) -> Callable[[VersionState, str | None, Context], bool]:
-    count = req.count
-    keys = tuple(((req.stage, role), role) for role in req.roles)
-
-    def met(state: VersionState, mode: str | None, ctx: Context) -> bool:
-        author = state.author
-        always, timed = ctx.always, ctx.timed
-        for key, role in keys:
-            approvers: list[str] = []
-            for e in state.signoffs.get(key, ()):
-                actor = e.actor
-                held = always.get(actor)
-                holds = (held is not None and role in held) or (actor in timed and ctx.roster.holds(actor, role, e.at))
-                if e.data["decision"] == "reject":
-                    if holds:
-                        approvers = []
-                elif holds and actor != author and actor not in approvers:
-                    approvers.append(actor)
-            if len(approvers) < count:
-                return False
-        return True
-
-    return met
-
-
-def _metrics_hold(fn: Callable[[dict], bool], metrics) -> bool:
-    """`_holds` with the condition's own callable: a missing or mistyped metric does not hold."""
-    if not isinstance(metrics, dict):
-        return False
-    try:
-        return bool(fn(metrics))
-    except (KeyError, TypeError, IndexError, ConditionError):
-        return False
-
-
-def _decide_evidence(req: Requirement) -> Callable[[VersionState, str | None, Context], bool]:
-    subject, condition = req.subject, req.condition
-    if condition is None:
-        def recorded(state: VersionState, mode: str | None, ctx: Context) -> bool:
-            return subject in state.evidence
-        recorded.evidence = subject  # met by the mere record: a gate tests all such at once (_TierPlan)
-        return recorded
-    fn = condition.fn
-    if req.for_names:
-        def met(state: VersionState, mode: str | None, ctx: Context) -> bool:
-            e = state.evidence.get(subject)
-            if e is None:
-                return False
-            attributes = e.data.get("attributes") or {}
-            return all(_metrics_hold(fn, attributes.get(name)) for name in ctx.attributes(req))
-        return met
-
-    def met_plain(state: VersionState, mode: str | None, ctx: Context) -> bool:
-        e = state.evidence.get(subject)
-        return e is not None and _metrics_hold(fn, e.data.get("metrics"))
-
-    return met_plain
-
-
-def _decide_deployment(req: Requirement) -> Callable[[VersionState, str | None, Context], bool]:
-    modes = frozenset(req.modes)
-    return lambda state, mode, ctx: mode is not None and mode in modes
-
-
-#: requirement kind -> decider factory: from a requirement, a callable (state, mode, ctx) -> met?
-#: that decides exactly as the kind's evaluator does (tests hold the two in agreement), without wording
-#: a reason; replay decides every transition this way and explains only the requirements that failed
-GATE_DECIDERS: dict[str, Callable[[Requirement], Callable[[VersionState, str | None, Context], bool]]] = {
-    "signoff": _decide_signoff,
-    "evidence": _decide_evidence,
-    "deployment": _decide_deployment,
-}
-
-
-class _TierPlan:
-    """A tier's gates, compiled once: for each stage, every requirement with its decider.
-
-    To decide whether a gate passes, the blocking requirements that a record of evidence meets and no waiver
-    can stand in for are tested together, as one subset test of the version's evidence kinds.
-    """
-
-    __slots__ = ("tier", "gates", "blocking", "recorded", "judged")
-
-    def __init__(self, tier: Tier):
-        self.tier = tier
-        self.gates: dict[str, tuple[tuple[Requirement, Callable], ...]] = {}
-        self.blocking: dict[str, tuple[tuple[Requirement, Callable], ...]] = {}
-        self.recorded: dict[str, frozenset[str]] = {}  # evidence kinds that must simply be recorded
-        self.judged: dict[str, tuple[tuple[Requirement, Callable], ...]] = {}  # the other blocking requirements
-        for stage, requirements in tier._gates.items():
-            decided = tuple((req, GATE_DECIDERS[req.kind](req)) for req in requirements)
-            self.gates[stage] = decided
-            self.blocking[stage] = tuple((req, met) for req, met in decided if req.blocking)
-            together = [(req, met) for req, met in self.blocking[stage]
-                        if getattr(met, "evidence", None) is not None and not req.waivable_by]
-            self.recorded[stage] = frozenset(met.evidence for _, met in together)
-            self.judged[stage] = tuple(pair for pair in self.blocking[stage] if pair not in together)
-
-
-_plans: dict[int, _TierPlan] = {}
-
-
-def _plan(tier: Tier) -> _TierPlan:
-    plan = _plans.get(id(tier))
-    if plan is None or plan.tier is not tier:
-        if len(_plans) >= 256:  # a long-lived process that compiles policy after policy
-            _plans.clear()
-        plan = _plans[id(tier)] = _TierPlan(tier)
-    return plan
-
-
-def _obligation_monitoring(req: Requirement, state: VersionState, ctx: Context, at: datetime, explain: bool = True):
-    last = state.monitoring.get(req.subject)
-    if last is not None and last.at > at:
-        last = None
-    if last is None:
-        return None, f"no {req.subject} result yet" if explain else "", None
-    if req.condition is not None and not _metrics_hold(req.condition.fn, last.data.get("metrics")):
-        if not explain:
-            return BREACH, "", last.at
-        return BREACH, _check_condition(req.condition, last.data.get("metrics"), f"the latest {req.subject} result "
-                                        f"(line {last.line}, {format_time(last.at)})"), last.at
-    return None, f"latest {req.subject} result {format_time(last.at)}" if explain else "", last.at
-
-
-def _obligation_review(req: Requirement, state: VersionState, ctx: Context, at: datetime, explain: bool = True):
-    valid = [e for e in state.reviews if e.at <= at and e.data.get("role") in req.roles
-             and ctx.holds(e.actor, e.data["role"], e.at)]
-    last = valid[-1] if valid else None
-    if last is not None and last.data.get("decision") == "reject":
-        if not explain:
-            return BREACH, "", last.at
-        return BREACH, f"the latest review, by {last.actor} at {format_time(last.at)} (line {last.line}), rejected it", last.at
-    if not explain:
-        return None, "", last.at if last else None
-    return None, (f"latest review by {last.actor} {format_time(last.at)}" if last else "no review yet"), \
-        (last.at if last else None)
-
-
-#: requirement kind -> evaluator, for obligations that hold once a version has entered a stage
-#: (with explain=False they decide only, and leave the reason empty: it is worded when first read)
-OBLIGATION_EVALUATORS = {
-    "monitoring": _obligation_monitoring,
-    "review": _obligation_review,
 }
 
 
@@ -452,7 +322,7 @@ def _apply_waiver(status: Status, state: VersionState, ctx: Context, at: datetim
     return status
 
 
-# --- gates and obligations ------------------------------------------------------------------
+# --- gates ------------------------------------------------------------------
 
 def evaluate_gate(ctx: Context, state: VersionState, stage: str, mode: str | None, at: datetime,
                   explain: bool = True) -> list[Status]:
@@ -473,79 +343,7 @@ def evaluate_gate(ctx: Context, state: VersionState, stage: str, mode: str | Non
     return out
 
 
-def gate_passes(ctx: Context, state: VersionState, stage: str, mode: str | None, at: datetime) -> bool:
-    """No requirement for entering `stage` fails: what `evaluate_gate` decides, with nothing worded."""
-    if ctx.forbid_blocks:
-        return False
-    plan = ctx.plan
-    recorded = plan.recorded.get(stage)
-    if recorded and not state.evidence.keys() >= recorded:
-        return False
-    for req, met in plan.judged.get(stage, ()):
-        if not met(state, mode, ctx) and not (req.waivable_by and is_waived(req, state, ctx, at)):
-            return False
-    return True
-
-
-def failing_requirements(ctx: Context, state: VersionState, stage: str, mode: str | None,
-                         at: datetime) -> tuple[Status, ...]:
-    """The statuses of `evaluate_gate` that fail (none when `gate_passes`). Each reason is worded when first
-    read, from a snapshot of the version's state now: a replay decides every transition, and words only the
-    reasons someone reads."""
-    if gate_passes(ctx, state, stage, mode, at):
-        return ()
-    failing = [req for req, met in ctx.plan.blocking.get(stage, ())
-               if not met(state, mode, ctx) and not (req.waivable_by and is_waived(req, state, ctx, at))]
-    if not failing:
-        return tuple(s for s in ctx.forbids if s.failing)
-    now = state.snapshot()
-    return (*(s for s in ctx.forbids if s.failing),
-            *(Status(req, UNMET, partial(_word_failing, req, now, ctx, mode, at)) for req in failing))
-
-
-def _word_failing(req: Requirement, state: VersionState, ctx: Context, mode: str | None, at: datetime) -> str:
-    status, reason = GATE_EVALUATORS[req.kind](req, state, ctx, mode, True)
-    return _apply_waiver(Status(req, status, reason), state, ctx, at).reason
-
-
-@lru_cache(maxsize=256)
-def _period(seconds: int) -> tuple[timedelta, timedelta]:
-    """An obligation's period, and the last part of it in which the next result is due."""
-    period = timedelta(seconds=seconds)
-    return period, period * DUE_WINDOW
-
-
-def evaluate_obligations(ctx: Context, state: VersionState, at: datetime) -> list[Status]:
-    """Each obligation of the stages the version has entered, decided now; reasons are worded when first read."""
-    out: list[Status] = []
-    if (state.retired is not None and state.retired.at <= at) or not state.entered:
-        return out
-    for req in ctx.tier.obligations():
-        entered = state.entered.get(req.stage)
-        if entered is None or entered > at:
-            continue
-        status, _, last = OBLIGATION_EVALUATORS[req.kind](req, state, ctx, at, False)
-        period, window = _period(req.period)
-        next_due = (last if last is not None and last > entered else entered) + period  # the clock starts at entry
-        if status is None:
-            status = OVERDUE if at > next_due else DUE if at >= next_due - window else OK
-        waivable = (status == OVERDUE or status == BREACH) and req.id in state.waivers
-        if waivable and is_waived(req, state, ctx, at):
-            status = WAIVED
-        out.append(Status(req, status, partial(_word_obligation, req, state, ctx, at, waivable, next_due),
-                          last, next_due))
-    return out
-
-
-def _word_obligation(req: Requirement, state: VersionState, ctx: Context, at: datetime, waivable: bool,
-                     next_due: datetime) -> str:
-    """The reason of an obligation's status (evaluate_obligations decided it)."""
-    status, reason, last = OBLIGATION_EVALUATORS[req.kind](req, state, ctx, at, True)
-    if status is None:
-        if at > next_due:
-            reason = f"{reason}; the next was due {format_time(next_due)}"
-        elif at >= next_due - _period(req.period)[1]:
-            reason = f"{reason}; the next is due {format_time(next_due)}"
-    if waivable:
-        return _apply_waiver(Status(req, status or OVERDUE, reason, last, next_due), state, ctx, at).reason
-    return reason
+def forbid_status(tier: Tier, forbid) -> Status:
+    """The status of a forbid the use case triggers (a Match or the requirement itself), at every gate."""
+    req = tier.requirement(forbid.id)
+    return Status(req, UNMET, f"forbidden in tier {tier.name}: {forbid.because or req.text}")

@@ -1,6 +1,7 @@
 """Workflows as networkx graphs, and the state of one model version as its events move it through one."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -34,7 +35,7 @@ class VersionState:
     last_transition: Event | None = None
     signoffs: dict[tuple[str, str], list[Event]] = field(default_factory=dict)  # (gate, role) -> in order
     evidence: dict[str, Event] = field(default_factory=dict)  # kind -> latest
-    monitoring: dict[str, Event] = field(default_factory=dict)  # kind -> latest
+    monitoring: Mapping[str, Event] = field(default_factory=dict)  # kind -> latest (a dict, or LatestMonitoring)
     reviews: list[Event] = field(default_factory=list)
     waivers: dict[str, list[Event]] = field(default_factory=dict)  # requirement id -> in order
 
@@ -50,6 +51,55 @@ class VersionState:
         return VersionState(self.use_case, self.version, self.stage, self.registered, self.retired, dict(self.entered),
                             self.last_transition, {k: v[:] for k, v in self.signoffs.items()}, dict(self.evidence),
                             dict(self.monitoring), self.reviews[:], {k: v[:] for k, v in self.waivers.items()})
+
+
+class LatestMonitoring(Mapping):
+    """kind -> a version's latest monitoring result by `at`: what VersionState.monitoring holds once the version's
+    events are applied, found when first asked by reading the events backward from the end. (Monitoring results
+    are most of a long history, and only the latest of each kind counts: a replay passes them by.)"""
+
+    __slots__ = ("_events", "_use_case", "_version", "_at", "_found", "_next")
+
+    def __init__(self, events: Sequence[Event], use_case: str, version: str, at: datetime):
+        self._events, self._use_case, self._version, self._at = events, use_case, version, at
+        self._found: dict[str, Event] = {}
+        self._next = len(events) - 1  # the next event to read, going backward
+
+    def _read(self, kind: str | None) -> None:
+        """Read backward until the latest result of `kind` is found (None: to the first event)."""
+        events, found, use_case, version, at = self._events, self._found, self._use_case, self._version, self._at
+        i = self._next
+        while i >= 0:
+            e = events[i]
+            i -= 1
+            if e.type == "monitoring" and e.version == version and e.use_case == use_case and e.at <= at:
+                seen = e.data["kind"]
+                if seen not in found:
+                    found[seen] = e
+                    if seen == kind:
+                        break
+        self._next = i
+
+    def get(self, kind: str, default=None):
+        found = self._found.get(kind)
+        if found is None and self._next >= 0:
+            self._read(kind)
+            found = self._found.get(kind)
+        return default if found is None else found
+
+    def __getitem__(self, kind: str) -> Event:
+        found = self.get(kind)
+        if found is None:
+            raise KeyError(kind)
+        return found
+
+    def __iter__(self):
+        self._read(None)
+        return iter(self._found)
+
+    def __len__(self) -> int:
+        self._read(None)
+        return len(self._found)
 
 
 def _registered(state: VersionState, e: Event) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 import engine.check
 import engine.gates
+import engine.obligations
 from engine.cli import main
 from engine.cli.check import RENDERERS
 from engine.requirements import KINDS
@@ -124,7 +125,7 @@ def test_a_failing_gate_evaluator_allows_nothing(cli_runner, files, monkeypatch,
 
 @pytest.mark.parametrize("exc", [RuntimeError("obligation exploded"), KeyError("period")], ids=NAMES)
 def test_a_failing_obligation_evaluator_allows_nothing(cli_runner, files, monkeypatch, exc):
-    monkeypatch.setitem(engine.gates.OBLIGATION_EVALUATORS, "monitoring", _raise(exc))
+    monkeypatch.setitem(engine.obligations.OBLIGATION_EVALUATORS, "monitoring", _raise(exc))
     result = invoke(cli_runner, check_args(files, events="deployed", to="monitoring"))
     assert_fails_closed(result.exit_code, result.stdout, result.stderr, f"{type(exc).__name__}: {exc}")
     assert result.stdout == ""
@@ -333,12 +334,12 @@ def test_every_requirement_kind_has_an_evaluator():
     for name, kind in KINDS.items():
         if kind.relation == "before":
             assert name in engine.gates.GATE_EVALUATORS, name
-            assert name not in engine.gates.OBLIGATION_EVALUATORS, name
+            assert name not in engine.obligations.OBLIGATION_EVALUATORS, name
         elif kind.relation == "after":
-            assert name in engine.gates.OBLIGATION_EVALUATORS, name
+            assert name in engine.obligations.OBLIGATION_EVALUATORS, name
             assert name not in engine.gates.GATE_EVALUATORS, name
         else:
-            assert name not in engine.gates.GATE_EVALUATORS and name not in engine.gates.OBLIGATION_EVALUATORS
-    evaluated = set(engine.gates.GATE_EVALUATORS) | set(engine.gates.OBLIGATION_EVALUATORS)
+            assert name not in engine.gates.GATE_EVALUATORS and name not in engine.obligations.OBLIGATION_EVALUATORS
+    evaluated = set(engine.gates.GATE_EVALUATORS) | set(engine.obligations.OBLIGATION_EVALUATORS)
     assert evaluated <= set(KINDS)
     assert {k for k, v in KINDS.items() if v.relation} == evaluated

@@ -1,6 +1,6 @@
 """Replay against a straightforward reference, on generated histories.
 
-`check` decides each gate with deciders compiled once per tier (engine.gates.GATE_DECIDERS) and words
+`check` decides each gate with deciders compiled once per tier (engine.gateplan.GATE_DECIDERS) and words
 reasons only for what failed. The reference here walks the same events the plain way: a VersionState per
 version, and at every transition the explained evaluators (GATE_EVALUATORS, find_waiver) of the whole gate.
 Hypothesis generates histories over the gate test policy (separation of duties, counted and time-bound
@@ -20,8 +20,10 @@ from hypothesis import strategies as st
 from engine.check import check
 from engine.classify import classify
 from engine.events import format_time, parse_events, parse_time
-from engine.gates import (BREACH, DUE, GATE_DECIDERS, GATE_EVALUATORS, MET, OBLIGATION_EVALUATORS, OK, OVERDUE,
-                          WAIVED, Context, Status, evaluate_gate, find_waiver, is_waived)
+from engine.gateplan import GATE_DECIDERS
+from engine.gates import (BREACH, DUE, GATE_EVALUATORS, MET, OK, OVERDUE, WAIVED, Context, Status, evaluate_gate,
+                          find_waiver, is_waived)
+from engine.obligations import OBLIGATION_EVALUATORS
 from engine.workflow import VersionState
 from test_gates import ANSWERS, T0, ev
 
