@@ -10,7 +10,7 @@ from .events import Event, EventLog, Roster, format_time
 from .gateplan import failing_statuses, plan_of
 from .gates import Context, Status, evaluate_gate
 from .obligations import evaluate_obligations
-from .policy import Policy, Workflow
+from .policy import Policy, Requirement, Workflow
 from .questionnaire import Answers
 from .workflow import APPLY, LatestMonitoring, VersionState
 
@@ -109,6 +109,7 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     at = at or datetime.now(timezone.utc)
     ctx = Context(policy, tier, roster, classification.forbidding, classification.values, plan_of(tier))
     stages, roles, people, ids = workflow.stage_set, policy.role_set, roster.people, policy.requirement_ids
+    gates, edges, forbid_blocks = ctx.plan.blocking, workflow.edge_set, ctx.forbid_blocks
     errors: list[Diagnostic] = []
     unknown_people: set[str] = set()
     states: dict[str, VersionState] = {}
@@ -121,7 +122,9 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     for e in log_events:
         if e.use_case != use_case:
             continue
-        kind, data = e.type, e.data
+        kind = e.type
+        if kind == "monitoring" and e.version in states:  # the most common events: the latest of each kind is
+            continue  # found when asked (below)
         state = states.get(e.version)
         if state is None:
             if kind != "registered":
@@ -130,8 +133,7 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
                                          hint="record a `registered` event for the version first"))
                 continue
             state = states[e.version] = VersionState(use_case, e.version, workflow.start)
-        if kind == "monitoring":  # the most common events: the latest of each kind is found when asked (below)
-            continue
+        data = e.data
         if kind == "evidence":
             if e.at <= at:
                 state.evidence[data["kind"]] = e
@@ -139,21 +141,20 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
         if kind == "signoff":
             if data["gate"] not in stages or data["role"] not in roles or e.actor not in people:
                 _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
-            if e.at <= at:
-                key = (data["gate"], data["role"])
-                signoffs = state.signoffs.get(key)
-                if signoffs is None:
-                    state.signoffs[key] = [e]
-                else:
-                    signoffs.append(e)
+            if e.at <= at:  # as workflow.APPLY would
+                key, signoffs = (data["gate"], data["role"]), state.signoffs
+                signoffs[key] = signoffs.get(key, ()) + (e,)
             continue
         if kind == "transition":
             to_stage = data["to"]
             if to_stage not in stages:
                 _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
             if e.at <= at:
-                if replay and not errors:
-                    _judge_transition(ctx, workflow, state, e, violations)
+                if replay and not errors:  # judged with what was known then; looked at closely when not passed
+                    gate = gates.get(to_stage)
+                    unmet = gate(state, data.get("mode"), ctx, e.at) if gate is not None else ()
+                    if unmet or forbid_blocks or state.retired is not None or (state.stage, to_stage) not in edges:
+                        _judge_transition(ctx, workflow, state, e, unmet, violations)
                 state.stage = to_stage
                 if to_stage not in state.entered:
                     state.entered[to_stage] = e.at
@@ -265,8 +266,10 @@ def _check_event(e: Event, kind: str, data: dict, workflow, stages: frozenset, r
                                        e.location, WARNING, hint=f"add {e.actor} with their roles to {roster.file}"))
 
 
-def _judge_transition(ctx: Context, workflow: Workflow, state: VersionState, e: Event, out: list[Violation]) -> None:
-    """Add to `out` what was wrong with transition `e`, judged with what was known then."""
+def _judge_transition(ctx: Context, workflow: Workflow, state: VersionState, e: Event, unmet: list[Requirement],
+                      out: list[Violation]) -> None:
+    """Add to `out` what was wrong with transition `e`, judged with what was known then: `unmet` are the blocking
+    requirements of its gate that were neither met nor waived (gateplan.unmet_requirements)."""
     data = e.data
     to, mode = data["to"], data.get("mode")
     if state.retired is not None:
@@ -276,8 +279,6 @@ def _judge_transition(ctx: Context, workflow: Workflow, state: VersionState, e: 
         nexts = ", ".join(workflow.successors(state.stage)) or "none"
         message = f"{state.stage} -> {to} is not an edge of the workflow (from {state.stage}: {nexts})"
         out.append(_violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line, message, ()))
-    gate = ctx.plan.blocking.get(to)  # what unmet_requirements does, called here once per transition
-    unmet = gate(state, mode, ctx, e.at) if gate is not None else ()
     if unmet or ctx.forbid_blocks:
         statuses = failing_statuses(ctx, state, unmet, mode, e.at)
         ids = ", ".join([s.requirement.id for s in statuses])

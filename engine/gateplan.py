@@ -137,11 +137,6 @@ def unmet_requirements(ctx: Context, state: VersionState, stage: str, mode: str 
     return gate(state, mode, ctx, at) if gate is not None else []
 
 
-def gate_passes(ctx: Context, state: VersionState, stage: str, mode: str | None, at: datetime) -> bool:
-    """No requirement for entering `stage` fails: what `evaluate_gate` decides, with nothing worded."""
-    return not ctx.forbid_blocks and not unmet_requirements(ctx, state, stage, mode, at)
-
-
 def failing_statuses(ctx: Context, state: VersionState, unmet: list[Requirement], mode: str | None,
                      at: datetime) -> tuple[Status, ...]:
     """The failing statuses of a gate whose unmet requirements are `unmet`: the failing forbids, then each of
@@ -152,12 +147,6 @@ def failing_statuses(ctx: Context, state: VersionState, unmet: list[Requirement]
     now = state.snapshot()
     return (*ctx.failing_forbids,
             *(Status(req, UNMET, partial(_word_failing, req, now, ctx, mode, at)) for req in unmet))
-
-
-def failing_requirements(ctx: Context, state: VersionState, stage: str, mode: str | None,
-                         at: datetime) -> tuple[Status, ...]:
-    """The statuses of `evaluate_gate` that fail (none when `gate_passes`), worded when first read."""
-    return failing_statuses(ctx, state, unmet_requirements(ctx, state, stage, mode, at), mode, at)
 
 
 def _word_failing(req: Requirement, state: VersionState, ctx: Context, mode: str | None, at: datetime) -> str:

@@ -33,11 +33,12 @@ class VersionState:
     retired: Event | None = None
     entered: dict[str, datetime] = field(default_factory=dict)  # stage -> first entry
     last_transition: Event | None = None
-    signoffs: dict[tuple[str, str], list[Event]] = field(default_factory=dict)  # (gate, role) -> in order
+    #: (gate, role) -> in order; a tuple, replaced as sign-offs arrive (never changed in place: snapshots share it)
+    signoffs: dict[tuple[str, str], tuple[Event, ...]] = field(default_factory=dict)
     evidence: dict[str, Event] = field(default_factory=dict)  # kind -> latest
     monitoring: Mapping[str, Event] = field(default_factory=dict)  # kind -> latest (a dict, or LatestMonitoring)
     reviews: list[Event] = field(default_factory=list)
-    waivers: dict[str, list[Event]] = field(default_factory=dict)  # requirement id -> in order
+    waivers: dict[str, tuple[Event, ...]] = field(default_factory=dict)  # requirement id -> in order (as signoffs)
 
     @property
     def author(self) -> str | None:
@@ -47,10 +48,11 @@ class VersionState:
         APPLY[event.type](self, event)
 
     def snapshot(self) -> VersionState:
-        """A copy that later events leave as it is (events themselves never change)."""
+        """A copy that later events leave as it is (events themselves never change, nor do the tuples of
+        sign-offs and waivers)."""
         return VersionState(self.use_case, self.version, self.stage, self.registered, self.retired, dict(self.entered),
-                            self.last_transition, {k: v[:] for k, v in self.signoffs.items()}, dict(self.evidence),
-                            dict(self.monitoring), self.reviews[:], {k: v[:] for k, v in self.waivers.items()})
+                            self.last_transition, dict(self.signoffs), dict(self.evidence), dict(self.monitoring),
+                            self.reviews[:], dict(self.waivers))
 
 
 class LatestMonitoring(Mapping):
@@ -68,17 +70,16 @@ class LatestMonitoring(Mapping):
     def _read(self, kind: str | None) -> None:
         """Read backward until the latest result of `kind` is found (None: to the first event)."""
         events, found, use_case, version, at = self._events, self._found, self._use_case, self._version, self._at
-        i = self._next
-        while i >= 0:
+        for i in range(self._next, -1, -1):
             e = events[i]
-            i -= 1
             if e.type == "monitoring" and e.version == version and e.use_case == use_case and e.at <= at:
                 seen = e.data["kind"]
                 if seen not in found:
                     found[seen] = e
                     if seen == kind:
-                        break
-        self._next = i
+                        self._next = i - 1
+                        return
+        self._next = -1
 
     def get(self, kind: str, default=None):
         found = self._found.get(kind)
@@ -111,7 +112,8 @@ def _evidence(state: VersionState, e: Event) -> None:
 
 
 def _signoff(state: VersionState, e: Event) -> None:
-    state.signoffs.setdefault((e.data["gate"], e.data["role"]), []).append(e)
+    key = (e.data["gate"], e.data["role"])
+    state.signoffs[key] = state.signoffs.get(key, ()) + (e,)
 
 
 def _transition(state: VersionState, e: Event) -> None:
@@ -122,7 +124,8 @@ def _transition(state: VersionState, e: Event) -> None:
 
 
 def _waiver(state: VersionState, e: Event) -> None:
-    state.waivers.setdefault(e.data["requirement"], []).append(e)
+    key = e.data["requirement"]
+    state.waivers[key] = state.waivers.get(key, ()) + (e,)
 
 
 def _monitoring(state: VersionState, e: Event) -> None:
