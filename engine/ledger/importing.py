@@ -287,7 +287,7 @@ _classifier: _Classifier | None = None
 def _prepare_run(run: tuple[int, int, int], data: bytes, file: str, policy: Policy,
                  answers: dict[str, Answers]) -> bytes | None:
     """The prepared events of one run of lines (in a worker), packed; None when any of them cannot be prepared.
-    Of each body, only what the validator reads goes back (nothing for events it judges by their columns)."""
+    The bodies of events the validator judges by their columns alone stay here."""
     import marshal
 
     from ..events import json_object
@@ -303,6 +303,5 @@ def _prepare_run(run: tuple[int, int, int], data: bytes, file: str, policy: Poli
         prepared = prepare(records, file, answers, _classifier)
     except (ValueError, RecursionError, TiergateError):  # (JSONDecodeError and UnicodeDecodeError are ValueErrors)
         return None
-    row_only, reads = Validator.ROW_ONLY, Validator.READS
-    return marshal.dumps([(row, line, None if row[1] in row_only else {k: body[k] for k in reads if k in body})
-                          for row, line, body in prepared])
+    row_only = Validator.ROW_ONLY
+    return marshal.dumps([(row, line, None if row[1] in row_only else body) for row, line, body in prepared])

@@ -91,10 +91,7 @@ class Validator:
     `check --replay` reports what it broke.
     """
 
-    #: what `check` and `learn` read of an event besides its columns (at, type, use_case, version, actor)
-    READS = ("at", "type", "use_case", "version", "actor", "gate", "to", "role", "requirement", "expires", "tier",
-             "to_tier", "people")
-    #: the types of event judged by their columns alone
+    #: the types of event judged by their columns alone (`check_row`, `learn_row`)
     ROW_ONLY = ("evidence", "monitoring", "retired")
 
     def __init__(self, policy: Policy, roster: Roster | None, store: SQLiteStore | None = None,
