@@ -10,7 +10,7 @@ from functools import partial
 from typing import Callable
 
 from .gatecode import compile_gate
-from .gates import GATE_EVALUATORS, UNMET, Context, Status, _apply_waiver, forbid_status, is_waived, metrics_hold
+from .gates import GATE_EVALUATORS, UNMET, Context, Status, _apply_waiver, forbid_status, metrics_hold
 from .obligations import schedule
 from .policy import Requirement, Tier
 from .workflow import VersionState

@@ -550,9 +550,10 @@ def test_deleted_events_renumbered_are_found(copy):
 
 
 def test_the_last_event_deleted_is_found_with_the_published_head(copy):
-    """The chain cannot tell that its end was cut off; the head published elsewhere can."""
+    """The chain cannot tell that its end was cut off (by a forger who also mends the index); the head published
+    elsewhere can."""
     head = tiergate("audit", "head", "--ledger", str(copy)).output.strip()
-    sql(copy, ("DELETE FROM events WHERE seq = ?", (N_EVENTS,)))
+    sql(copy, ("DELETE FROM events WHERE seq = ?", (N_EVENTS,)), ("DELETE FROM standing WHERE seq = ?", (N_EVENTS,)))
     assert verify(copy).exit_code == 0
     result = verify(copy, "--head", head)
     assert result.exit_code == 1
@@ -598,8 +599,10 @@ def test_an_event_appended_by_a_forger_is_found_with_the_published_head(copy):
                   role="business_stakeholder", gate="deployment", decision="approve")
     sql(copy, ("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                (N_EVENTS + 1, forged["at"], "signoff", forged["use_case"], forged["version"], "bea", canonical(forged),
-                prev, link(prev, canonical(forged)), "now")))
-    assert verify(copy).exit_code == 0  # a well-formed append is an append
+                prev, link(prev, canonical(forged)), "now")),
+        ("INSERT INTO standing VALUES (?, ?, ?, ?, ?)", (forged["use_case"], forged["version"], f"#{N_EVENTS + 1}",
+                                                         0.0, N_EVENTS + 1)))
+    assert verify(copy).exit_code == 0  # a well-formed append (with its index row) is an append
     result = verify(copy, "--head", head)
     assert result.exit_code == 1
     assert result.stdout == f"LEDGER BROKEN: the ledger moved on: the published head {head} is event {N_EVENTS}, " \

@@ -737,3 +737,35 @@ def test_check_ledger_text_report(stories):
     assert result.stdout.startswith("BLOCKED: churn-dashboard 2026.2 may not enter deployment (tier scheduled, now "
                                     "in preproduction)")
     assert "bea's sign-off does not count: bea registered this version (separation of duties)" in result.stdout
+
+
+# --- the index status reads -------------------------------------------------------------------------
+
+def test_a_result_hidden_from_status_is_found_by_verify_and_reindex_mends_it(tmp_path):
+    """Pointing the index at an older, passing drift result makes `status` miss the breach; the events are intact,
+    `audit verify` says where the index is wrong, and `audit reindex` builds it again from the events."""
+    import sqlite3
+
+    ledger = tmp_path / "ledger.db"
+    assert import_story(ledger, "drift-breach.yaml", "--roster", ROSTER).exit_code == 0
+    show = ("status", "--ledger", ledger, "--roster", ROSTER, "--at", "2026-07-23T00:00:00Z", "--format", "csv")
+    assert "monitoring:input_drift@deployment breach" in tiergate(*show).stdout
+    db = sqlite3.connect(ledger)
+    [(latest,)] = db.execute("SELECT seq FROM standing WHERE slot = 'monitoring:input_drift'").fetchall()
+    [(older,)] = db.execute("SELECT MAX(seq) FROM events WHERE type = 'monitoring' AND seq < ? AND "
+                            "json_extract(body, '$.kind') = 'input_drift'", (latest,)).fetchall()
+    db.execute("UPDATE standing SET seq = ? WHERE slot = 'monitoring:input_drift'", (older,))
+    db.commit()
+    db.close()
+    assert "breach" not in tiergate(*show).stdout
+    verified = tiergate("audit", "verify", "--ledger", ledger)
+    assert verified.exit_code == 1
+    assert verified.stdout == ("LEDGER BROKEN: the events are intact, but the index `status` reads does not match "
+                               f"them: predictive-maintenance 3.0, monitoring:input_drift: it points at event {older}, "
+                               f"where the latest is event {latest}\n")
+    assert verified.stderr.endswith("the index can be built again from the events: tiergate audit reindex\n")
+    events = story_count("drift-breach.yaml")
+    reindexed = tiergate("audit", "reindex", "--ledger", ledger)
+    assert (reindexed.exit_code, reindexed.stdout) == (0, f"index built again: {events - 3} rows from {events} events\n")
+    assert tiergate("audit", "verify", "--ledger", ledger).exit_code == 0
+    assert "monitoring:input_drift@deployment breach" in tiergate(*show).stdout

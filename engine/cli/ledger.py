@@ -406,7 +406,26 @@ def audit_verify(ledger_path, expected):
         sys.exit(EXIT_OK)
     click.echo(f"LEDGER BROKEN: {result.problem}")
     click.echo(f"checked {result.count} events; the chain is intact up to head {result.head}", err=True)
+    if result.only_the_index:
+        click.echo("the index can be built again from the events: tiergate audit reindex", err=True)
     sys.exit(EXIT_FINDING)
+
+
+@audit.command("reindex")
+@click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
+def audit_reindex(ledger_path):
+    """Build the index `status` reads again from the events (after `audit verify` found it wrong)."""
+    from ..ledger import ledger_path as resolve
+    from ..ledger.service import Ledger
+
+    try:
+        with Ledger(resolve(ledger_path), create=False) as ledger:
+            rows = ledger.store.reindex()
+            count = ledger.store.count()
+    except TiergateError as exc:
+        echo_diagnostics(exc.diagnostics, err=True)
+        sys.exit(EXIT_INPUT)
+    click.echo(f"index built again: {rows} rows from {count} events")
 
 
 @audit.command("head")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,9 +13,10 @@ from ..errors import WARNING, Diagnostic, Location, TiergateError, did_you_mean
 from ..events import EVENT_TYPES, Event, EventLog, Holding, Roster, events_from_records, format_time, json_object, \
     make_event, parse_time
 from ..policy import Policy
-from .chain import GENESIS, canonical
+from .chain import canonical
 from .standing import instant_of, slot_of
 from .store import Row, SQLiteStore
+from .verify import Verification
 
 ROSTER, RECLASSIFIED = "roster", "reclassified"
 LEDGER_TYPES = EVENT_TYPES + (ROSTER, RECLASSIFIED)
@@ -277,18 +277,6 @@ def roster_from_body(body: dict) -> Roster:
     return Roster(people, "ledger roster")
 
 
-@dataclass(frozen=True)
-class Verification:
-    count: int
-    head: str
-    problem: str | None = None
-    seq: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
-
-
 class Ledger:
     def __init__(self, path: Path, create: bool = True, readonly: bool = False):
         self.path = Path(path)
@@ -344,84 +332,10 @@ class Ledger:
         return self.store.append(rows, check=check)
 
     def verify(self, expected_head: str | None = None) -> Verification:
-        """Recompute the hash chain from the first event; the first event that breaks it is reported.
+        """`audit verify` (engine/ledger/verify.py)."""
+        from .verify import verify
 
-        A large ledger is checked in runs of events on every core, each run from the stored hash of the event
-        before it; the first run (in order) with a problem names it, as one pass from the start would.
-        """
-        from . import parallel
-
-        low, high, total = self.store.seq_range()
-        workers = parallel.cores()
-        if workers > 1 and total >= VERIFY_PARALLEL_FROM:
-            step = -(-(high - low + 1) // (workers * 2))
-            runs = [(first, min(first + step - 1, high)) for first in range(low, high + 1, step)]
-            runs = [(first, last, *(self.store.before(first) if i else (0, GENESIS)))
-                    for i, (first, last) in enumerate(runs)]
-            parts = parallel.on_every_core(_verify_run, runs, (self.path, expected_head), workers)
-        else:
-            parts = [_verify_rows(self.store, None, None, 0, GENESIS, expected_head)]
-        count, published_at = 0, None
-        for run_count, previous, last_seq, problem, problem_seq, published in parts:
-            count += run_count
-            if published_at is None:
-                published_at = published
-            if problem is not None:
-                return Verification(count, previous, problem, problem_seq)
-        if expected_head is not None and expected_head != previous:
-            if published_at is not None:
-                added = last_seq - published_at
-                return Verification(count, previous, f"the ledger moved on: the published head {expected_head} is "
-                                    f"event {published_at}, and {added} event{'s were' if added != 1 else ' was'} "
-                                    f"added since (head now {previous})", None)
-            return Verification(count, previous, f"the head is {previous}, not the published {expected_head}, which "
-                                "is no event of this ledger: the ledger was rewritten", None)
-        return Verification(count, previous)
-
-
-#: events from which `audit verify` checks runs of them on every core
-VERIFY_PARALLEL_FROM = 50_000
-
-
-def _verify_run(run: tuple[int, int, int, str], path: Path, expected_head: str | None) -> tuple:
-    first, last, last_seq, previous = run
-    store = SQLiteStore(path, create=False, readonly=True)  # a connection of its own, never the parent's
-    try:
-        return _verify_rows(store, first, last, last_seq, previous, expected_head)
-    finally:
-        store.close()
-
-
-def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_seq: int, previous: str,
-                 expected_head: str | None) -> tuple:
-    """Check the rows from `first` to `last` (all when None), the row before them being (`last_seq`,
-    `previous`): (rows read, last good hash, last good seq, problem, the seq it names, seq whose hash is
-    `expected_head`)."""
-    sha256 = hashlib.sha256
-    count, published_at = 0, None
-    try:
-        for seq, body, prev_hash, stored_hash, columns_match in store.chain(first, last):
-            count += 1
-            if seq != last_seq + 1:
-                return (count, previous, last_seq, f"event {last_seq + 1} is missing (found {seq} next): "
-                        "an event was deleted or the order was changed", last_seq + 1, published_at)
-            if prev_hash != previous:
-                return (count, previous, last_seq, f"event {seq} does not follow event {seq - 1}: "
-                        "an event before it was deleted, inserted or reordered", seq, published_at)
-            # link(previous, body), inlined: this line runs once per event of the ledger
-            if not isinstance(body, str) or sha256(f"{previous}\n{body}".encode("utf-8")).hexdigest() != stored_hash:
-                return (count, previous, last_seq, f"event {seq} was altered: its content does not match its hash",
-                        seq, published_at)
-            if not columns_match:
-                return (count, previous, last_seq, f"event {seq} was altered: its columns do not match its "
-                        "content", seq, published_at)
-            previous, last_seq = stored_hash, seq
-            if stored_hash == expected_head:
-                published_at = seq
-    except TiergateError as exc:  # a row that cannot even be read (e.g. bytes that are not UTF-8)
-        return (count, previous, last_seq, f"event {last_seq + 1} cannot be read: {exc.diagnostics[0].message}",
-                last_seq + 1, published_at)
-    return count, previous, last_seq, None, None, published_at
+        return verify(self.store, self.path, expected_head)
 
 
 def now() -> datetime:

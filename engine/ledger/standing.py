@@ -13,6 +13,14 @@ from typing import Any
 from ..events import parse_time
 
 
+#: the types of event that share a slot with others of their kind (the rest have a slot each)
+SHARED = ("monitoring", "review", "roster")
+#: slot_of in SQL, over an events row whose columns match its body (what `audit verify` checks it with)
+SLOT_SQL = ("CASE type WHEN 'monitoring' THEN 'monitoring:' || json_extract(body, '$.kind') "
+            "WHEN 'review' THEN 'review:' || json_extract(body, '$.role') || ':' || actor "
+            "WHEN 'roster' THEN 'roster' END")
+
+
 def slot_of(body: dict[str, Any]) -> str | None:
     """The slot a later event of the same version takes over, or None for an event that always counts."""
     kind = body.get("type")

@@ -107,6 +107,18 @@ def _problem(path: Path, message: str, hint: str | None = None) -> TiergateError
     return TiergateError(Diagnostic("E600", message, Location(str(path)), hint=hint))
 
 
+def _slot_of_text(text: str) -> str | None:
+    import json
+
+    from .standing import slot_of
+
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    return slot_of(body) if isinstance(body, dict) else None
+
+
 def _columns_match(r: tuple) -> int:
     """Whether a row's (seq, at, type, use_case, version, actor, body, ...) columns equal its body's fields."""
     import json
@@ -296,15 +308,22 @@ class SQLiteStore:
                                                                                    "actor"))
 
     def chain(self, first: int | None = None, last: int | None = None) -> Iterator[tuple]:
-        """(seq, body, prev_hash, hash, columns_match) of every row in order (from seq `first` to `last` when
-        given), for `audit verify`.
+        """(seq, body, prev_hash, hash, columns_match, shared slot, at) of every row in order (from seq `first` to
+        `last` when given), for `audit verify`.
 
         columns_match is 1 when the at/type/use_case/version/actor columns equal the body's fields, 0 when
-        not (or the body is no JSON), None when this SQLite has no JSON functions (the caller compares).
+        not (or the body is no JSON); where this SQLite has no JSON functions, the body is read here. The
+        shared slot (and at) are None for an event with a slot of its own, else the slot standing.slot_of
+        gives it, as `use_case NUL version NUL slot`.
         """
+        from .standing import SHARED, SLOT_SQL
+
         where, args = ("WHERE seq >= ? AND seq <= ? ", (first, last)) if first is not None else ("", ())
+        kinds = ", ".join(f"'{k}'" for k in SHARED)
         with_json = (f"SELECT seq, body, prev_hash, hash, CASE WHEN json_valid(body) THEN ({self._COLUMNS_MATCH}) "
-                     f"ELSE 0 END FROM events {where}ORDER BY seq")
+                     f"ELSE 0 END, CASE WHEN type IN ({kinds}) AND json_valid(body) THEN use_case || char(0) || "
+                     f"version || char(0) || {SLOT_SQL} END, CASE WHEN type IN ({kinds}) THEN at END "
+                     f"FROM events {where}ORDER BY seq")
         try:
             try:
                 cursor = self.db.execute(with_json, args)
@@ -317,9 +336,47 @@ class SQLiteStore:
                 return
             for r in self.db.execute("SELECT seq, at, type, use_case, version, actor, body, prev_hash, hash "
                                      f"FROM events {where}ORDER BY seq", args):
-                yield r[0], r[6], r[7], r[8], _columns_match(r)
+                slot = _slot_of_text(r[6])
+                shared = None if slot is None else f"{r[3]}\0{r[4]}\0{slot}"
+                yield r[0], r[6], r[7], r[8], _columns_match(r), shared, None if slot is None else r[1]
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
+
+    def standing_rows(self) -> tuple[tuple[int, int], dict[str, tuple[float, int]]]:
+        """For `audit verify`: ((rows of the standing index for an event of their own that match such an event,
+        all such rows), {use_case NUL version NUL slot: (instant, seq)} of the rows of shared slots)."""
+        from .standing import SHARED
+
+        kinds = ", ".join(f"'{k}'" for k in SHARED)
+        try:
+            own = self.db.execute(
+                "SELECT COUNT(e.seq), COUNT(*) FROM standing s LEFT JOIN events e ON e.seq = s.seq AND "
+                f"s.slot = '#' || e.seq AND e.use_case = s.use_case AND e.version = s.version AND e.type NOT IN "
+                f"({kinds}) WHERE substr(s.slot, 1, 1) = '#'").fetchone()
+            shared = {f"{u}\0{v}\0{slot}": (instant, seq) for u, v, slot, instant, seq in self.db.execute(
+                "SELECT use_case, version, slot, instant, seq FROM standing WHERE substr(slot, 1, 1) <> '#'")}
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+        return tuple(own), shared
+
+    def standing_strays(self) -> tuple[int | None, int | None]:
+        """(the first event that needs a standing row of its own and has none, the first such row that matches no
+        such event): where `standing_rows` found the counts wrong."""
+        from .standing import SHARED
+
+        kinds = ", ".join(f"'{k}'" for k in SHARED)
+        try:
+            missing = self.db.execute(
+                f"SELECT MIN(e.seq) FROM events e WHERE e.type NOT IN ({kinds}) AND NOT EXISTS (SELECT 1 FROM "
+                "standing s WHERE s.use_case = e.use_case AND s.version = e.version AND s.slot = '#' || e.seq)"
+            ).fetchone()[0]
+            stray = self.db.execute(
+                "SELECT MIN(s.seq) FROM standing s LEFT JOIN events e ON e.seq = s.seq AND s.slot = '#' || e.seq "
+                f"AND e.use_case = s.use_case AND e.version = s.version AND e.type NOT IN ({kinds}) "
+                "WHERE substr(s.slot, 1, 1) = '#' AND e.seq IS NULL").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+        return missing, stray
 
     def seq_range(self) -> tuple[int, int, int]:
         """(lowest seq, highest seq, number of rows)."""
@@ -470,6 +527,23 @@ class SQLiteStore:
         except BaseException:
             self._rollback()
             raise
+
+    def reindex(self) -> int:
+        """Build the standing index again from the events, as one transaction (what `audit verify` found wrong
+        with it is then gone; the events are not touched). Returns its number of rows."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute("DELETE FROM standing")
+                _fill_standing(self.db)
+                rows = self.db.execute("SELECT COUNT(*) FROM standing").fetchone()[0]
+                self.db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+        return rows
 
     def _rollback(self) -> None:
         try:

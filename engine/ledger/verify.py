@@ -1,0 +1,176 @@
+"""`audit verify`: the hash chain from the first event to the head, then the index `status` reads.
+
+The chain makes the events tamper-evident. The standing index (engine/ledger/standing.py) is derived from
+them, and `status` reads it instead of the events: a row taken out of it, or pointed at an older result,
+would hide an event from `status` while the chain stays intact. So verify also rebuilds what the index
+must hold from the events it has just checked, and compares.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import TiergateError
+from .chain import GENESIS
+from .standing import instant_of
+from .store import SQLiteStore
+
+#: events from which `audit verify` checks runs of them on every core
+VERIFY_PARALLEL_FROM = 50_000
+#: how a problem with the standing index (and not with the events) begins
+INDEX_PROBLEM = "the events are intact, but the index `status` reads does not match them"
+
+
+@dataclass(frozen=True)
+class Verification:
+    count: int
+    head: str
+    problem: str | None = None
+    seq: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    @property
+    def only_the_index(self) -> bool:
+        """Whether the events are intact and only the standing index is wrong (`audit reindex` mends it)."""
+        return self.problem is not None and self.problem.startswith(INDEX_PROBLEM)
+
+
+def verify(store: SQLiteStore, path: Path, expected_head: str | None = None) -> Verification:
+    """Recompute the hash chain from the first event; the first event that breaks it is reported. Then check
+    the standing index against the events.
+
+    A large ledger is checked in runs of events on every core, each run from the stored hash of the event
+    before it; the first run (in order) with a problem names it, as one pass from the start would.
+    """
+    from . import parallel
+
+    low, high, total = store.seq_range()
+    workers = parallel.cores()
+    if workers > 1 and total >= VERIFY_PARALLEL_FROM:
+        step = -(-(high - low + 1) // (workers * 2))
+        runs = [(first, min(first + step - 1, high)) for first in range(low, high + 1, step)]
+        runs = [(first, last, *(store.before(first) if i else (0, GENESIS))) for i, (first, last) in enumerate(runs)]
+        parts = parallel.on_every_core(_verify_run, runs, (path, expected_head), workers)
+    else:
+        parts = [_verify_rows(store, None, None, 0, GENESIS, expected_head)]
+    count, published_at, own_slots, latest = 0, None, 0, {}
+    for run_count, previous, last_seq, problem, problem_seq, published, run_own, run_latest in parts:
+        count += run_count
+        if published_at is None:
+            published_at = published
+        if problem is not None:
+            return Verification(count, previous, problem, problem_seq)
+        own_slots += run_own
+        for slot, (at, seq) in run_latest.items():  # runs in order: a later run's result wins a tie
+            known = latest.get(slot)
+            if known is None or _not_before(at, known[0]):
+                latest[slot] = (at, seq)
+    if expected_head is not None and expected_head != previous:
+        if published_at is not None:
+            added = last_seq - published_at
+            return Verification(count, previous, f"the ledger moved on: the published head {expected_head} is "
+                                f"event {published_at}, and {added} event{'s were' if added != 1 else ' was'} "
+                                f"added since (head now {previous})", None)
+        return Verification(count, previous, f"the head is {previous}, not the published {expected_head}, which is "
+                            "no event of this ledger: the ledger was rewritten", None)
+    problem, seq = _standing_problem(store, own_slots, latest)
+    if problem is not None:
+        return Verification(count, previous, f"{INDEX_PROBLEM}: {problem}", seq)
+    return Verification(count, previous)
+
+
+def _verify_run(run: tuple[int, int, int, str], path: Path, expected_head: str | None) -> tuple:
+    first, last, last_seq, previous = run
+    store = SQLiteStore(path, create=False, readonly=True)  # a connection of its own, never the parent's
+    try:
+        return _verify_rows(store, first, last, last_seq, previous, expected_head)
+    finally:
+        store.close()
+
+
+def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_seq: int, previous: str,
+                 expected_head: str | None) -> tuple:
+    """Check the rows from `first` to `last` (all when None), the row before them being (`last_seq`,
+    `previous`): (rows read, last good hash, last good seq, problem, the seq it names, seq whose hash is
+    `expected_head`, events with a standing slot of their own, {use_case NUL version NUL slot: (at, seq)} of
+    the latest event in each shared slot)."""
+    sha256 = hashlib.sha256
+    count, published_at, own_slots, latest = 0, None, 0, {}
+    try:
+        for seq, body, prev_hash, stored_hash, columns_match, shared, at in store.chain(first, last):
+            count += 1
+            if seq != last_seq + 1:
+                return (count, previous, last_seq, f"event {last_seq + 1} is missing (found {seq} next): "
+                        "an event was deleted or the order was changed", last_seq + 1, published_at, 0, {})
+            if prev_hash != previous:
+                return (count, previous, last_seq, f"event {seq} does not follow event {seq - 1}: "
+                        "an event before it was deleted, inserted or reordered", seq, published_at, 0, {})
+            # link(previous, body), inlined: this line runs once per event of the ledger
+            if not isinstance(body, str) or sha256(f"{previous}\n{body}".encode("utf-8")).hexdigest() != stored_hash:
+                return (count, previous, last_seq, f"event {seq} was altered: its content does not match its hash",
+                        seq, published_at, 0, {})
+            if not columns_match:
+                return (count, previous, last_seq, f"event {seq} was altered: its columns do not match its "
+                        "content", seq, published_at, 0, {})
+            previous, last_seq = stored_hash, seq
+            if stored_hash == expected_head:
+                published_at = seq
+            if shared is None:
+                own_slots += 1
+                continue
+            # the latest by time, then by recording (standing._standing_rows); two UTC times written alike (the
+            # usual case) compare as text
+            known = latest.get(shared)
+            if known is None:
+                latest[shared] = (at, seq)
+            else:
+                was = known[0]
+                if (at >= was) if len(at) == len(was) and at[-1] == was[-1] == "Z" and at[10] == was[10] == "T" \
+                        else _not_before(at, was):
+                    latest[shared] = (at, seq)
+    except TiergateError as exc:  # a row that cannot even be read (e.g. bytes that are not UTF-8)
+        return (count, previous, last_seq, f"event {last_seq + 1} cannot be read: {exc.diagnostics[0].message}",
+                last_seq + 1, published_at, 0, {})
+    return count, previous, last_seq, None, None, published_at, own_slots, latest
+
+
+def _not_before(at: str, other: str) -> bool:
+    """Whether the time `at` is not before `other` (RFC 3339 texts). Two UTC times written alike compare as text;
+    any others are read."""
+    if len(at) == len(other) and at[-1] == other[-1] == "Z" and at[10] == other[10] == "T":
+        return at >= other
+    return instant_of({"at": at}) >= instant_of({"at": other})
+
+
+def _slot_name(key: str) -> str:
+    use_case, version, slot = key.split("\0", 2)
+    return f"{use_case} {version}, {slot}"
+
+
+def _standing_problem(store: SQLiteStore, own_slots: int, latest: dict) -> tuple[str | None, int | None]:
+    """What is wrong with the standing index, given what the events say it must hold: (problem, seq) or (None,
+    None)."""
+    recorded, shared = store.standing_rows()
+    for key, (at, seq) in latest.items():
+        found = shared.pop(key, None)
+        where = _slot_name(key)
+        if found is None:
+            return f"{where}: the row for event {seq} is missing", seq
+        if found[1] != seq:
+            return f"{where}: it points at event {found[1]}, where the latest is event {seq}", seq
+        if found[0] != instant_of({"at": at}):
+            return f"{where}: the time of event {seq} was changed", seq
+    if shared:
+        key, (_, seq) = min(shared.items(), key=lambda item: item[1][1])
+        return f"{_slot_name(key)}: a row for event {seq}, which no event calls for", seq
+    matching, rows = recorded
+    if rows != own_slots or matching != own_slots:
+        missing, stray = store.standing_strays()
+        if missing is not None:
+            return f"event {missing} has no row", missing
+        return f"a row for event {stray}, which no event calls for", stray
+    return None, None
