@@ -766,6 +766,7 @@ def test_a_result_hidden_from_status_is_found_by_verify_and_reindex_mends_it(tmp
     assert verified.stderr.endswith("the index can be built again from the events: tiergate audit reindex\n")
     events = story_count("drift-breach.yaml")
     reindexed = tiergate("audit", "reindex", "--ledger", ledger)
-    assert (reindexed.exit_code, reindexed.stdout) == (0, f"index built again: {events - 3} rows from {events} events\n")
+    assert (reindexed.exit_code, reindexed.stdout) == (0, f"index built again: {events - 3} rows from {events} "
+                                                          "events\n")
     assert tiergate("audit", "verify", "--ledger", ledger).exit_code == 0
     assert "monitoring:input_drift@deployment breach" in tiergate(*show).stdout

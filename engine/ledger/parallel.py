@@ -25,9 +25,11 @@ def _run(job: Any) -> Any:
     return func(job, *shared)
 
 
-def on_every_core(func: Callable, jobs: Iterable[Any], shared: tuple, workers: int) -> list:
+def on_every_core(func: Callable, jobs: Iterable[Any], shared: tuple, workers: int,
+                  meanwhile: Callable[[], Any] | None = None) -> list:
     """[func(job, *shared) for job in jobs], the jobs shared out among `workers` forked processes; results
-    in the order of the jobs. `shared` is inherited, never pickled; each job and result is."""
+    in the order of the jobs. `shared` is inherited, never pickled; each job and result is. `meanwhile` runs
+    here while they work."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -35,7 +37,10 @@ def on_every_core(func: Callable, jobs: Iterable[Any], shared: tuple, workers: i
     _task = (func, shared)
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(_run, jobs))
+            futures = [pool.submit(_run, job) for job in jobs]
+            if meanwhile is not None:
+                meanwhile()
+            return [future.result() for future in futures]
     finally:
         _task = None
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple, Protocol, Sequence
 from urllib.parse import quote
@@ -308,8 +309,8 @@ class SQLiteStore:
                                                                                    "actor"))
 
     def chain(self, first: int | None = None, last: int | None = None) -> Iterator[tuple]:
-        """(seq, body, prev_hash, hash, columns_match, shared slot, at) of every row in order (from seq `first` to
-        `last` when given), for `audit verify`.
+        """(seq, body as UTF-8 bytes, prev_hash, hash, columns_match, shared slot, at) of every row in order (from
+        seq `first` to `last` when given), for `audit verify`.
 
         columns_match is 1 when the at/type/use_case/version/actor columns equal the body's fields, 0 when
         not (or the body is no JSON); where this SQLite has no JSON functions, the body is read here. The
@@ -320,7 +321,8 @@ class SQLiteStore:
 
         where, args = ("WHERE seq >= ? AND seq <= ? ", (first, last)) if first is not None else ("", ())
         kinds = ", ".join(f"'{k}'" for k in SHARED)
-        with_json = (f"SELECT seq, body, prev_hash, hash, CASE WHEN json_valid(body) THEN ({self._COLUMNS_MATCH}) "
+        with_json = (f"SELECT seq, CAST(body AS BLOB), prev_hash, hash, CASE WHEN json_valid(body) THEN "
+                     f"({self._COLUMNS_MATCH}) "
                      f"ELSE 0 END, CASE WHEN type IN ({kinds}) AND json_valid(body) THEN use_case || char(0) || "
                      f"version || char(0) || {SLOT_SQL} END, CASE WHEN type IN ({kinds}) THEN at END "
                      f"FROM events {where}ORDER BY seq")
@@ -338,7 +340,7 @@ class SQLiteStore:
                                      f"FROM events {where}ORDER BY seq", args):
                 slot = _slot_of_text(r[6])
                 shared = None if slot is None else f"{r[3]}\0{r[4]}\0{slot}"
-                yield r[0], r[6], r[7], r[8], _columns_match(r), shared, None if slot is None else r[1]
+                yield r[0], r[6].encode("utf-8"), r[7], r[8], _columns_match(r), shared, None if slot is None else r[1]
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
 
@@ -377,6 +379,19 @@ class SQLiteStore:
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
         return missing, stray
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One read transaction: what is read inside it is the ledger at one moment, whatever is appended
+        meanwhile."""
+        try:
+            self.db.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+        try:
+            yield
+        finally:
+            self._rollback()
 
     def seq_range(self) -> tuple[int, int, int]:
         """(lowest seq, highest seq, number of rows)."""

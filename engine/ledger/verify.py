@@ -44,17 +44,26 @@ def verify(store: SQLiteStore, path: Path, expected_head: str | None = None) -> 
     the standing index against the events.
 
     A large ledger is checked in runs of events on every core, each run from the stored hash of the event
-    before it; the first run (in order) with a problem names it, as one pass from the start would.
+    before it; the first run (in order) with a problem names it, as one pass from the start would. The
+    index is read meanwhile, at the moment the events to check were counted (events appended during the
+    check are left for the next one).
     """
+    with store.snapshot():
+        return _verify(store, path, expected_head)
+
+
+def _verify(store: SQLiteStore, path: Path, expected_head: str | None) -> Verification:
     from . import parallel
 
     low, high, total = store.seq_range()
     workers = parallel.cores()
+    index: list = []
     if workers > 1 and total >= VERIFY_PARALLEL_FROM:
         step = -(-(high - low + 1) // (workers * 2))
         runs = [(first, min(first + step - 1, high)) for first in range(low, high + 1, step)]
         runs = [(first, last, *(store.before(first) if i else (0, GENESIS))) for i, (first, last) in enumerate(runs)]
-        parts = parallel.on_every_core(_verify_run, runs, (path, expected_head), workers)
+        parts = parallel.on_every_core(_verify_run, runs, (path, expected_head), workers,
+                                       meanwhile=lambda: index.append(store.standing_rows()))
     else:
         parts = [_verify_rows(store, None, None, 0, GENESIS, expected_head)]
     count, published_at, own_slots, latest = 0, None, 0, {}
@@ -77,7 +86,7 @@ def verify(store: SQLiteStore, path: Path, expected_head: str | None = None) -> 
                                 f"added since (head now {previous})", None)
         return Verification(count, previous, f"the head is {previous}, not the published {expected_head}, which is "
                             "no event of this ledger: the ledger was rewritten", None)
-    problem, seq = _standing_problem(store, own_slots, latest)
+    problem, seq = _standing_problem(store, index[0] if index else store.standing_rows(), own_slots, latest)
     if problem is not None:
         return Verification(count, previous, f"{INDEX_PROBLEM}: {problem}", seq)
     return Verification(count, previous)
@@ -109,8 +118,8 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
             if prev_hash != previous:
                 return (count, previous, last_seq, f"event {seq} does not follow event {seq - 1}: "
                         "an event before it was deleted, inserted or reordered", seq, published_at, 0, {})
-            # link(previous, body), inlined: this line runs once per event of the ledger
-            if not isinstance(body, str) or sha256(f"{previous}\n{body}".encode("utf-8")).hexdigest() != stored_hash:
+            # link(previous, body), inlined (over the stored bytes): this line runs once per event of the ledger
+            if not isinstance(body, bytes) or sha256(f"{previous}\n".encode() + body).hexdigest() != stored_hash:
                 return (count, previous, last_seq, f"event {seq} was altered: its content does not match its hash",
                         seq, published_at, 0, {})
             if not columns_match:
@@ -151,10 +160,10 @@ def _slot_name(key: str) -> str:
     return f"{use_case} {version}, {slot}"
 
 
-def _standing_problem(store: SQLiteStore, own_slots: int, latest: dict) -> tuple[str | None, int | None]:
-    """What is wrong with the standing index, given what the events say it must hold: (problem, seq) or (None,
-    None)."""
-    recorded, shared = store.standing_rows()
+def _standing_problem(store: SQLiteStore, index: tuple, own_slots: int, latest: dict) -> tuple[str | None, int | None]:
+    """What is wrong with the standing index (`index`: SQLiteStore.standing_rows), given what the events say it
+    must hold: (problem, seq) or (None, None)."""
+    recorded, shared = index
     for key, (at, seq) in latest.items():
         found = shared.pop(key, None)
         where = _slot_name(key)
