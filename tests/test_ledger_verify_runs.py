@@ -166,3 +166,34 @@ def test_the_latest_result_of_a_slot_is_found_across_runs(stories_ledger, tmp_pa
                                              "slot = ?", (older, use_case, version, slot)))
             one_pass, in_runs = both_ways(copy, monkeypatch)
             assert one_pass == in_runs and one_pass.seq == seqs[-1], (slot, older)
+
+
+@pytest.mark.parametrize("in_runs", [False, True], ids=["one pass", "in runs"])
+def test_events_appended_while_verifying_are_left_for_the_next_check(stories_ledger, tmp_path, monkeypatch, policy,
+                                                                    in_runs):
+    """An append between the chain check and the reading of the index (another CI job recording) does not make
+    the index look wrong: both are read as the ledger was when the check began."""
+    from engine.ledger.actions import record
+    from engine.ledger.store import SQLiteStore
+
+    path, count = stories_ledger
+    copy = tampered(path, tmp_path)
+    monkeypatch.setattr(verify, "VERIFY_PARALLEL_FROM", 1 if in_runs else 10 ** 9)
+    monkeypatch.setattr(parallel, "cores", lambda: RUNS)
+    read_index = SQLiteStore.standing_rows
+
+    def append_first(store):
+        with Ledger(copy) as other:
+            record(other, policy, None, {"at": "2026-12-01T00:00:00Z", "type": "monitoring", "use_case": "predictive-maintenance",
+                                         "version": "3.0", "actor": "paula", "kind": "input_drift",
+                                         "metrics": {"psi": 0.5}})
+        return read_index(store)
+
+    monkeypatch.setattr(SQLiteStore, "standing_rows", append_first)
+    with Ledger(copy, create=False, readonly=True) as led:
+        first = led.verify()
+    assert first.ok and first.count == count
+    monkeypatch.setattr(SQLiteStore, "standing_rows", read_index)
+    with Ledger(copy, create=False, readonly=True) as led:
+        second = led.verify()
+    assert second.ok and second.count == count + 1
