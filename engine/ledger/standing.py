@@ -15,6 +15,8 @@ from ..events import parse_time
 
 #: the types of event that share a slot with others of their kind (the rest have a slot each)
 SHARED = ("monitoring", "review", "roster")
+#: SHARED as an SQL list
+SHARED_SQL = "(" + ", ".join(f"'{kind}'" for kind in SHARED) + ")"
 #: slot_of in SQL, over an events row whose columns match its body (what `audit verify` checks it with)
 SLOT_SQL = ("CASE type WHEN 'monitoring' THEN 'monitoring:' || json_extract(body, '$.kind') "
             "WHEN 'review' THEN 'review:' || json_extract(body, '$.role') || ':' || actor "

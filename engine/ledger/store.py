@@ -317,14 +317,14 @@ class SQLiteStore:
         shared slot (and at) are None for an event with a slot of its own, else the slot standing.slot_of
         gives it, as `use_case NUL version NUL slot`.
         """
-        from .standing import SHARED, SLOT_SQL
+        from .standing import SHARED_SQL as kinds
+        from .standing import SLOT_SQL
 
         where, args = ("WHERE seq >= ? AND seq <= ? ", (first, last)) if first is not None else ("", ())
-        kinds = ", ".join(f"'{k}'" for k in SHARED)
         with_json = (f"SELECT seq, CAST(body AS BLOB), prev_hash, hash, CASE WHEN json_valid(body) THEN "
                      f"({self._COLUMNS_MATCH}) "
-                     f"ELSE 0 END, CASE WHEN type IN ({kinds}) AND json_valid(body) THEN use_case || char(0) || "
-                     f"version || char(0) || {SLOT_SQL} END, CASE WHEN type IN ({kinds}) THEN at END "
+                     f"ELSE 0 END, CASE WHEN type IN {kinds} AND json_valid(body) THEN use_case || char(0) || "
+                     f"version || char(0) || {SLOT_SQL} END, CASE WHEN type IN {kinds} THEN at END "
                      f"FROM events {where}ORDER BY seq")
         try:
             try:
@@ -347,14 +347,13 @@ class SQLiteStore:
     def standing_rows(self) -> tuple[tuple[int, int], dict[str, tuple[float, int]]]:
         """For `audit verify`: ((rows of the standing index for an event of their own that match such an event,
         all such rows), {use_case NUL version NUL slot: (instant, seq)} of the rows of shared slots)."""
-        from .standing import SHARED
+        from .standing import SHARED_SQL as kinds
 
-        kinds = ", ".join(f"'{k}'" for k in SHARED)
         try:
             own = self.db.execute(
                 "SELECT COUNT(e.seq), COUNT(*) FROM standing s LEFT JOIN events e ON e.seq = s.seq AND "
                 f"s.slot = '#' || e.seq AND e.use_case = s.use_case AND e.version = s.version AND e.type NOT IN "
-                f"({kinds}) WHERE substr(s.slot, 1, 1) = '#'").fetchone()
+                f"{kinds} WHERE substr(s.slot, 1, 1) = '#'").fetchone()
             shared = {f"{u}\0{v}\0{slot}": (instant, seq) for u, v, slot, instant, seq in self.db.execute(
                 "SELECT use_case, version, slot, instant, seq FROM standing WHERE substr(slot, 1, 1) <> '#'")}
         except sqlite3.DatabaseError as exc:
@@ -364,17 +363,16 @@ class SQLiteStore:
     def standing_strays(self) -> tuple[int | None, int | None]:
         """(the first event that needs a standing row of its own and has none, the first such row that matches no
         such event): where `standing_rows` found the counts wrong."""
-        from .standing import SHARED
+        from .standing import SHARED_SQL as kinds
 
-        kinds = ", ".join(f"'{k}'" for k in SHARED)
         try:
             missing = self.db.execute(
-                f"SELECT MIN(e.seq) FROM events e WHERE e.type NOT IN ({kinds}) AND NOT EXISTS (SELECT 1 FROM "
+                f"SELECT MIN(e.seq) FROM events e WHERE e.type NOT IN {kinds} AND NOT EXISTS (SELECT 1 FROM "
                 "standing s WHERE s.use_case = e.use_case AND s.version = e.version AND s.slot = '#' || e.seq)"
             ).fetchone()[0]
             stray = self.db.execute(
                 "SELECT MIN(s.seq) FROM standing s LEFT JOIN events e ON e.seq = s.seq AND s.slot = '#' || e.seq "
-                f"AND e.use_case = s.use_case AND e.version = s.version AND e.type NOT IN ({kinds}) "
+                f"AND e.use_case = s.use_case AND e.version = s.version AND e.type NOT IN {kinds} "
                 "WHERE substr(s.slot, 1, 1) = '#' AND e.seq IS NULL").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
