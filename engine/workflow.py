@@ -5,16 +5,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from .events import Event
 from .policy import Workflow
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 
 @lru_cache(maxsize=64)
 def graph_of(workflow: Workflow) -> nx.DiGraph:
-    """The workflow's stages and edges as a directed graph (cycles such as a loop back are allowed)."""
+    """The workflow's stages and edges as a directed graph (cycles such as a loop back are allowed). networkx is
+    imported here, when a graph is asked for: it costs more to import than a gate check costs to run."""
+    import networkx as nx
+
     graph = nx.DiGraph(name=workflow.name)
     graph.add_nodes_from(workflow.stages)
     graph.add_edges_from(workflow.edges)
