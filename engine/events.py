@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .errors import WARNING, Diagnostic, Location, TiergateError
 from .yamlsource import json_path, load_yaml
@@ -162,6 +162,14 @@ def json_object(text: str) -> Any:
 JSON_LINES = (".jsonl", ".ndjson")
 
 
+def json_lines(text: str, first: int = 1) -> Iterator[tuple[int, str]]:
+    """(number, line) of the lines of JSON Lines text that are not blank, numbered from `first`. Lines end at \n
+    only: a JSON string may hold the other line breaks Python knows (U+2028, U+0085...)."""
+    for number, line in enumerate(text.split("\n"), first):
+        if line and not line.isspace():
+            yield number, line
+
+
 def _records(data: bytes, file: str) -> list[tuple[Any, int]]:
     """(record, line) pairs from JSON Lines or a YAML list."""
     if file.endswith(JSON_LINES):
@@ -172,10 +180,7 @@ def _records(data: bytes, file: str) -> list[tuple[Any, int]]:
             raise TiergateError(Diagnostic("E400", f"the file is not UTF-8 text (bad byte at offset {exc.start})",
                                            Location(file))) from None
         problems = []
-        # lines end at \n only: a JSON string may hold the other line breaks Python knows (U+2028, U+0085...)
-        for number, line in enumerate(text.split("\n"), 1):
-            if not line or line.isspace():
-                continue
+        for number, line in json_lines(text):
             try:
                 out.append((json_object(line), number))
             except json.JSONDecodeError as exc:

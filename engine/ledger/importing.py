@@ -252,10 +252,9 @@ class _Unprepared(Exception):
 def _prepared_on_every_core(data: bytes, file: str, policy: Policy, answers: dict[str, Answers],
                             workers: int) -> Iterator[list[tuple]]:
     import marshal
+    from concurrent.futures.process import BrokenProcessPool
 
     from . import parallel
-
-    from concurrent.futures.process import BrokenProcessPool
 
     try:
         for packed in parallel.streamed(_prepare_run, _runs(data), (data, file, policy, answers), workers):
@@ -290,7 +289,7 @@ def _prepare_run(run: tuple[int, int, int], data: bytes, file: str, policy: Poli
     The bodies of events the validator judges by their columns alone stay here."""
     import marshal
 
-    from ..events import json_object
+    from ..events import json_lines, json_object
 
     global _classifier
     if _classifier is None or _classifier.policy is not policy:
@@ -298,8 +297,7 @@ def _prepare_run(run: tuple[int, int, int], data: bytes, file: str, policy: Poli
     start, end, first = run
     try:
         text = data[start:end].decode("utf-8-sig" if start == 0 else "utf-8")
-        records = [(json_object(line), number) for number, line in enumerate(text.split("\n"), first)
-                   if line and not line.isspace()]
+        records = [(json_object(line), number) for number, line in json_lines(text, first)]
         prepared = prepare(records, file, answers, _classifier)
     except (ValueError, RecursionError, TiergateError):  # (JSONDecodeError and UnicodeDecodeError are ValueErrors)
         return None

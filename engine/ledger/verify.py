@@ -109,22 +109,24 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
     the latest event in each shared slot)."""
     sha256 = hashlib.sha256
     count, published_at, own_slots, latest = 0, None, 0, {}
+
+    def broken(problem: str, seq: int) -> tuple:
+        return count, previous, last_seq, problem, seq, published_at, 0, {}
+
     try:
         for seq, body, prev_hash, stored_hash, columns_match, shared, at in store.chain(first, last):
             count += 1
             if seq != last_seq + 1:
-                return (count, previous, last_seq, f"event {last_seq + 1} is missing (found {seq} next): "
-                        "an event was deleted or the order was changed", last_seq + 1, published_at, 0, {})
+                return broken(f"event {last_seq + 1} is missing (found {seq} next): an event was deleted or the "
+                              "order was changed", last_seq + 1)
             if prev_hash != previous:
-                return (count, previous, last_seq, f"event {seq} does not follow event {seq - 1}: "
-                        "an event before it was deleted, inserted or reordered", seq, published_at, 0, {})
+                return broken(f"event {seq} does not follow event {seq - 1}: an event before it was deleted, "
+                              "inserted or reordered", seq)
             # link(previous, body), inlined (over the stored bytes): this line runs once per event of the ledger
             if not isinstance(body, bytes) or sha256(f"{previous}\n".encode() + body).hexdigest() != stored_hash:
-                return (count, previous, last_seq, f"event {seq} was altered: its content does not match its hash",
-                        seq, published_at, 0, {})
+                return broken(f"event {seq} was altered: its content does not match its hash", seq)
             if not columns_match:
-                return (count, previous, last_seq, f"event {seq} was altered: its columns do not match its "
-                        "content", seq, published_at, 0, {})
+                return broken(f"event {seq} was altered: its columns do not match its content", seq)
             previous, last_seq = stored_hash, seq
             if stored_hash == expected_head:
                 published_at = seq
@@ -141,9 +143,8 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
                 if (at >= was) if len(at) == len(was) and at[-1] == was[-1] == "Z" and at[10] == was[10] == "T" \
                         else _not_before(at, was):
                     latest[shared] = (at, seq)
-    except TiergateError as exc:  # a row that cannot even be read (e.g. bytes that are not UTF-8)
-        return (count, previous, last_seq, f"event {last_seq + 1} cannot be read: {exc.diagnostics[0].message}",
-                last_seq + 1, published_at, 0, {})
+    except TiergateError as exc:  # a row that cannot even be read (e.g. text that is not UTF-8)
+        return broken(f"event {last_seq + 1} cannot be read: {exc.diagnostics[0].message}", last_seq + 1)
     return count, previous, last_seq, None, None, published_at, own_slots, latest
 
 
