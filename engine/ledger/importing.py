@@ -287,17 +287,21 @@ def _prepare_run(run: tuple[int, int, int], data: bytes, file: str, policy: Poli
                  answers: dict[str, Answers]) -> bytes | None:
     """The prepared events of one run of lines (in a worker), packed; None when any of them cannot be prepared.
     The bodies of events the validator judges by their columns alone stay here."""
+    import codecs
     import marshal
 
-    from ..events import json_lines, json_object
+    from ..events import json_lines
+    from ..jsoncodec import loads_utf8
 
     global _classifier
     if _classifier is None or _classifier.policy is not policy:
         _classifier = _Classifier(policy)
     start, end, first = run
     try:
-        text = data[start:end].decode("utf-8-sig" if start == 0 else "utf-8")
-        records = [(json_object(line), number) for number, line in json_lines(text, first)]
+        lines = data[start:end]
+        if start == 0 and lines.startswith(codecs.BOM_UTF8):
+            lines = lines[len(codecs.BOM_UTF8):]
+        records = [(loads_utf8(line), number) for number, line in json_lines(lines, first)]
         prepared = prepare(records, file, answers, _classifier)
     except (ValueError, RecursionError, TiergateError):  # (JSONDecodeError and UnicodeDecodeError are ValueErrors)
         return None

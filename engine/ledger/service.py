@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import WARNING, Diagnostic, Location, TiergateError, did_you_mean
-from ..events import EVENT_TYPES, Event, EventLog, Holding, Roster, events_from_records, format_time, json_object, \
-    make_event, parse_time
+from ..events import EVENT_TYPES, Event, EventLog, Holding, Roster, events_from_records, format_time, make_event, \
+    parse_time
+from ..jsoncodec import loads
 from ..policy import Policy
 from .chain import canonical
 from .standing import instant_of, slot_of
@@ -48,7 +49,7 @@ def stored_row(body: dict, text: str, instant: float | None = None) -> tuple:
 
 def body_of(text: str) -> dict:
     """A stored body as a dict."""
-    return json_object(text)
+    return loads(text)
 
 
 def row_event(row: Row) -> Event:

@@ -1,0 +1,129 @@
+"""JSON read and written at C speed: by orjson wherever it gives exactly what the standard library gives.
+
+The ledger's hashes are taken over canonical JSON, so that text must never depend on which library wrote
+it. Both functions here return what `json` returns, byte for byte and value for value, and fall back to
+`json` for the few inputs where orjson differs:
+
+* reading: an integer of 19 digits or more (orjson reads one beyond 64 bits as a float), 200 brackets or
+  more (json gives up on deep nesting, orjson goes on), anything orjson refuses (NaN, lone surrogates):
+  `json` then reads it or words the error;
+* writing: a float Python writes with an exponent (orjson writes `1e16` where Python writes `1e+16`, and
+  `0.00001` where Python writes `1e-05`), anything orjson refuses or would write where `json` raises
+  (times and dates, dataclasses, subclasses of the JSON types, integers beyond 64 bits, lone surrogates),
+  and anything holding null (orjson writes NaN and infinities as null).
+  orjson also writes UUIDs and enums, which json refuses; neither JSON nor YAML reads into one.
+
+Without orjson installed, both are the standard library alone. tests/test_jsoncodec.py holds the two
+ways to each other.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; without it, json does everything
+    orjson = None
+
+#: canonical JSON: sorted keys, no spaces, UTF-8 (not \\u escapes), no NaN
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+try:
+    from _json import encode_basestring as _encode_text
+    from _json import make_encoder as _make_encoder
+except ImportError:  # pragma: no cover - a Python without the C accelerator
+    _encode_chunks = None
+else:
+    # (markers, default, encoder, indent, key_separator, item_separator, sort_keys, skipkeys, allow_nan):
+    # the C encoder called directly, which is what JSONEncoder.encode does, less a third of its time. No
+    # circular-reference markers: bodies come from JSON or YAML (aliases refused), which cannot hold a cycle
+    _encode_chunks = _make_encoder(None, _ENCODER.default, _encode_text, None, ":", ",", True, False, False)
+
+_SCAN = json.JSONDecoder().scan_once
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
+_DEEP = 200
+#: what orjson writes for a float that Python writes with an exponent: a number (it follows `:`, `,` or `[`
+#: in compact JSON) with an `e`, or below 1e-4. Text in a string may match too; then json writes it all
+_EXPONENT_FLOAT = re.compile(rb"(?:\A|[:,\[])-?(?:0\.0000|[0-9][0-9.]*e)")
+if orjson is not None:
+    _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | \
+        orjson.OPT_PASSTHROUGH_SUBCLASS
+    _dumps, _loads, _Error = orjson.dumps, orjson.loads, orjson.JSONDecodeError
+
+
+def loads(text: str) -> Any:
+    """json.loads(text)."""
+    if orjson is not None:
+        try:
+            raw = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: json reads it
+            return json.loads(text)
+        if _orjson_reads_it(raw):
+            try:
+                return _loads(raw)
+            except _Error:
+                pass
+        return json.loads(text)
+    try:  # the decoder's scanner alone reads one JSON object at half the cost of json.loads
+        value, end = _SCAN(text, 0)
+    except (ValueError, StopIteration, RecursionError):
+        return json.loads(text)
+    if end != len(text) or type(value) is not dict:
+        return json.loads(text)
+    return value
+
+
+def loads_utf8(line: bytes) -> Any:
+    """json.loads(line.decode("utf-8")): a line of a UTF-8 file, read without decoding it first."""
+    if orjson is not None and _orjson_reads_it(line):
+        try:
+            return _loads(line)
+        except _Error:
+            pass
+    return loads(line.decode("utf-8"))
+
+
+def _orjson_reads_it(raw: bytes) -> bool:
+    """Whether orjson reads `raw` as json does: no integer of 19 digits or more, and no nesting deep enough for
+    json to give up (it may at a depth of some hundreds, where orjson goes on)."""
+    return _LONG_NUMBER not in raw.translate(_DIGITS_AS_ZERO) and raw.count(b"[") + raw.count(b"{") < _DEEP
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """canonical(value), encoded in UTF-8."""
+    out = _fast_canonical(value)
+    return out if out is not None else _canonical(value).encode("utf-8")
+
+
+def canonical(value: Any) -> str:
+    """One text per value, whatever order its keys came in: sorted keys, no spaces, UTF-8.
+
+    The same text as json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    allow_nan=False), and its errors (TypeError, ValueError).
+    """
+    out = _fast_canonical(value)
+    return out.decode("utf-8") if out is not None else _canonical(value)
+
+
+def _fast_canonical(value: Any) -> bytes | None:
+    """canonical(value) in UTF-8 by orjson; None where json must write it."""
+    if orjson is None:
+        return None
+    try:
+        out = _dumps(value, option=_OPTIONS)
+    except TypeError:  # (orjson.JSONEncodeError)
+        return None
+    if b"null" in out:  # orjson writes NaN and infinities as null, which json refuses: let json judge
+        return None
+    if b"0.0000" in out or b"0e" in out.translate(_DIGITS_AS_ZERO):  # (cheap tests first: most events pass)
+        if _EXPONENT_FLOAT.search(out):
+            return None
+    return out
+
+
+def _canonical(value: Any) -> str:
+    if _encode_chunks is None or not isinstance(value, dict):
+        return _ENCODER.encode(value)
+    return "".join(_encode_chunks(value, 0))
