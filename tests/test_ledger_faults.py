@@ -167,6 +167,23 @@ def test_eight_processes_creating_one_ledger_at_once(tmp_path):
 
 # --- a writer killed in the middle of an import -----------------------------------------------------------
 
+def still_running(argument: str, wait: float = 5.0) -> list[int]:
+    """Processes (Linux: read from /proc) whose command line holds `argument`, once `wait` seconds have passed
+    without all of them ending."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for entry in Path("/proc").glob("[0-9]*"):
+            try:
+                if argument.encode() in (entry / "cmdline").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("when", ["while writing", "while validating"])
 def test_an_import_killed_midway_is_there_whole_or_not_at_all(ledger, tmp_path, when):
     big = evidence_file(tmp_path / "big.jsonl", 40_000)
@@ -187,6 +204,7 @@ def test_an_import_killed_midway_is_there_whole_or_not_at_all(ledger, tmp_path, 
     killed = proc.poll() is None
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
+    assert not still_running(str(big)), "the import's workers outlived it"
     after = verified(ledger)  # opens (recovering from the -wal file) and verifies
     assert after in (before, before + 40_000)
     if after == before:

@@ -20,6 +20,30 @@ def cores() -> int:
     return min(count, 8)
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A forked worker's initializer: end the worker when the process that started it is gone (killed with
+    SIGKILL, say), where it would otherwise wait for work forever (it holds its own queue's pipe open)."""
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.25)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _pool(workers: int):
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_exit_with_parent,
+                               initargs=(os.getpid(),))
+
+
 def _run(job: Any) -> Any:
     func, shared = _task
     return func(job, *shared)
@@ -30,13 +54,10 @@ def on_every_core(func: Callable, jobs: Iterable[Any], shared: tuple, workers: i
     """[func(job, *shared) for job in jobs], the jobs shared out among `workers` forked processes; results
     in the order of the jobs. `shared` is inherited, never pickled; each job and result is. `meanwhile` runs
     here while they work."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     global _task
     _task = (func, shared)
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with _pool(workers) as pool:
             futures = [pool.submit(_run, job) for job in jobs]
             if meanwhile is not None:
                 meanwhile()
@@ -48,13 +69,11 @@ def on_every_core(func: Callable, jobs: Iterable[Any], shared: tuple, workers: i
 def streamed(func: Callable, jobs: Iterable[Any], shared: tuple, workers: int) -> Iterator[Any]:
     """func(job, *shared) for each job, in the order of the jobs, as they are done: `workers` forked processes
     work ahead of the reader by at most two jobs each (what is not read yet is held in memory)."""
-    import multiprocessing
     from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
 
     global _task
     _task = (func, shared)
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pool = _pool(workers)
     try:
         pending: deque = deque()
         for job in jobs:
