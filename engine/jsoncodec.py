@@ -91,12 +91,6 @@ def _orjson_reads_it(raw: bytes) -> bool:
     return _LONG_NUMBER not in raw.translate(_DIGITS_AS_ZERO) and raw.count(b"[") + raw.count(b"{") < _DEEP
 
 
-def canonical_bytes(value: Any) -> bytes:
-    """canonical(value), encoded in UTF-8."""
-    out = _fast_canonical(value)
-    return out if out is not None else _canonical(value).encode("utf-8")
-
-
 def canonical(value: Any) -> str:
     """One text per value, whatever order its keys came in: sorted keys, no spaces, UTF-8.
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 
-from ..jsoncodec import canonical, canonical_bytes  # noqa: F401 (what the chain hashes)
+from ..jsoncodec import canonical
+
+__all__ = ["GENESIS", "canonical", "link"]
 
 GENESIS = "0" * 64
 

@@ -67,8 +67,9 @@ def _ledger_record_problems(record: dict, file: str, line: int) -> list[Diagnost
     return []
 
 
-def check_records(records: list[tuple[Any, int]], file: str) -> list[tuple[dict, int, float]]:
-    """Schema and time checks of every record of an events file, with the file's line numbers.
+def check_records(records: list[tuple[Any, int]], file: str, yaml: bool = True) -> list[tuple[dict, int, float]]:
+    """Schema and time checks of every record of an events file, with the file's line numbers (`yaml`: the
+    records may hold times YAML read as datetimes; JSON holds none).
 
     Most records are judged by a fast check; when one fails it, the full validation (jsonschema) runs
     over the lifecycle records to word every problem the way `check --events` does. Returns (record,
@@ -88,7 +89,8 @@ def check_records(records: list[tuple[Any, int]], file: str) -> list[tuple[dict,
             at = parse_time(record.get("at"))
             out.append((record, line, at.timestamp() if at is not None else 0.0))
             continue
-        record = _times_as_text(record)
+        if yaml:
+            record = _times_as_text(record)
         at = parse_time(record.get("at"))
         out.append((record, line, at.timestamp() if at is not None else 0.0))
         if not isinstance(kind, str) or not fast_valid(record) or at is None or \
@@ -144,8 +146,11 @@ def import_records(ledger: Ledger, policy: Policy, roster: Roster | None, record
     With a list as `admitted`, events that break the policy but are well formed are imported too (a history
     kept as it happened), with a warning for each appended to the list; without, they are refused.
     """
+    from ..events import JSON_LINES
+
     with bulk():
-        return _store(ledger, policy, roster, [prepare(records, file, answers, _Classifier(policy))], file, admitted)
+        prepared = prepare(records, file, answers, _Classifier(policy), yaml=not file.endswith(JSON_LINES))
+        return _store(ledger, policy, roster, [prepared], file, admitted)
 
 
 def import_file(ledger: Ledger, policy: Policy, roster: Roster | None, data: bytes, file: str,
@@ -169,12 +174,13 @@ def import_file(ledger: Ledger, policy: Policy, roster: Roster | None, data: byt
 
 
 def prepare(records: list[tuple[Any, int]], file: str, answers: dict[str, Answers],
-            classifier: _Classifier) -> list[tuple[tuple, int, dict]]:
-    """(row, line, body) of each record, the row as the store appends it; every problem raised at once."""
+            classifier: _Classifier, yaml: bool = True) -> list[tuple[tuple, int, dict]]:
+    """(row, line, body) of each record, the row as the store appends it; every problem raised at once
+    (`yaml`: see check_records)."""
     from .chain import canonical
 
     out, problems = [], []
-    for body, line, instant in check_records(records, file):  # schema and times, with the file's line numbers
+    for body, line, instant in check_records(records, file, yaml):  # schema and times, with the file's line numbers
         if body.get("type") == "registered" and "tier" not in body:
             body = dict(body)
             doc = answers.get(body["use_case"])
@@ -213,7 +219,7 @@ def _store(ledger: Ledger, policy: Policy, roster: Roster | None, runs: Iterable
         # (runs inside the store's transaction, so what the validator reads of the ledger stays true)
         validator = ledger.validator(policy, roster, preload=True, allow_violations=admitted is not None)
         check, learn, let_in = validator.check, validator.learn, validator.admitted
-        check_row, learn_row, row_only = validator.check_row, validator.learn_row, Validator.ROW_ONLY
+        take_row, row_only = validator.take_row, Validator.ROW_ONLY
         found, nowhere = [], Location(file)
         for run in runs:
             if len(found) >= MAX_PROBLEMS:
@@ -223,8 +229,7 @@ def _store(ledger: Ledger, policy: Policy, roster: Roster | None, runs: Iterable
                 known = len(let_in)
                 try:
                     if row[1] in row_only:  # judged by its columns alone (most events of a long history)
-                        check_row(row[1], row[2], row[3], row[5], nowhere)
-                        learn_row(row[1], row[2], row[3], row[5])
+                        take_row(row[1], row[2], row[3], row[5], nowhere)
                     else:
                         learn(body, check(body, nowhere, row[5]))
                 except TiergateError as exc:  # located only when refused: a Location per event costs 3%
@@ -302,7 +307,7 @@ def _prepare_run(run: tuple[int, int, int], data: bytes, file: str, policy: Poli
         if start == 0 and lines.startswith(codecs.BOM_UTF8):
             lines = lines[len(codecs.BOM_UTF8):]
         records = [(loads_utf8(line), number) for number, line in json_lines(lines, first)]
-        prepared = prepare(records, file, answers, _classifier)
+        prepared = prepare(records, file, answers, _classifier, yaml=False)
     except (ValueError, RecursionError, TiergateError):  # (JSONDecodeError and UnicodeDecodeError are ValueErrors)
         return None
     row_only = Validator.ROW_ONLY

@@ -92,7 +92,7 @@ class Validator:
     `check --replay` reports what it broke.
     """
 
-    #: the types of event judged by their columns alone (`check_row`, `learn_row`)
+    #: the types of event judged by their columns alone (`check_row`, `take_row`)
     ROW_ONLY = ("evidence", "monitoring", "retired")
 
     def __init__(self, policy: Policy, roster: Roster | None, store: SQLiteStore | None = None,
@@ -149,13 +149,6 @@ class Validator:
             self.roster = roster_from_body(body)
         self._learn(body, self._case(body["use_case"]), text or canonical(body))
 
-    def learn_row(self, kind: str, use_case: str, version: str, text: str) -> None:
-        """`learn` of an event of a ROW_ONLY type, from its columns."""
-        case = self._case(use_case)
-        if kind == "retired":
-            case.retired.add(version)
-        self.seen[use_case].add(text)
-
     def _learn(self, body: dict, case: _UseCase, text: str) -> None:
         kind = body["type"]
         if kind == "registered":
@@ -211,13 +204,20 @@ class Validator:
         return text
 
     def check_row(self, kind: str, use_case: str, version: str, text: str, where: Location) -> None:
-        """`check` of an event of a ROW_ONLY type, from its columns (an import judges most events so)."""
+        """`check` of an event of a ROW_ONLY type, from its columns."""
         case = self._case(use_case)
         if self._recorded(use_case, version, text):
             raise refuse("this exact event is already in the ledger", where=where)
         self._registered(case, use_case, version, where)
         if version in case.retired and kind != "monitoring":  # (a retired model may still be watched)
             self._break(f"version {version} of {use_case} is retired", where)
+
+    def take_row(self, kind: str, use_case: str, version: str, text: str, where: Location) -> None:
+        """`check_row`, then `learn` of the event: how an import takes most events, in one call."""
+        self.check_row(kind, use_case, version, text, where)
+        if kind == "retired":
+            self.cases[use_case].retired.add(version)
+        self.seen[use_case].add(text)
 
     @staticmethod
     def _registered(case: _UseCase, use_case: str, version: str, where: Location) -> None:
