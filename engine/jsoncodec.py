@@ -75,9 +75,13 @@ def loads(text: str) -> Any:
     return value
 
 
-def loads_utf8(line: bytes) -> Any:
-    """json.loads(line.decode("utf-8")): a line of a UTF-8 file, read without decoding it first."""
-    if orjson is not None and _orjson_reads_it(line):
+def loads_utf8(line: bytes, no_long_numbers: bool = False) -> Any:
+    """json.loads(line.decode("utf-8")): a line of a UTF-8 file, read without decoding it first.
+
+    `no_long_numbers`: the caller found none in the text that holds the line (see `long_numbers`), which is
+    cheaper to ask of a whole run of lines than of each."""
+    if orjson is not None and (no_long_numbers or _LONG_NUMBER not in line.translate(_DIGITS_AS_ZERO)) and \
+            not _deep(line):
         try:
             return _loads(line)
         except _Error:
@@ -85,10 +89,20 @@ def loads_utf8(line: bytes) -> Any:
     return loads(line.decode("utf-8"))
 
 
+def long_numbers(data: bytes) -> bool:
+    """Whether `data` holds a run of 19 digits or more (perhaps an integer orjson would read as a float)."""
+    return _LONG_NUMBER in data.translate(_DIGITS_AS_ZERO)
+
+
 def _orjson_reads_it(raw: bytes) -> bool:
     """Whether orjson reads `raw` as json does: no integer of 19 digits or more, and no nesting deep enough for
     json to give up (it may at a depth of some hundreds, where orjson goes on)."""
-    return _LONG_NUMBER not in raw.translate(_DIGITS_AS_ZERO) and raw.count(b"[") + raw.count(b"{") < _DEEP
+    return not long_numbers(raw) and not _deep(raw)
+
+
+def _deep(raw: bytes) -> bool:
+    """Whether `raw` may nest _DEEP levels (it takes twice as many bytes, so most lines are answered by length)."""
+    return len(raw) >= 2 * _DEEP and raw.count(b"[") + raw.count(b"{") >= _DEEP
 
 
 def canonical(value: Any) -> str:

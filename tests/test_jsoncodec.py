@@ -77,6 +77,8 @@ def test_reading_gives_what_json_reads(value, spaced):
     for codec in both_ways():
         assert same(codec.loads(text), json.loads(text))
         assert same(codec.loads_utf8(text.encode("utf-8")), json.loads(text))
+        if not codec.long_numbers(text.encode("utf-8")):
+            assert same(codec.loads_utf8(text.encode("utf-8"), no_long_numbers=True), json.loads(text))
 
 
 @pytest.mark.parametrize("value, text", [

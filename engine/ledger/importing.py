@@ -296,7 +296,7 @@ def _prepare_run(run: tuple[int, int, int], data: bytes, file: str, policy: Poli
     import marshal
 
     from ..events import json_lines
-    from ..jsoncodec import loads_utf8
+    from ..jsoncodec import long_numbers, loads_utf8
 
     global _classifier
     if _classifier is None or _classifier.policy is not policy:
@@ -306,7 +306,8 @@ def _prepare_run(run: tuple[int, int, int], data: bytes, file: str, policy: Poli
         lines = data[start:end]
         if start == 0 and lines.startswith(codecs.BOM_UTF8):
             lines = lines[len(codecs.BOM_UTF8):]
-        records = [(loads_utf8(line), number) for number, line in json_lines(lines, first)]
+        checked = not long_numbers(lines)
+        records = [(loads_utf8(line, checked), number) for number, line in json_lines(lines, first)]
         prepared = prepare(records, file, answers, _classifier, yaml=False)
     except (ValueError, RecursionError, TiergateError):  # (JSONDecodeError and UnicodeDecodeError are ValueErrors)
         return None
