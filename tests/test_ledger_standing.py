@@ -7,17 +7,13 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from conftest import ROOT, STORY_USE_CASE
 from engine.events import _records, format_time
 from engine.ledger.actions import record
 from engine.ledger.importing import import_records
 from engine.ledger.registry import _use_case_rows, status
-from engine.ledger.chain import canonical
 from engine.ledger.service import Ledger
-from engine.ledger.standing import SLOT_SQL, slot_of
 from engine.ledger.store import SCHEMA_VERSION
 from engine.questionnaire import load_answers
 
@@ -179,19 +175,3 @@ def test_an_engine_error_comes_back_whole_from_a_worker_process():
                           {"l.db": "text"})
     again = pickle.loads(pickle.dumps(error))
     assert (again.diagnostics, again.sources, str(again)) == (error.diagnostics, error.sources, str(error))
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.sampled_from(["monitoring", "review", "roster", "evidence", "signoff", "transition", "registered"]),
-       st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True),
-       st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True), st.text(min_size=1, max_size=12))
-def test_audit_verify_finds_slots_in_sql_as_the_ledger_keeps_them(kind, name, role, actor):
-    """standing.SLOT_SQL (what `audit verify` reads the slots with) gives what standing.slot_of gives, for every
-    kind and role the ledger takes (names: the schema and the policy see to it) and any actor."""
-    body = {"at": "2026-01-01T00:00:00Z", "type": kind, "use_case": "u", "version": "1", "actor": actor,
-            "kind": name, "role": role}
-    db = sqlite3.connect(":memory:")
-    [(found,)] = db.execute(f"SELECT {SLOT_SQL} FROM (SELECT ? AS type, ? AS actor, ? AS body)",
-                            (kind, actor, canonical(body))).fetchall()
-    db.close()
-    assert found == slot_of(body)

@@ -17,11 +17,6 @@ from ..events import parse_time
 SHARED = ("monitoring", "review", "roster")
 #: SHARED as an SQL list
 SHARED_SQL = "(" + ", ".join(f"'{kind}'" for kind in SHARED) + ")"
-#: slot_of in SQL, over an events row whose columns match its body (what `audit verify` checks it with)
-SLOT_SQL = ("CASE type WHEN 'monitoring' THEN 'monitoring:' || json_extract(body, '$.kind') "
-            "WHEN 'review' THEN 'review:' || json_extract(body, '$.role') || ':' || actor "
-            "WHEN 'roster' THEN 'roster' END")
-
 
 def slot_of(body: dict[str, Any]) -> str | None:
     """The slot a later event of the same version takes over, or None for an event that always counts."""

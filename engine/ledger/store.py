@@ -108,29 +108,6 @@ def _problem(path: Path, message: str, hint: str | None = None) -> TiergateError
     return TiergateError(Diagnostic("E600", message, Location(str(path)), hint=hint))
 
 
-def _slot_of_text(text: str) -> str | None:
-    import json
-
-    from .standing import slot_of
-
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return None
-    return slot_of(body) if isinstance(body, dict) else None
-
-
-def _columns_match(r: tuple) -> int:
-    """Whether a row's (seq, at, type, use_case, version, actor, body, ...) columns equal its body's fields."""
-    import json
-
-    try:
-        body = json.loads(r[6])
-        return int((body["at"], body["type"], body["use_case"], body["version"], body["actor"]) == tuple(r[1:6]))
-    except (ValueError, KeyError, TypeError):
-        return 0
-
-
 class SQLiteStore:
     """The embedded ledger: one SQLite file in WAL mode; writers take the write lock before reading the head."""
 
@@ -304,43 +281,13 @@ class SQLiteStore:
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
 
-    #: the columns that repeat a field of the body, compared with it in SQL (JSON1) while verifying
-    _COLUMNS_MATCH = " AND ".join(f"json_extract(body, '$.{c}') IS {c}" for c in ("at", "type", "use_case", "version",
-                                                                                   "actor"))
-
     def chain(self, first: int | None = None, last: int | None = None) -> Iterator[tuple]:
-        """(seq, body as UTF-8 bytes, prev_hash, hash, columns_match, shared slot, at) of every row in order (from
-        seq `first` to `last` when given), for `audit verify`.
-
-        columns_match is 1 when the at/type/use_case/version/actor columns equal the body's fields, 0 when
-        not (or the body is no JSON); where this SQLite has no JSON functions, the body is read here. The
-        shared slot (and at) are None for an event with a slot of its own, else the slot standing.slot_of
-        gives it, as `use_case NUL version NUL slot`.
-        """
-        from .standing import SHARED_SQL as kinds
-        from .standing import SLOT_SQL
-
+        """(seq, body as UTF-8 bytes, prev_hash, hash, at, type, use_case, version, actor) of every row in order
+        (from seq `first` to `last` when given), for `audit verify`."""
         where, args = ("WHERE seq >= ? AND seq <= ? ", (first, last)) if first is not None else ("", ())
-        with_json = (f"SELECT seq, CAST(body AS BLOB), prev_hash, hash, CASE WHEN json_valid(body) THEN "
-                     f"({self._COLUMNS_MATCH}) "
-                     f"ELSE 0 END, CASE WHEN type IN {kinds} AND json_valid(body) THEN use_case || char(0) || "
-                     f"version || char(0) || {SLOT_SQL} END, CASE WHEN type IN {kinds} THEN at END "
-                     f"FROM events {where}ORDER BY seq")
         try:
-            try:
-                cursor = self.db.execute(with_json, args)
-            except sqlite3.OperationalError as exc:
-                if "no such function" not in str(exc):
-                    raise
-                cursor = None
-            if cursor is not None:
-                yield from cursor
-                return
-            for r in self.db.execute("SELECT seq, at, type, use_case, version, actor, body, prev_hash, hash "
-                                     f"FROM events {where}ORDER BY seq", args):
-                slot = _slot_of_text(r[6])
-                shared = None if slot is None else f"{r[3]}\0{r[4]}\0{slot}"
-                yield r[0], r[6].encode("utf-8"), r[7], r[8], _columns_match(r), shared, None if slot is None else r[1]
+            yield from self.db.execute("SELECT seq, CAST(body AS BLOB), prev_hash, hash, at, type, use_case, version, "
+                                       f"actor FROM events {where}ORDER BY seq", args)
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
 

@@ -8,13 +8,19 @@ must hold from the events it has just checked, and compares.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import TiergateError
 from .chain import GENESIS
-from .standing import instant_of
+from .standing import SHARED, instant_of, slot_of
 from .store import SQLiteStore
+
+try:
+    from orjson import loads as _read
+except ImportError:  # pragma: no cover - orjson is a dependency
+    _read = json.loads
 
 #: events from which `audit verify` checks runs of them on every core
 VERIFY_PARALLEL_FROM = 50_000
@@ -114,7 +120,7 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
         return count, previous, last_seq, problem, seq, published_at, 0, {}
 
     try:
-        for seq, body, prev_hash, stored_hash, columns_match, shared, at in store.chain(first, last):
+        for seq, body, prev_hash, stored_hash, *columns in store.chain(first, last):
             count += 1
             if seq != last_seq + 1:
                 return broken(f"event {last_seq + 1} is missing (found {seq} next): an event was deleted or the "
@@ -123,16 +129,19 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
                 return broken(f"event {seq} does not follow event {seq - 1}: an event before it was deleted, "
                               "inserted or reordered", seq)
             # link(previous, body), inlined (over the stored bytes): this line runs once per event of the ledger
-            if not isinstance(body, bytes) or sha256(f"{previous}\n".encode() + body).hexdigest() != stored_hash:
+            if type(body) is not bytes or sha256(f"{previous}\n".encode() + body).hexdigest() != stored_hash:
                 return broken(f"event {seq} was altered: its content does not match its hash", seq)
-            if not columns_match:
+            fields = _fields(body)
+            if fields is None or columns != [fields.get("at"), fields.get("type"), fields.get("use_case"),
+                                             fields.get("version"), fields.get("actor")]:
                 return broken(f"event {seq} was altered: its columns do not match its content", seq)
             previous, last_seq = stored_hash, seq
             if stored_hash == expected_head:
                 published_at = seq
-            if shared is None:
+            if columns[1] not in SHARED:
                 own_slots += 1
                 continue
+            shared, at = f"{columns[2]}\0{columns[3]}\0{slot_of(fields)}", columns[0]
             # the latest by time, then by recording (standing._standing_rows); two UTC times written alike (the
             # usual case) compare as text
             known = latest.get(shared)
@@ -146,6 +155,19 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
     except TiergateError as exc:  # a row that cannot even be read (e.g. text that is not UTF-8)
         return broken(f"event {last_seq + 1} cannot be read: {exc.diagnostics[0].message}", last_seq + 1)
     return count, previous, last_seq, None, None, published_at, own_slots, latest
+
+
+def _fields(body: bytes) -> dict | None:
+    """A stored body's fields, for comparing them with its columns (which are text: orjson reads text as json
+    does, whatever it does with numbers); None when it is no JSON object."""
+    try:
+        fields = _read(body)
+    except ValueError:  # (orjson.JSONDecodeError; UnicodeDecodeError)
+        try:
+            fields = json.loads(body.decode("utf-8"))
+        except (ValueError, RecursionError):
+            return None
+    return fields if type(fields) is dict else None
 
 
 def _not_before(at: str, other: str) -> bool:
