@@ -126,6 +126,31 @@ def test_line_ends_byte_order_mark_blank_lines_and_unicode_line_separators(tmp_p
     assert any("a\u2028b\u2029c\x85d" in body for _, body, _, _ in result["rows"])
 
 
+ODD_NUMBERS = {"huge": 123456789012345678901234567890, "big": 2 ** 63, "tiny": 1e-05, "vast": 1e16,
+               "negative_zero": -0.0, "third": 1 / 3, "small": 2.5e-07, "text": "1e16"}
+
+
+def test_numbers_orjson_would_read_or_write_otherwise_are_stored_as_json_has_them(tmp_path, policy, monkeypatch):
+    """The workers read and write JSON with orjson (engine/jsoncodec.py): every number must still be stored,
+    and hashed, exactly as json reads and writes it."""
+    lines = list(LINES)
+    changed = []
+    for i, line in enumerate(lines):
+        record = json.loads(line)
+        if record["type"] in ("evidence", "monitoring") and len(changed) < 6:
+            record["metrics"] = dict(record["metrics"], **ODD_NUMBERS)
+            lines[i] = json.dumps(record)
+            changed.append(record)
+    result = both_ways(tmp_path, policy, "\n".join(lines).encode(), True, monkeypatch)
+    bodies = [json.loads(body) for _, body, _, _ in result["rows"]]
+    for record in changed:
+        [stored] = [body for body in bodies if body == record]
+        assert json.dumps(stored, sort_keys=True, separators=(",", ":"), ensure_ascii=False) in \
+            [body for _, body, _, _ in result["rows"]]
+    assert any('"huge":123456789012345678901234567890' in body and '"vast":1e+16' in body and '"tiny":1e-05' in body
+               for _, body, _, _ in result["rows"])
+
+
 def test_a_refusal_in_a_late_run_leaves_the_ledger_as_it_was(tmp_path, policy, monkeypatch):
     lines = list(LINES)
     keep = 40
