@@ -671,6 +671,20 @@ def test_export_then_import_into_an_empty_ledger_gives_the_same_head(stories, tm
     assert tiergate("audit", "head", "--ledger", copy).stdout == tiergate("audit", "head", "--ledger", stories).stdout
 
 
+def test_an_auditor_recomputes_the_head_from_an_export_with_the_standard_library(stories):
+    """docs/ledger.md says what is hashed: SHA-256 over the previous hash, a newline and the canonical JSON that
+    json.dumps writes; the first event follows 64 zeros. An auditor's own script must reach `audit head`."""
+    import hashlib
+
+    exported = tiergate("export", "--ledger", stories).stdout.splitlines()
+    previous = "0" * 64
+    for line in exported:
+        text = json.dumps(json.loads(line), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        previous = hashlib.sha256(f"{previous}\n{text}".encode("utf-8")).hexdigest()
+    assert len(exported) == state(stories)[1]
+    assert previous + "\n" == tiergate("audit", "head", "--ledger", stories).stdout
+
+
 def test_export_of_one_use_case(stories):
     result = tiergate("export", "--ledger", stories, "--use-case", "churn-dashboard")
     events = [json.loads(line) for line in result.stdout.splitlines()]
