@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 from ..errors import TiergateError
@@ -21,6 +22,10 @@ try:
     from orjson import loads as _read
 except ImportError:  # pragma: no cover - orjson is a dependency
     _read = json.loads
+
+#: the columns of an events row that repeat fields of its body, in the order store.chain gives them
+_COLUMNS = ("at", "type", "use_case", "version", "actor")
+_COLUMN_FIELDS = itemgetter(*_COLUMNS)
 
 #: events from which `audit verify` checks runs of them on every core
 VERIFY_PARALLEL_FROM = 50_000
@@ -114,13 +119,15 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
     `expected_head`, events with a standing slot of their own, {use_case NUL version NUL slot: (at, seq)} of
     the latest event in each shared slot)."""
     sha256 = hashlib.sha256
+    read, fields_of = _read, _COLUMN_FIELDS
     count, published_at, own_slots, latest = 0, None, 0, {}
 
     def broken(problem: str, seq: int) -> tuple:
         return count, previous, last_seq, problem, seq, published_at, 0, {}
 
     try:
-        for seq, body, prev_hash, stored_hash, *columns in store.chain(first, last):
+        for row in store.chain(first, last):
+            seq, body, prev_hash, stored_hash = row[:4]
             count += 1
             if seq != last_seq + 1:
                 return broken(f"event {last_seq + 1} is missing (found {seq} next): an event was deleted or the "
@@ -131,17 +138,21 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
             # link(previous, body), inlined (over the stored bytes): this line runs once per event of the ledger
             if type(body) is not bytes or sha256(f"{previous}\n".encode() + body).hexdigest() != stored_hash:
                 return broken(f"event {seq} was altered: its content does not match its hash", seq)
-            fields = _fields(body)
-            if fields is None or columns != [fields.get("at"), fields.get("type"), fields.get("use_case"),
-                                             fields.get("version"), fields.get("actor")]:
+            try:  # the columns that repeat fields of the body (orjson reads text as json does)
+                fields = read(body)
+                matches = fields_of(fields) == row[4:]
+            except (ValueError, KeyError, TypeError):  # no JSON (or not as orjson reads it), a field missing, no object
+                fields = _fields(body)
+                matches = fields is not None and tuple(map(fields.get, _COLUMNS)) == row[4:]
+            if not matches:
                 return broken(f"event {seq} was altered: its columns do not match its content", seq)
             previous, last_seq = stored_hash, seq
             if stored_hash == expected_head:
                 published_at = seq
-            if columns[1] not in SHARED:
+            if row[5] not in SHARED:
                 own_slots += 1
                 continue
-            shared, at = f"{columns[2]}\0{columns[3]}\0{slot_of(fields)}", columns[0]
+            shared, at = f"{row[6]}\0{row[7]}\0{slot_of(fields)}", row[4]
             # the latest by time, then by recording (standing._standing_rows); two UTC times written alike (the
             # usual case) compare as text
             known = latest.get(shared)
