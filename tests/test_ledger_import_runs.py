@@ -151,6 +151,36 @@ def test_numbers_orjson_would_read_or_write_otherwise_are_stored_as_json_has_the
                for _, body, _, _ in result["rows"])
 
 
+@pytest.mark.parametrize("on_every_core", [True, False])
+def test_duplicates_are_found_by_their_text_even_when_every_hash_collides(tmp_path, policy, monkeypatch,
+                                                                          on_every_core):
+    """The validator remembers bodies by their hash and holds the text only until the store has written it:
+    with every body hashing alike, the same events go in and the same duplicates are refused."""
+    from engine.ledger.service import Validator
+
+    lines = list(LINES)
+    doubled = lines + [lines[5]]  # one event again, many runs later
+    early = lines[:9] + [lines[8]] + lines[9:]  # one event again in the same run
+    validators = []
+    make = Ledger.validator
+    monkeypatch.setattr(Ledger, "validator", lambda *args, **kw: validators.append(make(*args, **kw)) or validators[-1])
+    results = []
+    for collide in (False, True):
+        if collide:
+            monkeypatch.setattr(Validator, "digest", staticmethod(lambda text: 0))
+        results.append([outcome(tmp_path / f"{collide}-{i}", policy, "\n".join(data).encode(), on_every_core,
+                                True, monkeypatch) for i, data in enumerate((lines, doubled, early))])
+    assert results[0] == results[1]
+    # what an import that goes in holds of the bodies' texts at the end: one run's at most
+    held = [len(v.unstored) for v, result in zip(validators, results[0] + results[1]) if "count" in result]
+    assert len(held) == 2 and max(held) <= importing.RUN_LINES
+    good, late, same_run = results[1]
+    assert good["count"] == len(lines)
+    assert late["refused"] == [f"events.jsonl:{len(lines) + 1}: error[E610]: this exact event is already in the "
+                               "ledger"]
+    assert same_run["refused"] == ["events.jsonl:10: error[E610]: this exact event is already in the ledger"]
+
+
 def test_a_refusal_in_a_late_run_leaves_the_ledger_as_it_was(tmp_path, policy, monkeypatch):
     lines = list(LINES)
     keep = 40

@@ -150,7 +150,8 @@ def import_records(ledger: Ledger, policy: Policy, roster: Roster | None, record
 
     with bulk():
         prepared = prepare(records, file, answers, _Classifier(policy), yaml=not file.endswith(JSON_LINES))
-        return _store(ledger, policy, roster, [prepared], file, admitted)
+        runs = [prepared[i:i + RUN_LINES] for i in range(0, len(prepared), RUN_LINES)]
+        return _store(ledger, policy, roster, runs, file, admitted)
 
 
 def import_file(ledger: Ledger, policy: Policy, roster: Roster | None, data: bytes, file: str,
@@ -242,6 +243,7 @@ def _store(ledger: Ledger, policy: Policy, roster: Roster | None, runs: Iterable
                 rows.append(row)
             if not found:
                 yield rows
+                validator.stored()  # (the store writes each run before it asks for the next)
         if found:
             raise TiergateError(found)
         if admitted is not None:

@@ -94,6 +94,8 @@ class Validator:
 
     #: the types of event judged by their columns alone (`check_row`, `take_row`)
     ROW_ONLY = ("evidence", "monitoring", "retired")
+    #: the hash bodies are remembered by (a test makes them all collide)
+    digest = staticmethod(hash)
 
     def __init__(self, policy: Policy, roster: Roster | None, store: SQLiteStore | None = None,
                  preload: bool = False, allow_violations: bool = False):
@@ -104,7 +106,10 @@ class Validator:
         self.store = store
         self.preload = preload
         self.cases: dict[str, _UseCase] = {}
-        self.seen: dict[str, set[str]] = {}  # use case -> canonical bodies, to refuse an exact duplicate
+        # to refuse an exact duplicate: use case -> hashes of the canonical bodies known (a million bodies would
+        # hold hundreds of MB), and the bodies learned since the store last wrote what was learned (see `stored`)
+        self.seen: dict[str, set[int]] = {}
+        self.unstored: set[str] = set()
         self.recorded: set[str] | None = None  # (preload) the use cases the ledger has events of
         self.roster = roster
         if roster is None and store is not None:
@@ -129,7 +134,7 @@ class Validator:
                     # only registrations and reclassifications carry what the columns do not (the tier)
                     body = json.loads(text) if type_ in ("registered", RECLASSIFIED) else \
                         {"type": type_, "use_case": use_case_, "version": version}
-                    self._learn(body, case, text)
+                    self._learn(body, case, text, stored=True)
         return case
 
     def _break(self, message: str, where: Location, hint: str | None = None) -> None:
@@ -139,9 +144,15 @@ class Validator:
         self.admitted.append(Diagnostic("W610", f"{message}; recorded as it happened", where, WARNING, hint))
 
     def _recorded(self, use_case: str, version: str, text: str) -> bool:
-        if text in self.seen[use_case]:
-            return True
-        return not self.preload and self.store is not None and self.store.has_body(use_case, version, text)
+        """Whether this exact event is recorded, or learned, already. A body whose hash is known is looked for
+        among those not stored yet, then in the store (where two bodies share a hash, it says which)."""
+        if self.digest(text) not in self.seen[use_case]:
+            return not self.preload and self.store is not None and self.store.has_body(use_case, version, text)
+        return text in self.unstored or (self.store is not None and self.store.has_body(use_case, version, text))
+
+    def stored(self) -> None:
+        """The store has written every event learned so far: their bodies need not be held any longer."""
+        self.unstored.clear()
 
     def learn(self, body: dict, text: str | None = None) -> None:
         """Take an event that is now recorded into account (`text`: its canonical JSON, what `check` returned)."""
@@ -149,7 +160,7 @@ class Validator:
             self.roster = roster_from_body(body)
         self._learn(body, self._case(body["use_case"]), text or canonical(body))
 
-    def _learn(self, body: dict, case: _UseCase, text: str) -> None:
+    def _learn(self, body: dict, case: _UseCase, text: str, stored: bool = False) -> None:
         kind = body["type"]
         if kind == "registered":
             case.tier = body.get("tier", case.tier)
@@ -158,7 +169,9 @@ class Validator:
             case.tier = body.get("to_tier", case.tier)
         elif kind == "retired":
             case.retired.add(body["version"])
-        self.seen.setdefault(body["use_case"], set()).add(text)
+        self.seen.setdefault(body["use_case"], set()).add(self.digest(text))
+        if not stored:
+            self.unstored.add(text)
 
     def check(self, body: dict, where: Location, text: str | None = None) -> str:
         """Raise E610 when this event may not be recorded now; else return its canonical JSON (for `learn`).
@@ -217,7 +230,8 @@ class Validator:
         self.check_row(kind, use_case, version, text, where)
         if kind == "retired":
             self.cases[use_case].retired.add(version)
-        self.seen[use_case].add(text)
+        self.seen[use_case].add(self.digest(text))
+        self.unstored.add(text)
 
     @staticmethod
     def _registered(case: _UseCase, use_case: str, version: str, where: Location) -> None:

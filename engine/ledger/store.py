@@ -446,9 +446,9 @@ class SQLiteStore:
         return written
 
     def append_runs(self, runs: Iterable[Sequence[tuple]], check=None) -> tuple[int, str]:
-        """Append runs of rows as `append` does, as one transaction, each run written as it comes: (rows appended,
-        head). `runs` is read inside the transaction, so it may validate against what the ledger holds; when it
-        raises, nothing is written."""
+        """Append runs of rows as `append` does, as one transaction, each run written before the next is read: (rows
+        appended, head). `runs` is read inside the transaction, so it may validate against what the ledger holds;
+        when it raises, nothing is written."""
         return self._write(runs, check, None)
 
     def _write(self, runs: Iterable[Sequence[tuple]], check, keep: list[Row] | None) -> tuple[int, str]:
