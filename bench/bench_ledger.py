@@ -16,8 +16,9 @@ Then, on a fresh ledger in a temporary folder:
   each validated and committed on its own; reports events/s.
 * peak RSS of `tiergate status` run in a child process (`RUSAGE_CHILDREN` of a wrapper process).
 
-Import and verify also report their CPU time per event (this process and its workers), and the report
-the load average when the run began: on a shared machine the wall clock moves with what else runs,
+Import, status and verify run three times each (`--runs N`; each import into a new ledger): the report
+gives the median and the range. Import and verify also report their CPU time per event (this process
+and its workers), and the report the load average when the run began: on a shared machine the wall clock moves with what else runs,
 the CPU time much less.
 
     python bench/bench_ledger.py --events 100000            # quick
@@ -42,6 +43,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -189,6 +191,12 @@ def profiled(label: str, enabled: bool, func, *args):
     return result
 
 
+def spread(values, spec: str = ",.0f") -> str:
+    """`median of N runs, low–high; ` to put before what follows a median, or nothing for one run."""
+    values = sorted(values)
+    return f"median of {len(values)} runs, {values[0]:{spec}}–{values[-1]:{spec}}; " if len(values) > 1 else ""
+
+
 def cpu_seconds() -> float:
     """CPU time of this process and of its finished children (the import's and verify's workers): unlike the
     wall clock, it does not grow when other processes share the machine."""
@@ -281,6 +289,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="write the events file and the ledger here and keep them")
     parser.add_argument("--no-rss", action="store_true", help="skip the child-process status run")
     parser.add_argument("--phases", action="store_true", help="also time import and status phase by phase")
+    parser.add_argument("--runs", type=int, default=3, help="runs of import, status and verify (medians reported)")
     args = parser.parse_args()
     use_cases = args.use_cases or max(1, args.events // 100)
 
@@ -298,35 +307,44 @@ def main() -> int:
     print(f"generated {total:,} events over {use_cases:,} use cases in {time.perf_counter() - t:.1f} s "
           f"({events_file.stat().st_size / 1e6:.0f} MB)")
 
-    # import: read the file and import it whole, through the library, as `tiergate import` does
+    # import: read the file and import it whole, through the library, as `tiergate import` does; each run
+    # into a new ledger (the last one is kept for the rest)
     data = events_file.read_bytes()
-    with Ledger(ledger_file) as ledger:
-        t, cpu = time.perf_counter(), cpu_seconds()
-        done = profiled("import", args.profile, import_file, ledger, policy, None, data, str(events_file), {})
-        seconds, cpu = time.perf_counter() - t, cpu_seconds() - cpu
+    runs = []
+    for _ in range(args.runs):
+        for stale in folder.glob("ledger.db*"):
+            stale.unlink()
+        with Ledger(ledger_file) as ledger:
+            t, cpu = time.perf_counter(), cpu_seconds()
+            done = profiled("import", args.profile, import_file, ledger, policy, None, data, str(events_file), {})
+            runs.append((done.count / (time.perf_counter() - t), (cpu_seconds() - cpu) / done.count * 1e6))
     data = None
-    rate = done.count / seconds
-    results.append(("import", f"{rate:,.0f} events/s ({seconds:.1f} s, on {cores()} cores; CPU "
-                    f"{cpu / done.count * 1e6:.1f} µs per event)", rate >= IMPORT_TARGET,
-                    f">= {IMPORT_TARGET:,} events/s"))
+    rate, cpu = median(r for r, _ in runs), median(c for _, c in runs)
+    results.append(("import", f"{rate:,.0f} events/s ({spread(r for r, _ in runs)}on {cores()} cores; CPU "
+                    f"{cpu:.1f} µs per event)", rate >= IMPORT_TARGET, f">= {IMPORT_TARGET:,} events/s"))
     print(f"ledger file {ledger_file.stat().st_size / 1e6:.0f} MB")
 
     at_text = "2026-12-31T00:00:00Z"
     from engine.events import parse_time
 
     with Ledger(ledger_file, create=False, readonly=True) as ledger:
-        t = time.perf_counter()
-        table = profiled("status", args.profile, status, ledger, policy, None, parse_time(at_text))
-        seconds = time.perf_counter() - t
-        results.append(("status (library)", f"{seconds:.2f} s for {len(table):,} versions", seconds < STATUS_TARGET_S,
-                        f"< {STATUS_TARGET_S:g} s"))
-        t, cpu = time.perf_counter(), cpu_seconds()
-        verified = profiled("verify", args.profile, ledger.verify)
-        seconds, cpu = time.perf_counter() - t, cpu_seconds() - cpu
-        assert verified.ok, verified.problem
-        rate = verified.count / seconds
-        results.append(("audit verify", f"{rate:,.0f} events/s ({seconds:.1f} s; CPU {cpu / verified.count * 1e6:.1f} "
-                        "µs per event)", rate >= VERIFY_TARGET, f">= {VERIFY_TARGET:,} events/s"))
+        times = []
+        for _ in range(args.runs):
+            t = time.perf_counter()
+            table = profiled("status", args.profile, status, ledger, policy, None, parse_time(at_text))
+            times.append(time.perf_counter() - t)
+        seconds = median(times)
+        results.append(("status (library)", f"{seconds:.2f} s ({spread(times, '.2f')}{len(table):,} versions)",
+                        seconds < STATUS_TARGET_S, f"< {STATUS_TARGET_S:g} s"))
+        runs = []
+        for _ in range(args.runs):
+            t, cpu = time.perf_counter(), cpu_seconds()
+            verified = profiled("verify", args.profile, ledger.verify)
+            assert verified.ok, verified.problem
+            runs.append((verified.count / (time.perf_counter() - t), (cpu_seconds() - cpu) / verified.count * 1e6))
+        rate, cpu = median(r for r, _ in runs), median(c for _, c in runs)
+        results.append(("audit verify", f"{rate:,.0f} events/s ({spread(r for r, _ in runs)}CPU {cpu:.1f} µs per "
+                        "event)", rate >= VERIFY_TARGET, f">= {VERIFY_TARGET:,} events/s"))
 
     roster = load_roster(ROSTER)
     with Ledger(ledger_file) as ledger:
