@@ -94,7 +94,8 @@ class Validator:
 
     #: the types of event judged by their columns alone (`check_row`, `take_row`)
     ROW_ONLY = ("evidence", "monitoring", "retired")
-    #: the hash bodies are remembered by (a test makes them all collide)
+    #: what a body is remembered by: any function of its text (bodies that share a value are told apart by
+    #: their text, which tests/test_ledger_import_runs.py holds by making every value the same)
     digest = staticmethod(hash)
 
     def __init__(self, policy: Policy, roster: Roster | None, store: SQLiteStore | None = None,
