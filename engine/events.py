@@ -143,13 +143,6 @@ def _schema_problem(error, file: str, line: int, what: str) -> Diagnostic:
     return Diagnostic("E400", message, Location(file, line), hint=hint)
 
 
-def json_object(text: str) -> Any:
-    """json.loads(text), at half its cost or less (an events line, a stored event): see engine/jsoncodec.py."""
-    from .jsoncodec import loads
-
-    return loads(text)
-
-
 #: the endings of the names of JSON Lines files (any other events file is read as YAML)
 JSON_LINES = (".jsonl", ".ndjson")
 
@@ -166,6 +159,8 @@ def json_lines(text: str | bytes, first: int = 1) -> Iterator[tuple[int, str | b
 def _records(data: bytes, file: str) -> list[tuple[Any, int]]:
     """(record, line) pairs from JSON Lines or a YAML list."""
     if file.endswith(JSON_LINES):
+        from .jsoncodec import loads  # (json.loads, at half its cost or less)
+
         out = []
         try:
             text = data.decode("utf-8-sig")
@@ -175,7 +170,7 @@ def _records(data: bytes, file: str) -> list[tuple[Any, int]]:
         problems = []
         for number, line in json_lines(text):
             try:
-                out.append((json_object(line), number))
+                out.append((loads(line), number))
             except json.JSONDecodeError as exc:
                 problems.append(Diagnostic("E400", f"this line is not a JSON object: {exc.msg}",
                                            Location(file, number, exc.colno), hint="one JSON object per line"))

@@ -80,8 +80,7 @@ def loads_utf8(line: bytes, no_long_numbers: bool = False) -> Any:
 
     `no_long_numbers`: the caller found none in the text that holds the line (see `long_numbers`), which is
     cheaper to ask of a whole run of lines than of each."""
-    if orjson is not None and (no_long_numbers or _LONG_NUMBER not in line.translate(_DIGITS_AS_ZERO)) and \
-            not _deep(line):
+    if orjson is not None and (no_long_numbers or not long_numbers(line)) and not _deep(line):
         try:
             return _loads(line)
         except _Error:

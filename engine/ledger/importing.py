@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any, Iterable, Iterator, NamedTuple
 
 from ..errors import Diagnostic, Location, TiergateError
-from ..events import Roster
+from ..events import JSON_LINES, Roster
 from ..policy import Policy
 from ..questionnaire import Answers
 from .actions import _classified, answers_of
@@ -93,7 +93,7 @@ def check_records(records: list[tuple[Any, int]], file: str, yaml: bool = True) 
             record = _times_as_text(record)
         at = parse_time(record.get("at"))
         out.append((record, line, at.timestamp() if at is not None else 0.0))
-        if not isinstance(kind, str) or not fast_valid(record) or at is None or \
+        if not fast_valid(record) or at is None or \
                 (kind == "waiver" and parse_time(record["expires"]) is None):
             slow = True
     if slow:
@@ -146,8 +146,6 @@ def import_records(ledger: Ledger, policy: Policy, roster: Roster | None, record
     With a list as `admitted`, events that break the policy but are well formed are imported too (a history
     kept as it happened), with a warning for each appended to the list; without, they are refused.
     """
-    from ..events import JSON_LINES
-
     with bulk():
         prepared = prepare(records, file, answers, _Classifier(policy), yaml=not file.endswith(JSON_LINES))
         runs = [prepared[i:i + RUN_LINES] for i in range(0, len(prepared), RUN_LINES)]
@@ -157,7 +155,7 @@ def import_records(ledger: Ledger, policy: Policy, roster: Roster | None, record
 def import_file(ledger: Ledger, policy: Policy, roster: Roster | None, data: bytes, file: str,
                 answers: dict[str, Answers], admitted: list[Diagnostic] | None = None) -> Imported:
     """Import the events file `file` whose content is `data` (JSON Lines or YAML), as `import_records` does."""
-    from ..events import JSON_LINES, _records
+    from ..events import _records
     from . import parallel
 
     with bulk():

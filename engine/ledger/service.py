@@ -170,7 +170,11 @@ class Validator:
             case.tier = body.get("to_tier", case.tier)
         elif kind == "retired":
             case.retired.add(body["version"])
-        self.seen.setdefault(body["use_case"], set()).add(self.digest(text))
+        self._remember(body["use_case"], text, stored)
+
+    def _remember(self, use_case: str, text: str, stored: bool) -> None:
+        """Note a body (its canonical JSON), to refuse it again; its text is held until the store has it."""
+        self.seen.setdefault(use_case, set()).add(self.digest(text))
         if not stored:
             self.unstored.add(text)
 
@@ -231,8 +235,7 @@ class Validator:
         self.check_row(kind, use_case, version, text, where)
         if kind == "retired":
             self.cases[use_case].retired.add(version)
-        self.seen[use_case].add(self.digest(text))
-        self.unstored.add(text)
+        self._remember(use_case, text, False)
 
     @staticmethod
     def _registered(case: _UseCase, use_case: str, version: str, where: Location) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 
 from ..errors import TiergateError
@@ -25,7 +24,6 @@ except ImportError:  # pragma: no cover - orjson is a dependency
 
 #: the columns of an events row that repeat fields of its body, in the order store.chain gives them
 _COLUMNS = ("at", "type", "use_case", "version", "actor")
-_COLUMN_FIELDS = itemgetter(*_COLUMNS)
 
 #: events from which `audit verify` checks runs of them on every core
 VERIFY_PARALLEL_FROM = 50_000
@@ -119,7 +117,6 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
     `expected_head`, events with a standing slot of their own, {use_case NUL version NUL slot: (at, seq)} of
     the latest event in each shared slot)."""
     sha256 = hashlib.sha256
-    read, fields_of = _read, _COLUMN_FIELDS
     count, published_at, own_slots, latest = 0, None, 0, {}
 
     def broken(problem: str, seq: int) -> tuple:
@@ -138,13 +135,8 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
             # link(previous, body), inlined (over the stored bytes): this line runs once per event of the ledger
             if type(body) is not bytes or sha256(f"{previous}\n".encode() + body).hexdigest() != stored_hash:
                 return broken(f"event {seq} was altered: its content does not match its hash", seq)
-            try:  # the columns that repeat fields of the body (orjson reads text as json does)
-                fields = read(body)
-                matches = fields_of(fields) == row[4:]
-            except (ValueError, KeyError, TypeError):  # no JSON (or not as orjson reads it), a field missing, no object
-                fields = _fields(body)
-                matches = fields is not None and tuple(map(fields.get, _COLUMNS)) == row[4:]
-            if not matches:
+            fields = _fields(body)
+            if fields is None or tuple(map(fields.get, _COLUMNS)) != row[4:]:
                 return broken(f"event {seq} was altered: its columns do not match its content", seq)
             previous, last_seq = stored_hash, seq
             if stored_hash == expected_head:
