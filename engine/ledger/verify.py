@@ -22,9 +22,6 @@ try:
 except ImportError:  # pragma: no cover - orjson is a dependency
     _read = json.loads
 
-#: the columns of an events row that repeat fields of its body, in the order store.chain gives them
-_COLUMNS = ("at", "type", "use_case", "version", "actor")
-
 #: events from which `audit verify` checks runs of them on every core
 VERIFY_PARALLEL_FROM = 50_000
 #: how a problem with the standing index (and not with the events) begins
@@ -132,11 +129,19 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
             if prev_hash != previous:
                 return broken(f"event {seq} does not follow event {seq - 1}: an event before it was deleted, "
                               "inserted or reordered", seq)
-            # link(previous, body), inlined (over the stored bytes): this line runs once per event of the ledger
-            if type(body) is not bytes or sha256(f"{previous}\n".encode() + body).hexdigest() != stored_hash:
+            if type(body) is not bytes:
                 return broken(f"event {seq} was altered: its content does not match its hash", seq)
-            fields = _fields(body)
-            if fields is None or tuple(map(fields.get, _COLUMNS)) != row[4:]:
+            # link(previous, body), inlined (over the stored bytes): this runs once per event of the ledger
+            digest = sha256(f"{previous}\n".encode())
+            digest.update(body)
+            if digest.hexdigest() != stored_hash:
+                return broken(f"event {seq} was altered: its content does not match its hash", seq)
+            try:
+                fields = _read(body)
+            except ValueError:  # (orjson.JSONDecodeError; UnicodeDecodeError)
+                fields = _fields(body)
+            if type(fields) is not dict or (fields.get("at"), fields.get("type"), fields.get("use_case"),
+                                            fields.get("version"), fields.get("actor")) != row[4:]:
                 return broken(f"event {seq} was altered: its columns do not match its content", seq)
             previous, last_seq = stored_hash, seq
             if stored_hash == expected_head:
@@ -161,16 +166,12 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
 
 
 def _fields(body: bytes) -> dict | None:
-    """A stored body's fields, for comparing them with its columns (which are text: orjson reads text as json
-    does, whatever it does with numbers); None when it is no JSON object."""
+    """A stored body's fields as json reads them, where orjson would not (see engine/jsoncodec.py); None when it is
+    no JSON. (The columns compared with them are text, which orjson reads as json does.)"""
     try:
-        fields = _read(body)
-    except ValueError:  # (orjson.JSONDecodeError; UnicodeDecodeError)
-        try:
-            fields = json.loads(body.decode("utf-8"))
-        except (ValueError, RecursionError):
-            return None
-    return fields if type(fields) is dict else None
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
 
 
 def _not_before(at: str, other: str) -> bool:
