@@ -223,19 +223,27 @@ class Validator:
 
     def check_row(self, kind: str, use_case: str, version: str, text: str, where: Location) -> None:
         """`check` of an event of a ROW_ONLY type, from its columns."""
-        case = self._case(use_case)
-        if self._recorded(use_case, version, text):
+        self.take_row(kind, use_case, version, text, where, learn=False)
+
+    def take_row(self, kind: str, use_case: str, version: str, text: str, where: Location, learn: bool = True) -> None:
+        """`check_row`, then `learn` of the event: how an import takes most events, in one call (so it calls
+        nothing else for an event that passes)."""
+        case = self.cases.get(use_case)
+        if case is None:
+            case = self._case(use_case)
+        digest = self.digest(text)
+        seen = self.seen[use_case]
+        if (digest in seen or not self.preload) and self._recorded(use_case, version, text):
             raise refuse("this exact event is already in the ledger", where=where)
-        self._registered(case, use_case, version, where)
+        if version not in case.versions:
+            self._registered(case, use_case, version, where)
         if version in case.retired and kind != "monitoring":  # (a retired model may still be watched)
             self._break(f"version {version} of {use_case} is retired", where)
-
-    def take_row(self, kind: str, use_case: str, version: str, text: str, where: Location) -> None:
-        """`check_row`, then `learn` of the event: how an import takes most events, in one call."""
-        self.check_row(kind, use_case, version, text, where)
-        if kind == "retired":
-            self.cases[use_case].retired.add(version)
-        self._remember(use_case, text, False)
+        if learn:
+            if kind == "retired":
+                case.retired.add(version)
+            seen.add(digest)
+            self.unstored.add(text)
 
     @staticmethod
     def _registered(case: _UseCase, use_case: str, version: str, where: Location) -> None:

@@ -286,6 +286,7 @@ class SQLiteStore:
         (from seq `first` to `last` when given), for `audit verify`."""
         where, args = ("WHERE seq >= ? AND seq <= ? ", (first, last)) if first is not None else ("", ())
         try:
+            self._map_into_memory()
             yield from self.db.execute("SELECT seq, CAST(body AS BLOB), prev_hash, hash, at, type, use_case, version, "
                                        f"actor FROM events {where}ORDER BY seq", args)
         except sqlite3.DatabaseError as exc:
@@ -403,12 +404,15 @@ class SQLiteStore:
         sql, args = self._standing_range("SELECT s.use_case, e.seq, e.body FROM standing s JOIN events e "
                                          "ON e.seq = s.seq WHERE s.use_case <> '-'", first, last)
         try:
-            # the rows lie all over the file: mapped into memory, each costs no read call (a SQLite setting;
-            # a build without memory mapping ignores it)
-            self.db.execute("PRAGMA mmap_size = 1073741824")
+            self._map_into_memory()  # (the rows lie all over the file)
             yield from self.db.execute(sql + " ORDER BY s.use_case", args)
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
+
+    def _map_into_memory(self) -> None:
+        """Read the file mapped into memory, where each page read costs no system call (a SQLite setting; a build
+        without memory mapping ignores it): for reading much of a large ledger."""
+        self.db.execute("PRAGMA mmap_size = 1073741824")
 
     def replaced_after(self, instant: float, first: str | None = None, last: str | None = None) -> set[str]:
         """The use cases (from `first` to `last`) whose standing events include a result that replaced others and
@@ -465,20 +469,22 @@ class SQLiteStore:
             first, previous = self.head()
             seq = first
             now = datetime.now(timezone.utc).isoformat()
+            # (the time of recording, the same for every row, is written into the statement: not bound per row)
+            insert = "INSERT INTO events (seq, at, type, use_case, version, actor, body, prev_hash, hash, recorded_at) " \
+                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '{now}')"
             for rows in runs:
                 written, standing = [], []
                 for at, type_, use_case, version, actor, body, slot, instant in rows:
                     seq += 1
                     # chain.link(previous, body), inlined: this line runs once per event of an import
-                    digest = sha256(f"{previous}\n{body}".encode("utf-8")).hexdigest()
-                    written.append((seq, at, type_, use_case, version, actor, body, previous, digest, now))
+                    digest = sha256(f"{previous}\n{body}".encode()).hexdigest()
+                    written.append((seq, at, type_, use_case, version, actor, body, previous, digest))
                     standing.append((seq, use_case, version, slot, instant))
                     previous = digest
-                self.db.executemany("INSERT INTO events (seq, at, type, use_case, version, actor, body, prev_hash, "
-                                    "hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", written)
+                self.db.executemany(insert, written)
                 self.db.executemany(_UPSERT_STANDING, _standing_rows(standing))
                 if keep is not None:
-                    keep.extend(Row._make(r) for r in written)
+                    keep.extend(Row(*r, now) for r in written)
             self.db.execute("COMMIT")
             return seq - first, previous
         except sqlite3.Error as exc:
