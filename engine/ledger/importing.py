@@ -178,7 +178,7 @@ def prepare(records: list[tuple[Any, int]], file: str, answers: dict[str, Answer
     (`yaml`: see check_records)."""
     from .chain import canonical
 
-    out, problems = [], []
+    out, problems, not_json = [], [], None
     for body, line, instant in check_records(records, file, yaml):  # schema and times, with the file's line numbers
         if body.get("type") == "registered" and "tier" not in body:
             body = dict(body)
@@ -199,14 +199,16 @@ def prepare(records: list[tuple[Any, int]], file: str, answers: dict[str, Answer
                 continue
             body.update(classifier.classified(doc))
             body["answers"] = doc.to_dict()
-        out.append((body, line, instant))
+        try:
+            out.append((stored_row(body, canonical(body), instant), line, body))
+        except (TypeError, ValueError) as exc:
+            not_json = not_json or exc
     if problems:
         raise TiergateError(problems)
-    try:
-        return [(stored_row(body, canonical(body), instant), line, body) for body, line, instant in out]
-    except (TypeError, ValueError) as exc:
-        raise TiergateError(Diagnostic("E400", f"an event holds a value that is not JSON ({exc})",
-                                       Location(file), hint="quote dates and times in YAML")) from None
+    if not_json is not None:
+        raise TiergateError(Diagnostic("E400", f"an event holds a value that is not JSON ({not_json})",
+                                       Location(file), hint="quote dates and times in YAML"))
+    return out
 
 
 def _store(ledger: Ledger, policy: Policy, roster: Roster | None, runs: Iterable[list[tuple[tuple, int, dict | None]]],
