@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 from ..errors import TiergateError
@@ -22,6 +23,8 @@ try:
 except ImportError:  # pragma: no cover - orjson is a dependency
     _read = json.loads
 
+#: the fields of a body that its row repeats in columns, in the order store.chain gives them
+_columns_of = itemgetter("at", "type", "use_case", "version", "actor")
 #: events from which `audit verify` checks runs of them on every core
 VERIFY_PARALLEL_FROM = 50_000
 #: how a problem with the standing index (and not with the events) begins
@@ -140,8 +143,11 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
                 fields = _read(body)
             except ValueError:  # (orjson.JSONDecodeError; UnicodeDecodeError)
                 fields = _fields(body)
-            if type(fields) is not dict or (fields.get("at"), fields.get("type"), fields.get("use_case"),
-                                            fields.get("version"), fields.get("actor")) != row[4:]:
+            try:
+                columns = _columns_of(fields)
+            except (KeyError, TypeError):  # (a field missing, or a body that is no object)
+                columns = None
+            if columns != row[4:] or type(fields) is not dict:
                 return broken(f"event {seq} was altered: its columns do not match its content", seq)
             previous, last_seq = stored_hash, seq
             if stored_hash == expected_head:
