@@ -204,6 +204,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _USE_CASE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*\Z")
 _SHA = re.compile(r"[0-9a-f]{64}\Z")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2})\Z")
+#: the form of nearly every time written by a program: _TIME's commonest case, matched at half its cost
+_UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _REQUIRED = {"registered": (), "evidence": ("kind", "metrics"), "signoff": ("role", "gate", "decision"),
              "transition": ("to",), "waiver": ("requirement", "justification", "expires"),
              "monitoring": ("kind", "metrics"), "review": ("role", "decision"), "retired": ()}
@@ -262,7 +264,7 @@ def fast_valid(record: dict) -> bool:
             type(actor) is not str or not version or not actor:
         return False
     required = _REQUIRED.get(kind)
-    if required is None or not _TIME.match(at) or \
+    if required is None or (not _UTC_TIME.fullmatch(at) and not _TIME.match(at)) or \
             (use_case not in _GOOD_USE_CASES and not _matches(_USE_CASE, _GOOD_USE_CASES, use_case)):
         return False
     for key in required:
