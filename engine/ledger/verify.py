@@ -141,7 +141,7 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
                 return broken(f"event {seq} was altered: its content does not match its hash", seq)
             try:
                 fields = _read(body)
-            except ValueError:  # (orjson.JSONDecodeError; UnicodeDecodeError)
+            except (ValueError, RecursionError):  # (orjson.JSONDecodeError; UnicodeDecodeError; json without orjson)
                 fields = _fields(body)
             try:
                 columns = _columns_of(fields)
