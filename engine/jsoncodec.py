@@ -1,7 +1,7 @@
 """JSON read and written at C speed: by orjson wherever it gives exactly what the standard library gives.
 
 The ledger's hashes are taken over canonical JSON, so that text must never depend on which library wrote
-it. Both functions here return what `json` returns, byte for byte and value for value, and fall back to
+it. The functions here return what `json` returns, byte for byte and value for value, and fall back to
 `json` for the few inputs where orjson differs:
 
 * reading: an integer of 19 digits or more (orjson reads one beyond 64 bits as a float), 200 brackets or
@@ -10,10 +10,11 @@ it. Both functions here return what `json` returns, byte for byte and value for 
 * writing: a float Python writes with an exponent (orjson writes `1e16` where Python writes `1e+16`, and
   `0.00001` where Python writes `1e-05`), anything orjson refuses or would write where `json` raises
   (times and dates, dataclasses, subclasses of the JSON types, integers beyond 64 bits, lone surrogates),
-  and anything holding null (orjson writes NaN and infinities as null).
+  and NaN and infinities (orjson writes them as null).
   orjson also writes UUIDs and enums, which json refuses; neither JSON nor YAML reads into one.
 
-Without orjson installed, both are the standard library alone. tests/test_jsoncodec.py holds the two
+Canonical JSON (`canonical`) is the ledger's; indented JSON (`readable`) is the reports'. Without orjson
+installed, all are the standard library alone. tests/test_jsoncodec.py holds the two
 ways to each other.
 """
 from __future__ import annotations
@@ -44,12 +45,14 @@ _SCAN = json.JSONDecoder().scan_once
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER = b"0" * 19
 _DEEP = 200
-#: what orjson writes for a float that Python writes with an exponent: a number (it follows `:`, `,` or `[`
-#: in compact JSON) with an `e`, or below 1e-4. Text in a string may match too; then json writes it all
-_EXPONENT_FLOAT = re.compile(rb"(?:\A|[:,\[])-?(?:0\.0000|[0-9][0-9.]*e)")
+#: what orjson writes for a float that Python writes with an exponent: a number (it follows `:`, `,` or `[` in
+#: compact JSON, white space in indented JSON) with an `e`, or below 1e-4. Text in a string may match too; then
+#: json writes it all
+_EXPONENT_FLOAT = re.compile(rb"(?:\A|[:,\[\s])-?(?:0\.0000|[0-9][0-9.]*e)")
 if orjson is not None:
     _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | \
         orjson.OPT_PASSTHROUGH_SUBCLASS
+    _READABLE = (_OPTIONS & ~orjson.OPT_SORT_KEYS) | orjson.OPT_INDENT_2
     _dumps, _loads, _Error = orjson.dumps, orjson.loads, orjson.JSONDecodeError
 
 
@@ -125,10 +128,48 @@ def _fast_canonical(value: Any) -> bytes | None:
     # (bytes.find, not `in`: `in` first tries the text as a byte's number, at the cost of an exception)
     if out.find(b"null") >= 0:  # orjson writes NaN and infinities as null, which json refuses: let json judge
         return None
-    if out.find(b"0.0000") >= 0 or out.translate(_DIGITS_AS_ZERO).find(b"0e") >= 0:  # (cheap tests first)
-        if _EXPONENT_FLOAT.search(out):
-            return None
-    return out
+    return None if _exponent_floats(out) else out
+
+
+def _exponent_floats(out: bytes) -> bool:
+    """Whether orjson's `out` may hold a float Python writes otherwise (with an exponent)."""
+    return _exponent_float_may_be(out) and _EXPONENT_FLOAT.search(out) is not None
+
+
+def _exponent_float_may_be(out: bytes) -> bool:
+    """A cheap test first: whether `out` holds `0.0000` or a digit followed by `e` anywhere (most texts do not)."""
+    return out.find(b"0.0000") >= 0 or out.translate(_DIGITS_AS_ZERO).find(b"0e") >= 0
+
+
+def readable(value: Any) -> str:
+    """json.dumps(value, indent=2, ensure_ascii=False): JSON for people and reports, a large report in a fraction
+    of json's time (json writes indented JSON in Python)."""
+    if orjson is not None:
+        try:
+            out = _dumps(value, option=_READABLE)
+        except TypeError:  # (orjson.JSONEncodeError)
+            out = None
+        if out is not None and (out.find(b"null") < 0 and not _exponent_float_may_be(out) or
+                                not _floats_written_otherwise(value)):
+            return out.decode("utf-8")
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _floats_written_otherwise(value: Any) -> bool:
+    """Whether `value` holds a float orjson writes otherwise than json: NaN and the infinities (orjson writes null,
+    json NaN and Infinity), and those json writes with an exponent (below 1e-4 and from 1e16)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is float:
+            if not 1e-4 <= abs(item) < 1e16 and item != 0.0:  # (NaN fails every comparison)
+                return True
+        elif kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+    return False
 
 
 def _canonical(value: Any) -> str:

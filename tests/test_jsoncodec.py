@@ -148,3 +148,23 @@ def test_bad_json_raises_what_json_raises(codec, text):
 def test_a_line_that_is_not_utf8_raises_a_decode_error(codec):
     with pytest.raises(UnicodeDecodeError):
         codec.loads_utf8(b'{"a": "\xff"}')
+
+
+def readable_reference(value) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values | st.lists(floats | st.sampled_from([float("nan"), float("inf"), -float("inf")]), max_size=4))
+def test_readable_is_what_json_writes_indented(value):
+    for codec in both_ways():
+        assert codec.readable(value) == readable_reference(value)
+
+
+@pytest.mark.parametrize("value", [
+    {"v": 1e16, "w": [1e-5, {"x": 2.5e-7}]}, {"n": None, "f": float("nan")}, {"i": float("-inf"), "n": None},
+    {"n": None, "f": 1.5}, {2: "int keys", 1: 2}, {"s": "\ud800"}, {"b": 2 ** 64}, {"t": Text("x")},
+    ("a", ("tuple",), []), {"e": {}, "l": [], "s": "é\u2028\x1f\\\"/"},
+])
+def test_readable_follows_json_where_orjson_writes_otherwise(codec, value):
+    assert codec.readable(value) == readable_reference(value)

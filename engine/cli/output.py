@@ -1,13 +1,13 @@
 """Shared pieces of the command line: options, diagnostic printing with colour on terminals, exits."""
 from __future__ import annotations
 
-import json
 import sys
 from typing import Iterable
 
 import click
 
 from ..errors import MAX_SHOWN, Diagnostic, TiergateError
+from ..jsoncodec import readable
 
 EXIT_OK, EXIT_FINDING, EXIT_INPUT = 0, 1, 2
 
@@ -32,7 +32,7 @@ def echo_diagnostics(diagnostics: Iterable[Diagnostic], sources: dict | None = N
 
 
 def echo_json(data) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(readable(data))
 
 
 def fail_input(exc: TiergateError) -> None:

@@ -1,12 +1,12 @@
 """`tiergate matrix`, `tiergate raci`, `tiergate requirements` and `tiergate graph`: what a policy asks, as tables."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from ..errors import did_you_mean
+from ..jsoncodec import readable
 from ..reports import graph as graph_report
 from ..reports import matrix as matrix_report
 from ..reports import tables
@@ -20,8 +20,7 @@ def _table(fmt: str, title: str, headers, rows, meta: str, json_data=None) -> st
     if fmt == "csv":
         return tables.csv_text(headers, rows)
     if fmt == "json":
-        return json.dumps(json_data if json_data is not None else tables.records(headers, rows), indent=2,
-                          ensure_ascii=False) + "\n"
+        return readable(json_data if json_data is not None else tables.records(headers, rows)) + "\n"
     if fmt == "html":
         return tables.html_page(title, headers, rows, meta)
     return f"## {title}\n\n{meta}\n\n" + tables.markdown(headers, rows)
@@ -94,7 +93,7 @@ def requirements(tier, policy_path, fmt):
     if fmt == "json":
         data = {"policy": policy.identity(), "tier": t.name, "workflow": t.workflow,
                 "requirements": [{**requirement_dict(r), "declared_in": r.tier} for r in t.requirements]}
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        click.echo(readable(data))
         return
     md = fmt == "markdown"
     out = [f"## Tier {t.name}\n" if md else f"tier {t.name} (workflow {t.workflow}): {len(t.requirements)} requirements"]

@@ -1,11 +1,11 @@
 """Check results for people (text, Markdown) and machines (JSON)."""
 from __future__ import annotations
 
-import json
 
 from ..check import CheckResult
 from ..events import format_time
 from ..gates import BREACH, DUE, MET, OK, OVERDUE, UNMET, WAIVED, Status
+from ..jsoncodec import readable
 from . import tables
 
 MARKS = {MET: "✓", OK: "✓", WAIVED: "~", DUE: "!", UNMET: "✗", OVERDUE: "✗", BREACH: "✗"}
@@ -84,7 +84,7 @@ def text(result: CheckResult) -> str:
 
 
 def json_report(result: CheckResult) -> str:
-    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return readable(result.to_dict()) + "\n"
 
 
 def markdown(result: CheckResult) -> str:

@@ -1,13 +1,13 @@
 """Check results in the formats CI tools read: JUnit XML, SARIF 2.1.0 and GitHub Actions annotations."""
 from __future__ import annotations
 
-import json
 from xml.sax.saxutils import escape, quoteattr
 
 from .. import __version__
 from ..check import CheckResult
 from ..events import format_time
 from ..gates import WAIVED, Status
+from ..jsoncodec import readable
 from .check import transition_problem, verdict
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -137,7 +137,7 @@ def sarif(result: CheckResult) -> str:
             "results": results,
         }],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return readable(doc) + "\n"
 
 
 # --- GitHub Actions ---------------------------------------------------------------------------

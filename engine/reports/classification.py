@@ -7,6 +7,7 @@ from typing import Sequence
 
 from ..classify import Classification
 from ..errors import Diagnostic
+from ..jsoncodec import readable
 from . import tables
 
 
@@ -91,11 +92,11 @@ def summary(results: Sequence[Classification], errors: int, policy) -> str:
 
 def json_report(results: Sequence[Classification], errors: Sequence[Diagnostic], single: bool) -> str:
     if single and results and not errors:
-        return json.dumps(results[0].to_dict(), indent=2, ensure_ascii=False) + "\n"
+        return readable(results[0].to_dict()) + "\n"
     data = {"classifications": [c.to_dict() for c in results], "errors": [d.to_dict() for d in errors]}
     if len(results) > 100:  # indentation makes json use its slow encoder; a large report is read by programs
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return readable(data) + "\n"
 
 
 HEADERS = ["use_case", "title", "tier", "because", "rule", "forbidden", "requirements"]

@@ -1,8 +1,8 @@
 """`tiergate diff` results: a summary first, then the details; text, JSON and Markdown."""
 from __future__ import annotations
 
-import json
 
+from ..jsoncodec import readable
 from ..policydiff import DiffResult, plural
 from . import tables
 
@@ -61,7 +61,7 @@ def text(result: DiffResult) -> str:
 
 
 def json_report(result: DiffResult) -> str:
-    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return readable(result.to_dict()) + "\n"
 
 
 def markdown(result: DiffResult) -> str:

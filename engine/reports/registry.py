@@ -6,6 +6,7 @@ import shutil
 from typing import Sequence
 
 from ..events import format_time
+from ..jsoncodec import readable
 from . import tables
 
 HEADERS = ["use_case", "version", "tier", "stage", "since", "next", "unmet", "obligations", "waivers expiring",
@@ -51,8 +52,7 @@ def text(rows: Sequence, width: int | None = None) -> str:
 
 
 def json_report(rows: Sequence, policy) -> str:
-    return json.dumps({"policy": policy.identity(), "versions": [r.to_dict() for r in rows]}, indent=2,
-                      ensure_ascii=False) + "\n"
+    return readable({"policy": policy.identity(), "versions": [r.to_dict() for r in rows]}) + "\n"
 
 
 def csv_report(rows: Sequence) -> str:
