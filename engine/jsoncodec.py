@@ -14,8 +14,7 @@ it. The functions here return what `json` returns, byte for byte and value for v
   orjson also writes UUIDs and enums, which json refuses; neither JSON nor YAML reads into one.
 
 Canonical JSON (`canonical`) is the ledger's; indented JSON (`readable`) is the reports'. Without orjson
-installed, all are the standard library alone. tests/test_jsoncodec.py holds the two
-ways to each other.
+installed, all are the standard library alone. tests/test_jsoncodec.py holds the two ways to each other.
 """
 from __future__ import annotations
 
@@ -45,10 +44,9 @@ _SCAN = json.JSONDecoder().scan_once
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER = b"0" * 19
 _DEEP = 200
-#: what orjson writes for a float that Python writes with an exponent: a number (it follows `:`, `,` or `[` in
-#: compact JSON, white space in indented JSON) with an `e`, or below 1e-4. Text in a string may match too; then
-#: json writes it all
-_EXPONENT_FLOAT = re.compile(rb"(?:\A|[:,\[\s])-?(?:0\.0000|[0-9][0-9.]*e)")
+#: what orjson writes for a float that Python writes with an exponent: a number (it follows `:`, `,` or `[`
+#: in compact JSON) with an `e`, or below 1e-4. Text in a string may match too; then json writes it all
+_EXPONENT_FLOAT = re.compile(rb"(?:\A|[:,\[])-?(?:0\.0000|[0-9][0-9.]*e)")
 if orjson is not None:
     _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | \
         orjson.OPT_PASSTHROUGH_SUBCLASS
