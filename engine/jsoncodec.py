@@ -147,7 +147,8 @@ def readable(value: Any) -> str:
             out = _dumps(value, option=_READABLE)
         except TypeError:  # (orjson.JSONEncodeError)
             out = None
-        if out is not None and (out.find(b"null") < 0 and not _exponent_float_may_be(out) or
+        # (most reports hold neither null nor anything like an exponent float; the others' values are looked at)
+        if out is not None and ((out.find(b"null") < 0 and not _exponent_float_may_be(out)) or
                                 not _floats_written_otherwise(value)):
             return out.decode("utf-8")
     return json.dumps(value, indent=2, ensure_ascii=False)
