@@ -606,44 +606,52 @@ def clone(source: Path, target: Path) -> Path:
     return target
 
 
-def test_reclassify_records_only_changed_tiers_and_status_flags_older_policies(stories, policy_1_1, tmp_path):
+def test_reclassify_records_every_tier_decided_again_and_status_stops_flagging(stories, policy_1_1, tmp_path):
+    """Under a new policy version every use case is flagged until reclassified; reclassify records the tiers that
+    changed and those that stay (decided again under the new version), prints the changes, and clears the flags."""
     ledger = clone(stories, tmp_path / "ledger.db")
     before = state(ledger)
     dry = tiergate("reclassify", "--dry-run", "--policy", policy_1_1, "--ledger", ledger, "--actor", "admin",
                    "--at", "2026-08-01T00:00:00Z")
     assert (dry.exit_code, dry.stdout) == (0, "churn-dashboard: scheduled -> monitored\n")
-    assert dry.stderr == "1 use case would change tier under mlops-default 1.1.0\n"
+    assert dry.stderr == "1 use case would change tier under mlops-default 1.1.0; 7 others would keep their tier\n"
     assert state(ledger) == before
 
     stale = status(ledger, "2026-08-01T00:00:00Z", "--policy", policy_1_1)
     assert all(r["stale"] and r["classified_under"] == "mlops-default 1.0.0" for r in stale)
     assert all(r["attention"] for r in stale)
+    text = tiergate("status", "--ledger", ledger, "--policy", policy_1_1, "--at", "2026-08-01T00:00:00Z")
+    assert "classified under mlops-default 1.0.0" in text.stdout
 
     done = tiergate("reclassify", "--policy", policy_1_1, "--ledger", ledger, "--actor", "admin",
                     "--at", "2026-08-01T00:00:00Z")
     assert (done.exit_code, done.stdout) == (0, "churn-dashboard: scheduled -> monitored\n")
-    assert done.stderr == "1 use case changed tier under mlops-default 1.1.0\n"
-    assert state(ledger)[1] == before[1] + 1
-    event = exported(ledger)[-1]
-    assert {k: event[k] for k in ("type", "use_case", "version", "from_tier", "to_tier", "actor")} == {
-        "type": "reclassified", "use_case": "churn-dashboard", "version": "2026.2", "from_tier": "scheduled",
-        "to_tier": "monitored", "actor": "admin"}
-    assert event["policy"]["version"] == "1.1.0"
+    assert done.stderr == ("1 use case changed tier under mlops-default 1.1.0; 7 others kept their tier, now "
+                           "recorded as decided under it\n")
+    assert state(ledger)[1] == before[1] + 8
+    recorded = {e["use_case"]: e for e in exported(ledger)[before[1]:]}
+    assert len(recorded) == 8 and all(e["type"] == "reclassified" and e["actor"] == "admin" and
+                                      e["policy"]["version"] == "1.1.0" for e in recorded.values())
+    assert {k: recorded["churn-dashboard"][k] for k in ("version", "from_tier", "to_tier")} == {
+        "version": "2026.2", "from_tier": "scheduled", "to_tier": "monitored"}
+    assert all(e["from_tier"] == e["to_tier"] for name, e in recorded.items() if name != "churn-dashboard")
 
     rows = {r["use_case"]: r for r in status(ledger, "2026-08-01T00:00:00Z", "--policy", policy_1_1)}
     assert rows["churn-dashboard"]["tier"] == "monitored"
-    assert (rows["churn-dashboard"]["stale"], rows["churn-dashboard"]["classified_under"]) == (False,
-                                                                                                "mlops-default 1.1.0")
-    assert all(r["stale"] for name, r in rows.items() if name != "churn-dashboard")
+    assert all((r["stale"], r["classified_under"]) == (False, "mlops-default 1.1.0") for r in rows.values())
+    # decided under 1.1.0 now: nothing to record again
     again = tiergate("reclassify", "--policy", policy_1_1, "--ledger", ledger, "--actor", "admin",
                      "--at", "2026-08-02T00:00:00Z")
     assert (again.stdout, again.stderr) == ("", "0 use cases changed tier under mlops-default 1.1.0\n")
-    assert state(ledger)[1] == before[1] + 1
+    assert state(ledger)[1] == before[1] + 8
     text = tiergate("status", "--ledger", ledger, "--policy", policy_1_1, "--at", "2026-08-01T00:00:00Z")
-    assert "classified under mlops-default 1.0.0" in text.stdout
+    assert "classified under" not in text.stdout
     history = tiergate("history", "churn-dashboard", "--ledger", ledger).stdout.splitlines()
     assert history[-1].endswith("reclassified by admin: from_tier=scheduled, policy=mlops-default 1.1.0, "
                                 "to_tier=monitored")
+    # and back under 1.0.0, the flags return until reclassified again
+    back = status(ledger, "2026-08-03T00:00:00Z")
+    assert all(r["stale"] and r["classified_under"] == "mlops-default 1.1.0" for r in back)
 
 
 def test_reclassify_under_the_same_policy_changes_nothing(stories, tmp_path):

@@ -11,7 +11,7 @@ import click
 from ..errors import Location, TiergateError
 from .check import _time
 from .output import EXIT_FINDING, EXIT_INPUT, EXIT_OK, echo_diagnostics, echo_json, emit, format_choice, \
-    load_policy_or_exit
+    load_policy_or_exit, plural
 
 
 def ledger_options(func=None, *, writes: bool = True):
@@ -348,16 +348,23 @@ def history(use_case, version, ledger_path, fmt):
 @click.option("--dry-run", is_flag=True, help="Show what would change; record nothing.")
 @ledger_options
 def reclassify(dry_run, ledger_path, policy_path, roster_path, actor, at):
-    """Classify every registered use case again under the current policy; record where the tier changed."""
+    """Classify every registered use case again under the current policy; record where the tier changed, and where
+    it stays but was decided under another policy version."""
     from ..ledger.actions import reclassify as do
 
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at, create=False)
-    changes = do(ctx.ledger, ctx.policy, ctx.actor, ctx.at, dry_run)
+    decided = do(ctx.ledger, ctx.policy, ctx.actor, ctx.at, dry_run)
+    changes = [d for d in decided if d.changed]
     for c in changes:
         click.echo(f"{c.use_case}: {c.old_tier} -> {c.new_tier}")
-    verb = "would change" if dry_run else "changed"
-    click.echo(f"{len(changes)} use case{'s' if len(changes) != 1 else ''} {verb} tier under "
-               f"{ctx.policy.name} {ctx.policy.version}", err=True)
+    under = f"{ctx.policy.name} {ctx.policy.version}"
+    summary = f"{plural(len(changes), 'use case')} {'would change' if dry_run else 'changed'} tier under {under}"
+    kept = len(decided) - len(changes)
+    if kept:  # (decided under an older policy version: recorded, so that `status` no longer flags them)
+        its = "its" if kept == 1 else "their"
+        summary += f"; {plural(kept, 'other')} " + (f"would keep {its} tier" if dry_run else
+                                                     f"kept {its} tier, now recorded as decided under it")
+    click.echo(summary, err=True)
 
 
 @click.group("roster")

@@ -113,9 +113,21 @@ class Reclassification:
     new_tier: str
     old_policy: dict
 
+    @property
+    def changed(self) -> bool:
+        return self.old_tier != self.new_tier
+
+
+def classified_under_another(identity: dict, policy: Policy) -> bool:
+    """Whether a tier decided under the policy `identity` (a stored `policy` field) was decided under another
+    policy, or another version of it, than `policy`: `status` flags it, `reclassify` decides it again."""
+    return bool(identity) and (identity.get("name"), identity.get("version")) != (policy.name, policy.version)
+
 
 def reclassify(ledger: Ledger, policy: Policy, actor: str, at: str, dry_run: bool = False) -> list[Reclassification]:
-    """Classify every registered use case again under `policy`; record a `reclassified` event where the tier changed."""
+    """Classify every registered use case again under `policy`; record a `reclassified` event for each whose tier
+    changed, and for each whose tier stays but was decided under another policy version (so that `status` no
+    longer flags it: the record says it was decided again). Returns what was (or would be) recorded."""
     from ..classify import classify
 
     latest: dict[str, dict] = {}
@@ -125,18 +137,19 @@ def reclassify(ledger: Ledger, policy: Policy, actor: str, at: str, dry_run: boo
             if body["type"] == "registered":
                 latest[body["use_case"]] = {**body, "current_tier": body.get("tier")}
             else:
-                latest[body["use_case"]] = {**current, "current_tier": body.get("to_tier")}
-    changes, bodies = [], []
+                latest[body["use_case"]] = {**current, "current_tier": body.get("to_tier"),
+                                            "policy": body.get("policy") or current.get("policy")}
+    decided, bodies = [], []
     for use_case, reg in sorted(latest.items()):
         new_tier = classify(policy, answers_of(reg)).tier
-        if new_tier != reg["current_tier"]:
-            changes.append(Reclassification(use_case, reg["current_tier"], new_tier, reg.get("policy", {})))
+        if new_tier != reg["current_tier"] or classified_under_another(reg.get("policy") or {}, policy):
+            decided.append(Reclassification(use_case, reg["current_tier"], new_tier, reg.get("policy") or {}))
             bodies.append({"at": at, "type": RECLASSIFIED, "use_case": use_case, "version": reg["version"],
                            "actor": actor, "from_tier": reg["current_tier"], "to_tier": new_tier,
                            "policy": policy.identity()})
     if bodies and not dry_run:
         ledger.append_bodies(bodies, policy, None, Location("reclassify"))
-    return changes
+    return decided
 
 
 def time_or_now(value: datetime | None) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from ..errors import TiergateError
 from ..events import Roster, format_time, parse_time
 from ..policy import Policy
-from .actions import answers_of
+from .actions import answers_of, classified_under_another
 from .service import NOBODY, RECLASSIFIED, Ledger, body_event, body_of, bulk, event_log
 
 EXPIRY_WINDOW = timedelta(days=14)
@@ -165,7 +165,7 @@ def _row(policy, people, at, use_case, reg, answers, events, tier_now, identity)
         [] if state_retired else unmet,
         [(o.id, o.status, o.next_due) for o in result.obligations], expiring,
         f"{identity.get('name', '?')} {identity.get('version', '?')}",
-        stale=bool(identity) and (identity.get("name"), identity.get("version")) != (policy.name, policy.version),
+        stale=classified_under_another(identity, policy),
         retired=state_retired, violations=len([v for v in result.violations if v.version == reg["version"]]))
 
 
