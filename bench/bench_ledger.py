@@ -250,6 +250,24 @@ def floor(data: bytes, path: Path) -> tuple[float, float]:
     return count / (time.perf_counter() - t), (cpu_seconds() - cpu) / count * 1e6
 
 
+def serial_part(data: bytes, path: Path, policy, file: str) -> float:
+    """The import's serial part alone: what its main process does with each run the workers prepared (unpack it,
+    validate each event against the policy and the ledger, chain, insert, and commit at the end), over runs
+    prepared beforehand on every core (untimed). Events/s: the most the import could give on this machine with
+    any number of cores, since the main process works through the runs one after another."""
+    import marshal
+
+    from engine.ledger import parallel
+    from engine.ledger.importing import _prepare_run, _runs, _store
+
+    with bulk():
+        packed = list(parallel.streamed(_prepare_run, _runs(data), (data, file, policy, {}), cores()))
+        with Ledger(path) as ledger:
+            t = time.perf_counter()
+            done = _store(ledger, policy, None, (marshal.loads(p) for p in packed), file, None)
+            return done.count / (time.perf_counter() - t)
+
+
 def verify_floor(path: Path) -> float:
     """The least any check of the chain does, as a plain loop in one process: read each row's body and hashes in
     order and recompute its SHA-256 (no columns, no index, no JSON). Events/s."""
@@ -374,7 +392,7 @@ def main() -> int:
     # import: read the file and import it whole, through the library, as `tiergate import` does; each run
     # into a new ledger (the last one is kept for the rest)
     data = events_file.read_bytes()
-    runs, floors = [], []
+    runs, floors, serials = [], [], []
     for _ in range(args.runs):
         for stale in folder.glob("ledger.db*"):
             stale.unlink()
@@ -382,9 +400,10 @@ def main() -> int:
             t, cpu = time.perf_counter(), cpu_seconds()
             done = profiled("import", args.profile, import_file, ledger, policy, None, data, str(events_file), {})
             runs.append((done.count / (time.perf_counter() - t), (cpu_seconds() - cpu) / done.count * 1e6))
-        # the floor run beside each import, under the same load
+        # the floor and the serial part beside each import, under the same load
         floors.append(floor(data, folder / "floor.db"))
-        for leftover in folder.glob("floor.db*"):
+        serials.append(serial_part(data, folder / "serial.db", policy, str(events_file)))
+        for leftover in [*folder.glob("floor.db*"), *folder.glob("serial.db*")]:
             leftover.unlink()
     data = None
     rate, cpu = median(r for r, _ in runs), median(c for _, c in runs)
@@ -394,6 +413,9 @@ def main() -> int:
     results.append(("floor: read, write, hash, insert", f"{floor_rate:,.0f} events/s ({spread(r for r, _ in floors)}"
                     f"one process, no checks; CPU {median(c for _, c in floors):.1f} µs per event); import / floor: "
                     f"median {median(r / f for (r, _), (f, _) in zip(runs, floors)):.2f}", None, ""))
+    results.append(("its serial part alone", f"{median(serials):,.0f} events/s ({spread(serials)}the main process's "
+                    f"work over runs prepared beforehand: the most any number of cores could give); import / "
+                    f"serial part: median {median(r / p for (r, _), p in zip(runs, serials)):.2f}", None, ""))
     print(f"ledger file {ledger_file.stat().st_size / 1e6:.0f} MB")
 
     at_text = "2026-12-31T00:00:00Z"
