@@ -178,6 +178,19 @@ def test_a_refused_event_is_not_written(loan, policy, case):
     assert state(loan) == before
 
 
+@pytest.mark.parametrize("requirement, hint", [
+    ("evidence:red_teem@deployment", "did you mean `evidence:red_team@deployment`?"),
+    ("sign-off", "the requirements of tier critical that may be waived: `evidence:lineage_review@preproduction`, "
+                 "`evidence:red_team@deployment`"),
+])
+def test_a_waiver_of_no_requirement_of_the_tier_says_what_may_be_waived(loan, policy, requirement, hint):
+    event = body("waiver", actor="rita", requirement=requirement, justification="later",
+                 expires="2026-01-10T09:00:00Z")
+    with pytest.raises(TiergateError) as caught:
+        record(loan, policy, None, event)
+    assert caught.value.diagnostics[0].hint == hint
+
+
 def test_a_duplicate_event_is_refused(loan, policy):
     event = body("evidence", kind="pii_handling", metrics={"fields": 3})
     record(loan, policy, None, event)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import WARNING, Diagnostic, Location, TiergateError, did_you_mean
+from ..errors import WARNING, Diagnostic, Location, TiergateError, closest, did_you_mean
 from ..events import EVENT_TYPES, Event, EventLog, Holding, Roster, events_from_records, format_time, make_event, \
     parse_time
 from ..jsoncodec import loads
@@ -264,9 +264,8 @@ class Validator:
         rid = body["requirement"]
         req = tier.requirement(rid) if tier is not None else None
         if req is None:
-            ids = [r.id for r in tier.requirements] if tier is not None else []
             raise refuse(f"`{rid}` is no requirement of tier {tier.name if tier else '?'}", where=where,
-                         hint=did_you_mean(rid, ids, "ids"))
+                         hint=_waivable_hint(rid, tier))
         if not req.waivable_by:
             return self._break(f"{rid} is not waivable", where)
         if self.roster is None or not any(self.roster.holds(body["actor"], r, at) for r in req.waivable_by):
@@ -278,6 +277,19 @@ class Validator:
             self._break(f"the waiver runs {duration(expires - at)}; {rid} may be waived for at most "
                         f"{duration(timedelta(seconds=req.waiver_max))}", where,
                         f"let it end by {format_time(at + timedelta(seconds=req.waiver_max))}")
+
+
+def _waivable_hint(rid: str, tier) -> str | None:
+    """What to write instead of `rid`, the id of no requirement of `tier`: the closest id, else the ids it may waive."""
+    if tier is None:
+        return None
+    best = closest(rid, [r.id for r in tier.requirements])
+    if best:
+        return f"did you mean `{best}`?"
+    waivable = [r.id for r in tier.requirements if r.waivable_by]
+    if not waivable:
+        return f"no requirement of tier {tier.name} may be waived"
+    return f"the requirements of tier {tier.name} that may be waived: " + ", ".join(f"`{w}`" for w in waivable)
 
 
 def duration(span: timedelta) -> str:
