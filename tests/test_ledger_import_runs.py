@@ -97,6 +97,20 @@ def test_refusals_are_the_same_on_every_core_and_nothing_is_written(tmp_path, po
     assert "events.jsonl:" in result["refused"][0]
 
 
+@pytest.mark.parametrize("allow", [True, False])
+def test_an_import_holds_more_pages_in_memory_only_while_it_writes(tmp_path, policy, allow):
+    """The larger page cache of a bulk write (store.BULK_CACHE_KIB) is given back after the import, imported or
+    refused, so a long-lived connection does not keep it."""
+    with Ledger(tmp_path / "ledger.db") as led:
+        usual = led.store.db.execute("PRAGMA cache_size").fetchone()[0]
+        try:
+            import_file(led, policy, None, "\n".join(LINES).encode(), "events.jsonl", {}, [] if allow else None)
+        except TiergateError:
+            assert not allow
+        assert led.store.db.execute("PRAGMA cache_size").fetchone()[0] == usual
+        assert len(list(led.store.rows())) == (len(LINES) if allow else 0)
+
+
 @pytest.mark.parametrize("damage", ["not json", "schema", "answers", "late schema"])
 def test_files_a_worker_cannot_prepare_are_worded_as_by_one_process(tmp_path, policy, monkeypatch, damage):
     lines = list(LINES)

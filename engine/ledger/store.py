@@ -12,6 +12,10 @@ from .chain import GENESIS
 
 SCHEMA_VERSION = 2
 APPLICATION = "tiergate-ledger"
+#: the pages SQLite may hold in memory while an import writes (KiB; SQLite's default is 2 MiB): the pages of
+#: the indexes stay there, rather than being written out and read back over and over when the events of
+#: thousands of use cases come interleaved, as in a history in time order (a tenth faster at 1M events)
+BULK_CACHE_KIB = 65_536
 
 _UPSERT_STANDING = (
     "INSERT INTO standing (use_case, version, slot, instant, seq) VALUES (?, ?, ?, ?, ?) "
@@ -453,7 +457,12 @@ class SQLiteStore:
         """Append runs of rows as `append` does, as one transaction, each run written before the next is read: (rows
         appended, head). `runs` is read inside the transaction, so it may validate against what the ledger holds;
         when it raises, nothing is written."""
-        return self._write(runs, check, None)
+        usual = self.db.execute("PRAGMA cache_size").fetchone()[0]
+        self.db.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+        try:
+            return self._write(runs, check, None)
+        finally:
+            self.db.execute(f"PRAGMA cache_size = {usual}")
 
     def _write(self, runs: Iterable[Sequence[tuple]], check, keep: list[Row] | None) -> tuple[int, str]:
         from datetime import datetime, timezone
