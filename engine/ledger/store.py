@@ -13,7 +13,7 @@ from .chain import GENESIS
 SCHEMA_VERSION = 2
 APPLICATION = "tiergate-ledger"
 #: the pages SQLite may hold in memory while an import writes (KiB; SQLite's default is 2 MiB): the pages of
-#: the indexes stay there, rather than being written out and read back over and over when the events of
+#: the indexes stay there, rather than being dropped and read back again and again when the events of
 #: thousands of use cases come interleaved, as in a history in time order (a tenth faster at 1M events)
 BULK_CACHE_KIB = 65_536
 
