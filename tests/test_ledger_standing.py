@@ -11,6 +11,7 @@ import pytest
 from conftest import ROOT, STORY_USE_CASE
 from engine.events import _records, format_time
 from engine.ledger.actions import record
+from engine.ledger import importing
 from engine.ledger.importing import import_records
 from engine.ledger.registry import _use_case_rows, status
 from engine.ledger.service import Ledger
@@ -34,21 +35,25 @@ def story_ledger(tmp_path, policy, roster):
         yield led
 
 
+def result_body(rng: random.Random) -> tuple[dict, datetime]:
+    """A monitoring result or a review of the story's version at a random time over two months after the story."""
+    at = AFTER_STORY + timedelta(minutes=rng.randrange(60 * 24 * 60))
+    base = {"at": format_time(at), "use_case": USE_CASE, "version": VERSION}
+    if rng.random() < 0.7:
+        kind = rng.choice(sorted(KINDS))
+        return {**base, "type": "monitoring", "actor": "paula", "kind": kind,
+                "metrics": {KINDS[kind]: round(rng.uniform(0.0, 0.4), 3)}}, at
+    role = rng.choice(sorted(REVIEWERS))
+    return {**base, "type": "review", "actor": rng.choice(REVIEWERS[role]), "role": role,
+            "decision": rng.choice(["approve", "approve", "reject"])}, at
+
+
 def add_results(led, policy, roster, rng: random.Random, count: int) -> list[datetime]:
     """`count` monitoring results and reviews at random times over two months, recorded out of time order."""
     times = []
     for _ in range(count):
-        at = AFTER_STORY + timedelta(minutes=rng.randrange(60 * 24 * 60))
+        body, at = result_body(rng)
         times.append(at)
-        base = {"at": format_time(at), "use_case": USE_CASE, "version": VERSION}
-        if rng.random() < 0.7:
-            kind = rng.choice(sorted(KINDS))
-            body = {**base, "type": "monitoring", "actor": "paula", "kind": kind,
-                    "metrics": {KINDS[kind]: round(rng.uniform(0.0, 0.4), 3)}}
-        else:
-            role = rng.choice(sorted(REVIEWERS))
-            body = {**base, "type": "review", "actor": rng.choice(REVIEWERS[role]), "role": role,
-                    "decision": rng.choice(["approve", "approve", "reject"])}
         record(led, policy, roster, body)
     return sorted(times)
 
@@ -175,3 +180,28 @@ def test_an_engine_error_comes_back_whole_from_a_worker_process():
                           {"l.db": "text"})
     again = pickle.loads(pickle.dumps(error))
     assert (again.diagnostics, again.sources, str(again)) == (error.diagnostics, error.sources, str(error))
+
+
+@pytest.mark.parametrize("run_lines", [1, 7, 4000])
+def test_an_import_in_many_runs_indexes_the_latest_result_of_each_slot(story_ledger, policy, roster, monkeypatch,
+                                                                       run_lines):
+    """An import writes the standing rows of shared slots once all its runs are in: the latest result of each slot
+    (by time, then by recording) must stand, wherever in the file and in whichever run it came."""
+    monkeypatch.setattr(importing, "RUN_LINES", run_lines)
+    rng = random.Random(run_lines)
+    last = {"at": format_time(AFTER_STORY + timedelta(days=60)), "type": "monitoring", "use_case": USE_CASE,
+            "version": VERSION, "actor": "paula", "kind": "input_drift", "metrics": {"psi": 0.1}}
+    # the latest input_drift result twice, at the same time: the one recorded later stands
+    bodies = [result_body(rng)[0] for _ in range(40)] + [last] + [result_body(rng)[0] for _ in range(40)] + \
+        [dict(last, metrics={"psi": 0.2})]
+    import_records(story_ledger, policy, roster, [(b, i + 1) for i, b in enumerate(bodies)], "results.jsonl", {})
+    indexed = sorted(story_ledger.store.standing())
+    assert story_ledger.verify().ok
+    story_ledger.store.reindex()  # built again from the events, in one pass
+    assert sorted(story_ledger.store.standing()) == indexed
+    at = AFTER_STORY + timedelta(days=61)
+    assert [r.to_dict() for r in status(story_ledger, policy, roster, at)] == \
+        whole_history(story_ledger, policy, roster, at)
+    drift = [body for _, _, body in story_ledger.store.standing()
+             if '"input_drift"' in body and f'"version":"{VERSION}"' in body]
+    assert len(drift) == 1 and '"psi":0.2' in drift[0]

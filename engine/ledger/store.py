@@ -23,10 +23,12 @@ _UPSERT_STANDING = (
     "WHERE excluded.instant >= standing.instant")
 
 
-def _standing_rows(rows: Iterable[tuple[int, str, str, str | None, float]]) -> list[tuple]:
+def _standing_rows(rows: Iterable[tuple[int, str, str, str | None, float]], latest: dict[tuple, tuple]) -> list[tuple]:
     """(use_case, version, slot, instant, seq) rows for the `standing` table from (seq, use_case, version, slot,
-    instant) in recorded order: in each slot, only the latest event (by time, then by recording)."""
-    out, latest = [], {}
+    instant) in recorded order: those of events with a slot of their own, returned, and in each shared slot only
+    the latest event (by time, then by recording), kept in `latest` (by use case, version and slot) for the caller
+    to write once all its rows are read."""
+    out = []
     for seq, use_case, version, slot, instant in rows:
         if slot is None:
             out.append((use_case, version, f"#{seq}", instant, seq))
@@ -35,7 +37,6 @@ def _standing_rows(rows: Iterable[tuple[int, str, str, str | None, float]]) -> l
         known = latest.get(key)
         if known is None or instant >= known[3]:
             latest[key] = (use_case, version, slot, instant, seq)
-    out.extend(latest.values())
     return out
 
 
@@ -53,7 +54,9 @@ def _fill_standing(db: sqlite3.Connection) -> None:
                 body = {}
             yield seq, use_case, version, slot_of(body), instant_of(body)
 
-    db.executemany(_UPSERT_STANDING, _standing_rows(rows()))
+    latest: dict[tuple, tuple] = {}
+    db.executemany(_UPSERT_STANDING, _standing_rows(rows(), latest))
+    db.executemany(_UPSERT_STANDING, latest.values())
 
 
 #: migrations[n] brings a ledger from schema version n to n + 1: SQL statements, or a function of the connection
@@ -481,6 +484,9 @@ class SQLiteStore:
             # (the time of recording, the same for every row, is written into the statement: not bound per row)
             insert = "INSERT INTO events (seq, at, type, use_case, version, actor, body, prev_hash, hash, recorded_at) " \
                 f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '{now}')"
+            # the latest event of each shared slot, written when every run is in: a history in time order holds
+            # the monitoring results of thousands of versions in each run, and most of them are replaced later
+            latest: dict[tuple, tuple] = {}
             for rows in runs:
                 written, standing = [], []
                 for at, type_, use_case, version, actor, body, slot, instant in rows:
@@ -491,9 +497,10 @@ class SQLiteStore:
                     standing.append((seq, use_case, version, slot, instant))
                     previous = digest
                 self.db.executemany(insert, written)
-                self.db.executemany(_UPSERT_STANDING, _standing_rows(standing))
+                self.db.executemany(_UPSERT_STANDING, _standing_rows(standing, latest))
                 if keep is not None:
                     keep.extend(Row(*r, now) for r in written)
+            self.db.executemany(_UPSERT_STANDING, latest.values())
             self.db.execute("COMMIT")
             return seq - first, previous
         except sqlite3.Error as exc:
