@@ -1,7 +1,6 @@
 """Check results for people (text, Markdown) and machines (JSON)."""
 from __future__ import annotations
 
-
 from ..check import CheckResult
 from ..events import format_time
 from ..gates import BREACH, DUE, MET, OK, OVERDUE, UNMET, WAIVED, Status

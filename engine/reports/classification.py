@@ -94,8 +94,6 @@ def json_report(results: Sequence[Classification], errors: Sequence[Diagnostic],
     if single and results and not errors:
         return readable(results[0].to_dict()) + "\n"
     data = {"classifications": [c.to_dict() for c in results], "errors": [d.to_dict() for d in errors]}
-    if len(results) > 100:  # indentation makes json use its slow encoder; a large report is read by programs
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
     return readable(data) + "\n"
 
 

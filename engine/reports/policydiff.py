@@ -1,7 +1,6 @@
 """`tiergate diff` results: a summary first, then the details; text, JSON and Markdown."""
 from __future__ import annotations
 
-
 from ..jsoncodec import readable
 from ..policydiff import DiffResult, plural
 from . import tables
