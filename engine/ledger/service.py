@@ -283,9 +283,9 @@ def _waivable_hint(rid: str, tier) -> str | None:
     """What to write instead of `rid`, the id of no requirement of `tier`: the closest id, else the ids it may waive."""
     if tier is None:
         return None
-    best = closest(rid, [r.id for r in tier.requirements])
-    if best:
-        return f"did you mean `{best}`?"
+    ids = [r.id for r in tier.requirements]
+    if closest(rid, ids):
+        return did_you_mean(rid, ids)
     waivable = [r.id for r in tier.requirements if r.waivable_by]
     if not waivable:
         return f"no requirement of tier {tier.name} may be waived"
