@@ -1,12 +1,12 @@
 """How fast `check` replays lifecycle histories, against plain hand-written Python; and the CLI's start-up.
 
-Part 1 generates lifecycle events for many use cases in-process (engine.events.Event objects, not YAML):
+Part 1 generates lifecycle events for many use cases in-process (tiergate.inputs.events.Event objects, not YAML):
 registrations, evidence with metrics and per-attribute metrics, sign-offs (some rejected, some by the author
 or by people without the role), waivers (some by the wrong person, some too long), transitions along the
 default workflow (some skipping preproduction, some after retirement, some looping back from monitoring),
 monitoring results and reviews. Every use case is then replayed through the library,
 
-    engine.check.check(policy, answers_document, events_of_that_use_case, roster, replay=True, at=AT)
+    tiergate.decide.check.check(policy, answers_document, events_of_that_use_case, roster, replay=True, at=AT)
 
 and through `by_hand`, the same judgement written as a plain loop over dicts and sets with the default
 pack's gates and obligations typed in by hand (sign-offs with separation of duties and rejections, the
@@ -46,10 +46,10 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from engine.api import load_policy  # noqa: E402
-from engine.check import check  # noqa: E402
-from engine.classify import classify  # noqa: E402
-from engine.events import Event, load_roster  # noqa: E402
+from tiergate.language.load import load_policy
+from tiergate.decide.check import check
+from tiergate.decide.classify import classify
+from tiergate.inputs.events import Event, load_roster
 
 POLICY = ROOT / "policies" / "mlops-default.policy"
 ROSTER = ROOT / "examples" / "roster.yaml"
@@ -499,7 +499,7 @@ def profile(policy, roster, n_use_cases: int, per_use_case: int) -> None:
                                    str(log), str(ROSTER)], capture_output=True, text=True, cwd=ROOT, check=True)
             print(done.stdout.rstrip())
     done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import yaml, jsonschema, lark, networkx, click; "
-                           "import engine.cli.check, engine.check, engine.events, engine.reports.check"],
+                           "import tiergate.cli.check, tiergate.decide.check, tiergate.inputs.events, tiergate.reports.check"],
                           capture_output=True, text=True, cwd=ROOT)
     rows = [line.split("|") for line in done.stderr.splitlines() if "| " in line and "engine" in line]
     rows = sorted(((int(own), int(total), name.rstrip()) for own, total, name in
@@ -516,15 +516,15 @@ from datetime import datetime, timezone
 t = [time.perf_counter()]
 import yaml, jsonschema, lark, networkx, click
 t.append(time.perf_counter())
-import engine.cli.check, engine.check, engine.events, engine.questionnaire, engine.api, engine.reports.check
+import tiergate.cli.check, tiergate.decide.check, tiergate.inputs.events, tiergate.inputs.answers, tiergate.language.load, tiergate.reports.check
 t.append(time.perf_counter())
-policy = engine.api.load_policy(sys.argv[1]); t.append(time.perf_counter())
-answers = engine.questionnaire.load_answers(sys.argv[2], policy); t.append(time.perf_counter())
-events = engine.events.load_events(sys.argv[3]); t.append(time.perf_counter())
-roster = engine.events.load_roster(sys.argv[4]); t.append(time.perf_counter())
-result = engine.check.check(policy, answers, events, roster, to="preproduction",
+policy = tiergate.language.load.load_policy(sys.argv[1]); t.append(time.perf_counter())
+answers = tiergate.inputs.answers.load_answers(sys.argv[2], policy); t.append(time.perf_counter())
+events = tiergate.inputs.events.load_events(sys.argv[3]); t.append(time.perf_counter())
+roster = tiergate.inputs.events.load_roster(sys.argv[4]); t.append(time.perf_counter())
+result = tiergate.decide.check.check(policy, answers, events, roster, to="preproduction",
                             at=datetime(2031, 1, 1, tzinfo=timezone.utc)); t.append(time.perf_counter())
-engine.reports.check.text(result); t.append(time.perf_counter())
+tiergate.reports.check.text(result); t.append(time.perf_counter())
 print(" ".join(f"{(b - a) * 1000:7.0f}" for a, b in zip(t, t[1:])))
 """
 
@@ -552,7 +552,7 @@ def tiergate_command() -> list[str]:
     if script.exists():
         return [str(script)]
     found = shutil.which("tiergate")
-    return [found] if found else [sys.executable, "-m", "engine"]
+    return [found] if found else [sys.executable, "-m", "tiergate"]
 
 
 def part2(runs: int) -> dict:

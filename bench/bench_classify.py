@@ -1,7 +1,7 @@
 """How fast classification is, against plain hand-written Python, and for a directory of files.
 
 Part 1 generates random valid answer sets for the default pack's questionnaire and times
-`engine.classify.classify(policy, answers_document)` over all of them against `by_hand`, the default
+`tiergate.decide.classify.classify(policy, answers_document)` over all of them against `by_hand`, the default
 pack's classify rules written as plain Python. Both must give the same tier (and the same matched
 rules) for every answer set. Target: the engine at least half as fast as the hand-written rules.
 
@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.api import load_policy  # noqa: E402
-from engine.classify import classify  # noqa: E402
+from tiergate.language.load import load_policy
+from tiergate.decide.classify import classify
 
 RATIO_TARGET = 0.5
 DIRECTORY_TARGET_S = 10.0
@@ -183,7 +183,7 @@ def part2(files: int, seed: int, profile: bool) -> bool:
     try:
         for i, d in enumerate(answer_sets(schema, files, seed + 1)):
             (tmp / f"case-{i:05d}.yaml").write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
-        command = [sys.executable, "-m", "engine", "classify", str(tmp), "--format", "json"]
+        command = [sys.executable, "-m", "tiergate", "classify", str(tmp), "--format", "json"]
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
@@ -202,7 +202,7 @@ def part2(files: int, seed: int, profile: bool) -> bool:
         if profile:
             from click.testing import CliRunner
 
-            from engine.cli import main
+            from tiergate.cli import main
 
             _profile(lambda: CliRunner().invoke(main, ["classify", str(tmp), "--format", "json"]))
         return met
@@ -212,7 +212,7 @@ def part2(files: int, seed: int, profile: bool) -> bool:
 
 def _classify_steps(policy, documents: list[dict]) -> None:
     """What classify() does for one answers dict, step by step: microseconds of CPU per call (best of 5)."""
-    from engine.classify import Classification, _prepared
+    from tiergate.decide.classify import Classification, _prepared
 
     prepared = _prepared(policy)
     values = [d.get("answers") or {} for d in documents]
@@ -243,10 +243,10 @@ def _timed(fn, rows) -> float:
 
 def _phases(directory: Path) -> None:
     """The command's steps one at a time over the same files, in this process: ms per file for each."""
-    from engine.api import read_source
-    from engine.questionnaire import parse_answers, validate_document
-    from engine.reports.classification import json_report
-    from engine.yamlsource import load_yaml
+    from tiergate.fileio import read_source
+    from tiergate.inputs.answers import parse_answers, validate_document
+    from tiergate.reports.classification import json_report
+    from tiergate.inputs.yamlsource import load_yaml
 
     policy = load_policy(ROOT / "policies" / "mlops-default.policy")
     files = sorted(directory.glob("*.yaml"))
@@ -259,7 +259,7 @@ def _phases(directory: Path) -> None:
         return value
 
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "engine", "--version"], stdout=subprocess.DEVNULL, cwd=ROOT)
+    subprocess.run([sys.executable, "-m", "tiergate", "--version"], stdout=subprocess.DEVNULL, cwd=ROOT)
     startup = time.perf_counter() - start
     raw = step("read the files", lambda: [read_source(f) for f in files])
     documents = step("parse YAML with line numbers", lambda: [load_yaml(b, str(f)) for b, f in zip(raw, files)])

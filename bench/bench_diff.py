@@ -73,7 +73,7 @@ def generate(folder: Path, count: int, seed: int = 20260301) -> None:
 
 
 def command(folder: Path) -> list[str]:
-    return [sys.executable, "-m", "engine", "diff", str(OLD), str(NEW), "--use-cases", str(folder), "--format", "json"]
+    return [sys.executable, "-m", "tiergate", "diff", str(OLD), str(NEW), "--use-cases", str(folder), "--format", "json"]
 
 
 def run_once(folder: Path) -> tuple[float, float, dict]:
@@ -93,12 +93,13 @@ def run_once(folder: Path) -> tuple[float, float, dict]:
 def phases(folder: Path) -> None:
     """The same work step by step in this process, in CPU seconds: where the time goes."""
     sys.path.insert(0, str(ROOT))
-    from engine.api import load_policy, read_source
-    from engine.classify import classify
-    from engine.questionnaire import _validator, find_answer_files, parse_answers, validate_document
-    from engine.reports.policydiff import json_report
-    from engine.policydiff import diff
-    from engine.yamlsource import load_yaml
+    from tiergate.language.load import load_policy
+    from tiergate.fileio import read_source
+    from tiergate.decide.classify import classify
+    from tiergate.inputs.answers import _validator, find_answer_files, parse_answers, validate_document
+    from tiergate.reports.policydiff import json_report
+    from tiergate.authoring.policydiff import diff
+    from tiergate.inputs.yamlsource import load_yaml
 
     def timed(label, work):
         start = time.process_time()
@@ -130,7 +131,7 @@ def profile(folder: Path, top: int = 25) -> None:
     import io
     import pstats
 
-    from engine.cli import main
+    from tiergate.cli import main
 
     profiler = cProfile.Profile()
     sink = io.StringIO()

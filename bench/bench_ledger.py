@@ -8,7 +8,7 @@ reviews. Every event is one the ledger accepts.
 
 Then, on a fresh ledger in a temporary folder:
 
-* import the file through the library (`engine.ledger.importing.import_file`, what `tiergate import`
+* import the file through the library (`tiergate.ledger.importing.import_file`, what `tiergate import`
   runs), whole, in one transaction, prepared on every core. Target: at least 50,000 events/s. Beside each
   import, the *floor*: the least any import of the file does (read each line, write it as canonical JSON,
   chain its hash, insert the rows), as a plain loop in one process with no checks; the report gives the
@@ -20,7 +20,7 @@ Then, on a fresh ledger in a temporary folder:
 * `audit verify` through the library (`Ledger.verify`). Target: at least 200,000 events/s. Beside each,
   its floor: each row's body and hashes read in order and its SHA-256 recomputed, in a plain loop in one
   process (no columns, no index, no JSON), and the ratio.
-* 1,000 evidence events appended one by one through the library (`engine.ledger.actions.record`),
+* 1,000 evidence events appended one by one through the library (`tiergate.ledger.actions.record`),
   each validated and committed on its own; reports events/s.
 * peak RSS of `tiergate status` run in a child process (`RUSAGE_CHILDREN` of a wrapper process).
 
@@ -56,14 +56,14 @@ from statistics import median
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.api import load_policy  # noqa: E402
-from engine.events import _records, format_time, load_roster  # noqa: E402
-from engine.ledger.actions import record  # noqa: E402
-from engine.ledger.importing import import_file  # noqa: E402
-from engine.ledger.parallel import cores  # noqa: E402
-from engine.ledger.registry import status  # noqa: E402
-from engine.ledger.service import Ledger, bulk  # noqa: E402
-from engine.yamlsource import load_yaml  # noqa: E402
+from tiergate.language.load import load_policy
+from tiergate.inputs.events import _records, format_time, load_roster
+from tiergate.ledger.actions import record
+from tiergate.ledger.importing import import_file
+from tiergate.ledger.parallel import cores
+from tiergate.ledger.registry import status
+from tiergate.ledger.service import Ledger, bulk
+from tiergate.inputs.yamlsource import load_yaml
 
 IMPORT_TARGET = 50_000  # events/s
 STATUS_TARGET_S = 3.0
@@ -161,7 +161,7 @@ _tiers: dict[str, str] = {}
 
 
 def _tier_of(policy, answers: dict) -> str:
-    from engine.classify import classify
+    from tiergate.decide.classify import classify
 
     key = json.dumps(answers["answers"], sort_keys=True)
     if key not in _tiers:
@@ -170,14 +170,14 @@ def _tier_of(policy, answers: dict) -> str:
 
 
 def rss_of_status(ledger: Path, at: str) -> tuple[float, int]:
-    """(seconds, peak RSS in KiB) of `python -m engine status` in a child of a fresh wrapper process."""
+    """(seconds, peak RSS in KiB) of `python -m tiergate status` in a child of a fresh wrapper process."""
     wrapper = (
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
         "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
         "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)\n"
     )
-    out = subprocess.run([sys.executable, "-c", wrapper, sys.executable, "-m", "engine", "status", "--ledger",
+    out = subprocess.run([sys.executable, "-c", wrapper, sys.executable, "-m", "tiergate", "status", "--ledger",
                           str(ledger), "--at", at, "--format", "json"], capture_output=True, text=True, cwd=ROOT,
                          check=True)
     seconds, rss, code = out.stdout.split()
@@ -222,7 +222,7 @@ def floor(data: bytes, path: Path) -> tuple[float, float]:
 
     import orjson
 
-    from engine.ledger.store import MIGRATIONS
+    from tiergate.ledger.store.sqlite import MIGRATIONS
 
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
@@ -271,8 +271,8 @@ def serial_part(data: bytes, path: Path, policy, file: str) -> float:
     any number of cores, since the main process works through the runs one after another."""
     import marshal
 
-    from engine.ledger import parallel
-    from engine.ledger.importing import _prepare_run, _runs, _store
+    from tiergate.ledger import parallel
+    from tiergate.ledger.importing import _prepare_run, _runs, _store
 
     with bulk():
         packed = list(parallel.streamed(_prepare_run, _runs(data), (data, file, policy, {}), cores()))
@@ -302,11 +302,11 @@ def verify_floor(path: Path) -> float:
 
 def phases(events_file: Path, folder: Path, policy, at_text: str) -> None:
     """Where the time of an import and of a status goes, phase by phase, timed without a profiler."""
-    from engine.errors import Location
-    from engine.events import EVENT_TYPES, parse_time
-    from engine.ledger.importing import check_records
-    from engine.ledger.chain import canonical
-    from engine.ledger.service import body_event, event_log, stored_row
+    from tiergate.errors import Location
+    from tiergate.inputs.events import EVENT_TYPES, parse_time
+    from tiergate.ledger.importing import check_records
+    from tiergate.ledger.chain import canonical
+    from tiergate.ledger.service import body_event, event_log, stored_row
 
     path = folder / "phases.db"
     for stale in folder.glob("phases.db*"):
@@ -320,7 +320,7 @@ def phases(events_file: Path, folder: Path, policy, at_text: str) -> None:
         return result
 
     with bulk(), Ledger(path) as ledger:
-        records = timed("parse the JSON Lines (engine.events._records)", _records, events_file.read_bytes(),
+        records = timed("parse the JSON Lines (tiergate.inputs.events._records)", _records, events_file.read_bytes(),
                         str(events_file))
         checked = timed("schema and time checks (importing.check_records)", check_records, records, str(events_file))
         texts = timed("canonical JSON of every body (chain.canonical)", lambda: [canonical(b) for b, _, _ in checked])
@@ -342,7 +342,7 @@ def phases(events_file: Path, folder: Path, policy, at_text: str) -> None:
 
     import json as _json
 
-    from engine.check import check
+    from tiergate.decide.check import check
 
     timings.clear()
     at = parse_time(at_text)
@@ -361,7 +361,7 @@ def phases(events_file: Path, folder: Path, policy, at_text: str) -> None:
             t3 = time.perf_counter()
             for _, b in parsed:
                 if b["type"] == "registered":
-                    from engine.ledger.actions import answers_of
+                    from tiergate.ledger.actions import answers_of
 
                     check(policy, answers_of(b), events, people, version=b["version"], at=at, replay=True,
                           to="monitoring")
@@ -373,7 +373,7 @@ def phases(events_file: Path, folder: Path, policy, at_text: str) -> None:
     for label, seconds in (("read the standing rows (SQLite, one query)", read),
                            ("json.loads of every body", parse),
                            ("Event objects, sorted by time (service.body_event)", build),
-                           ("engine.check.check, one per version (replay + next gate)", judge)):
+                           ("tiergate.decide.check.check, one per version (replay + next gate)", judge)):
         print(f"  {label:<56} {seconds:6.2f} s  {seconds / total:5.1%}")
 
 
@@ -449,7 +449,7 @@ def main() -> int:
     print(f"ledger file {ledger_file.stat().st_size / 1e6:.0f} MB")
 
     at_text = "2026-12-31T00:00:00Z"
-    from engine.events import parse_time
+    from tiergate.inputs.events import parse_time
 
     with Ledger(ledger_file, create=False, readonly=True) as ledger:
         times = []

@@ -3,7 +3,7 @@
 Part 1 times `tiergate lint policies/mlops-default.policy` as a subprocess (one warm-up run, then the
 median of --runs runs) against `python -c "import yaml, jsonschema, lark, networkx, click"` (the
 project's dependencies imported and nothing done), run interleaved in the same session, and prints
-both medians and their ratio. Target: ratio <= 0.5. It then runs `python -X importtime -m engine
+both medians and their ratio. Target: ratio <= 0.5. It then runs `python -X importtime -m tiergate
 lint ...` and checks that lint imports neither networkx nor jsonschema.
 
 Part 2 generates policies with 100, 1,000 and 10,000 classify rules plus requirements (about 150
@@ -55,7 +55,7 @@ def tiergate_command() -> list[str]:
     found = shutil.which("tiergate")
     if found:
         return [found]
-    return [sys.executable, "-m", "engine"]
+    return [sys.executable, "-m", "tiergate"]
 
 
 def run_env() -> dict:
@@ -102,8 +102,8 @@ def startup(runs: int) -> tuple[float, float, float]:
 
 
 def imported_modules() -> tuple[list[str], list[tuple[int, str]]]:
-    """Modules `python -X importtime -m engine lint` imports, and the largest by cumulative time (us)."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "engine", "lint", DEFAULT_PACK], cwd=ROOT,
+    """Modules `python -X importtime -m tiergate lint` imports, and the largest by cumulative time (us)."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "tiergate", "lint", DEFAULT_PACK], cwd=ROOT,
                           env=run_env(), capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"lint failed under -X importtime:\n{proc.stderr}")
@@ -123,7 +123,7 @@ def check_imports() -> bool:
     names, sizes = imported_modules()
     top = {name.split(".")[0] for name in names}
     bad = [m for m in FORBIDDEN_IMPORTS if m in top]
-    print(f"  python -X importtime -m engine lint: {len(names)} modules imported")
+    print(f"  python -X importtime -m tiergate lint: {len(names)} modules imported")
     for module in FORBIDDEN_IMPORTS:
         print(f"    {module:12s} {'IMPORTED (should not be)' if module in top else 'not imported: OK'}")
     print("    largest (cumulative): " + ", ".join(f"{n} {us / 1000:.0f} ms" for us, n in sizes[:6]))
@@ -201,12 +201,12 @@ def timed(fn, repeat: int) -> tuple[float, float, object]:
 
 
 def sizes(counts: list[int], repeat: int, profile: bool) -> bool:
-    import engine
-    from engine.language.compiler import compile_module
-    from engine.language.parser import parse
+    import tiergate
+    from tiergate.language.compiler import compile_module
+    from tiergate.language.parser import parse
 
     base = ROOT / "policies"
-    engine.lint_source(generate_policy(10), "warm.policy", base)  # build the parser once, outside the timings
+    tiergate.lint_source(generate_policy(10), "warm.policy", base)  # build the parser once, outside the timings
     print(f"\nPart 2: parse + compile in-process (median of {repeat}; 1-min load average {os.getloadavg()[0]:.2f})")
     print(f"  {'rules':>7} {'bytes':>10} {'B/rule':>6} {'parse s':>8} {'compile s':>9} {'total s':>8} "
           f"{'cpu s':>7} {'MB/s':>6} {'growth':>7}")
@@ -215,12 +215,12 @@ def sizes(counts: list[int], repeat: int, profile: bool) -> bool:
     largest = None
     for count in counts:
         text = generate_policy(count)
-        check = engine.lint_source(text, "bench.policy", base)
+        check = tiergate.lint_source(text, "bench.policy", base)
         if check.diagnostics:
             raise SystemExit("the generated policy is not clean:\n" + "\n".join(d.headline() for d in check.diagnostics[:5]))
         del check
         # the whole first, while nothing else is alive; then each half on its own
-        total_wall, total_cpu, _ = timed(lambda: engine.compile_policy(text, "bench.policy", base), repeat)
+        total_wall, total_cpu, _ = timed(lambda: tiergate.compile_policy(text, "bench.policy", base), repeat)
         parse_wall, _, module = timed(lambda: parse(text, "bench.policy"), repeat)
         compile_wall, _, _ = timed(lambda tree=module: compile_module(tree, base), repeat)
         module = None

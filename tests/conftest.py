@@ -56,7 +56,7 @@ def make_runner() -> CliRunner:
 
 def tiergate(*args, env: dict | None = None):
     """Run the command line in-process; an exception other than an exit is a bug and is raised as such."""
-    from engine.cli import main
+    from tiergate.cli import main
 
     result = make_runner().invoke(main, [str(a) for a in args], env=env)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -117,7 +117,7 @@ def write_policy(tmp_path: Path):
 @pytest.fixture(scope="module")
 def policy():
     """The shipped default pack, compiled (modules may define their own `policy` instead)."""
-    from engine.api import load_policy
+    from tiergate.language.load import load_policy
 
     return load_policy(ROOT / "policies" / "mlops-default.policy")
 
@@ -125,6 +125,6 @@ def policy():
 @pytest.fixture(scope="module")
 def roster():
     """examples/roster.yaml, loaded (modules may define their own `roster` instead)."""
-    from engine.events import load_roster
+    from tiergate.inputs.events import load_roster
 
     return load_roster(ROOT / "examples" / "roster.yaml")

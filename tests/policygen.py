@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from engine.questionnaire_schema import SchemaView
+from tiergate.language.questionnaire_schema import SchemaView
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY = ROOT / "policies" / "mlops-default.policy"

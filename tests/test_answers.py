@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.api import load_policy
-from engine.classify import classify
-from engine.errors import TiergateError
-from engine.questionnaire import Answers, load_answers, parse_answers
+from tiergate.language.load import load_policy
+from tiergate.decide.classify import classify
+from tiergate.errors import TiergateError
+from tiergate.inputs.answers import Answers, load_answers, parse_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "use-cases"
@@ -176,7 +176,7 @@ def test_several_mistakes_are_all_reported(schema):
 def test_diagnostics_at_the_command_line(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from engine.cli import main
+    from tiergate.cli import main
 
     (tmp_path / "answers.yaml").write_text(CASES["value outside the enum, near miss"][0], encoding="utf-8")
     monkeypatch.chdir(tmp_path)
@@ -240,9 +240,9 @@ BILLION_LAUGHS = textwrap.dedent("""\
 #: Run in a child process: prints the diagnostics, the seconds parsing took and the peak memory in MB.
 CHILD = textwrap.dedent("""\
     import json, resource, sys, time
-    from engine.api import load_policy
-    from engine.errors import TiergateError
-    from engine.questionnaire import parse_answers
+    from tiergate.language.load import load_policy
+    from tiergate.errors import TiergateError
+    from tiergate.inputs.answers import parse_answers
     schema = load_policy().questionnaire
     text = sys.stdin.read()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-import engine
-from engine import TiergateError
+import tiergate
+from tiergate import TiergateError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEXT = (ROOT / "policies" / "mlops-default.policy").read_text(encoding="utf-8")
@@ -34,11 +34,11 @@ def default_pack_with(old: str, new: str) -> str:
 
 
 def lint(path: Path, cwd: Path):
-    """Run `python -m engine lint PATH`; returns (exit code, stdout + stderr, seconds)."""
+    """Run `python -m tiergate lint PATH`; returns (exit code, stdout + stderr, seconds)."""
     env = {k: v for k, v in os.environ.items() if k != "TIERGATE_DEBUG"}
     env["PYTHONIOENCODING"] = "utf-8"
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "engine", "lint", str(path)], cwd=cwd, env=env,
+    proc = subprocess.run([sys.executable, "-m", "tiergate", "lint", str(path)], cwd=cwd, env=env,
                           capture_output=True, timeout=60)
     elapsed = time.monotonic() - start
     return proc.returncode, (proc.stdout + proc.stderr).decode("utf-8", errors="replace"), elapsed
@@ -112,7 +112,7 @@ def test_ten_thousand_nots(pack_dir):
 
 def test_ten_thousand_nots_in_process():
     text = default_pack_with(SCHEDULED_RULE, NOTS)
-    result = engine.lint_source(text, "nots.policy")
+    result = tiergate.lint_source(text, "nots.policy")
     assert [d.code for d in result.errors] == ["E107"]
     assert result.errors[0].location.line == DEFAULT_TEXT[: DEFAULT_TEXT.index(SCHEDULED_RULE)].count("\n") + 1
 
@@ -174,7 +174,7 @@ def test_several_bad_files_at_once(tmp_path):
     empty = tmp_path / "empty.policy"
     empty.write_bytes(b"")
     env = dict(os.environ, PYTHONIOENCODING="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "engine", "lint", str(empty), str(tmp_path / "gone.policy")],
+    proc = subprocess.run([sys.executable, "-m", "tiergate", "lint", str(empty), str(tmp_path / "gone.policy")],
                           cwd=tmp_path, env=env, capture_output=True, timeout=60)
     output = (proc.stdout + proc.stderr).decode()
     assert proc.returncode == 2
@@ -188,7 +188,7 @@ def test_large_but_accepted_policy_is_linted_quickly(size):
     line = "# " + "y" * 97 + "\n"
     text = line * (size // len(line))
     start = time.monotonic()
-    result = engine.lint_source(text.encode(), "big.policy")
+    result = tiergate.lint_source(text.encode(), "big.policy")
     assert time.monotonic() - start < TIME_LIMIT
     assert [d.code for d in result.errors] == ["E200"]
 
@@ -196,5 +196,5 @@ def test_large_but_accepted_policy_is_linted_quickly(size):
 def test_compile_policy_raises_tiergate_error_for_each_bad_input(tmp_path):
     for data in (b"", b"\x00\x01", b"\xff", "(" * 10_000, "policy", "\ufeff"):
         with pytest.raises(TiergateError) as info:
-            engine.compile_policy(data)
+            tiergate.compile_policy(data)
         assert info.value.diagnostics

@@ -13,8 +13,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from engine.api import load_policy
-from engine.cli import main
+from tiergate.language.load import load_policy
+from tiergate.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"

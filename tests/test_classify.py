@@ -18,10 +18,10 @@ import pytest
 import yaml
 
 from conftest import check_golden, tiergate
-from engine.api import load_policy
-from engine.classify import Classification, classify
-from engine.errors import TiergateError
-from engine.questionnaire import Answers, load_answers
+from tiergate.language.load import load_policy
+from tiergate.decide.classify import Classification, classify
+from tiergate.errors import TiergateError
+from tiergate.inputs.answers import Answers, load_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "use-cases"

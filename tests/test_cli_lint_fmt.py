@@ -10,8 +10,8 @@ import sys
 import click
 import pytest
 
-import engine
-from engine.cli import COMMANDS, main, run
+import tiergate
+from tiergate.cli import COMMANDS, main, run
 
 UNFORMATTED_LINE = ("tiers low < high", "tiers   low<high")
 
@@ -196,14 +196,14 @@ def test_fmt_write_leaves_formatted_file_alone(cli_runner, clean):
 
 def test_fmt_write_failure_leaves_the_original(cli_runner, unformatted, monkeypatch):
     """A failure part-way through the write leaves the original file whole and no temporary file."""
-    import engine.fileio
+    import tiergate.fileio
 
     before = unformatted.read_bytes()
 
     def broken_fsync(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(engine.fileio.os, "fsync", broken_fsync)
+    monkeypatch.setattr(tiergate.fileio.os, "fsync", broken_fsync)
     result = cli_runner.invoke(main, ["fmt", "--write", str(unformatted)])
     assert result.exit_code != 0
     assert unformatted.read_bytes() == before
@@ -290,12 +290,12 @@ def test_main_help_lists_every_command(cli_runner):
 def test_version(cli_runner):
     result = invoke(cli_runner, "--version")
     assert result.exit_code == 0
-    assert engine.__version__ in result.stdout
+    assert tiergate.__version__ in result.stdout
 
 
 def test_unexpected_failure_exits_2_not_0(monkeypatch, capsys, clean):
     """The entry point fails closed: a crash inside a command is exit 2 with a short message."""
-    import engine.cli.lint as lint_module
+    import tiergate.cli.lint as lint_module
 
     def crash(path):
         raise RuntimeError("boom")

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from conftest import SMALL_POLICY, tiergate
-from engine.api import load_policy
-from engine.check import check
-from engine.events import load_events, load_roster
-from engine.questionnaire import load_answers
+from tiergate.language.load import load_policy
+from tiergate.decide.check import check
+from tiergate.inputs.events import load_events, load_roster
+from tiergate.inputs.answers import load_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "authoring"
@@ -229,7 +229,7 @@ def test_a_version_compliant_before_is_not_after_a_requirement_joins_its_stage_g
     answers = load_answers(ROOT / "examples/use-cases/predictive-maintenance.yaml", old)
     events = load_events(GOLDEN / "diff-events.yaml")
     roster = load_roster(GOLDEN / "roster.yaml")
-    from engine.events import parse_time
+    from tiergate.inputs.events import parse_time
 
     before = check(old, answers, events, roster, version="3.0", at=parse_time(AT), replay=True)
     after = check(new, answers, events, roster, version="3.0", at=parse_time(AT), replay=True)

@@ -14,12 +14,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.api import load_policy
-from engine.check import check
-from engine.cli import main
-from engine.errors import TiergateError
-from engine.events import EVENT_TYPES, Event, EventLog, load_roster, parse_events, parse_roster
-from engine.questionnaire import load_answers
+from tiergate.language.load import load_policy
+from tiergate.decide.check import check
+from tiergate.cli import main
+from tiergate.errors import TiergateError
+from tiergate.inputs.events import EVENT_TYPES, Event, EventLog, load_roster, parse_events, parse_roster
+from tiergate.inputs.answers import load_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "mlops-default.policy"
@@ -394,7 +394,7 @@ def test_a_type_that_is_a_date():
     assert message.startswith('event 2026-01-01 $.type is "2026-01-01"; allowed: "registered"')
 
 
-# --- what the policy and roster make of the events (raised or warned by engine.check.check) -------
+# --- what the policy and roster make of the events (raised or warned by tiergate.decide.check.check) -------
 
 AT = datetime(2026, 1, 5, tzinfo=timezone.utc)
 
@@ -700,7 +700,7 @@ _json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.float
 def test_json_lines_are_read_as_json_loads_reads_each_line(lines):
     """Lines read by the scanner alone give what json.loads gives; any other line gets json.loads' own error.
     Only \n ends a line: strings may hold U+2028, U+0085 and the other breaks as they are."""
-    from engine.events import _records
+    from tiergate.inputs.events import _records
 
     text = "".join(f"{before}{json.dumps(value, separators=(',', ':') if compact else None, ensure_ascii=ascii)}"
                    f"{after}\n" for value, before, after, compact, ascii in lines)
@@ -709,7 +709,7 @@ def test_json_lines_are_read_as_json_loads_reads_each_line(lines):
 
 
 def test_a_json_string_may_hold_unicode_line_separators():
-    from engine.events import _records
+    from tiergate.inputs.events import _records
 
     line = json.dumps(dict(REG, artifact="s3://a\u2028b\u2029c\x85d"), ensure_ascii=False)
     assert _records(f"{line}\n{line}\n".encode(), "events.jsonl") == [(json.loads(line), 1), (json.loads(line), 2)]
@@ -718,7 +718,7 @@ def test_a_json_string_may_hold_unicode_line_separators():
 @pytest.mark.parametrize("line, message", [('{"a": 1} {"b": 2}', "Extra data"), ('{"a": 1', "Expecting ',' delimiter"),
                                            ("[1, 2", "Expecting ',' delimiter")])
 def test_a_json_line_that_is_not_one_value_is_named(line, message):
-    from engine.events import _records
+    from tiergate.inputs.events import _records
 
     with pytest.raises(TiergateError) as caught:
         _records(f'{{"ok": 1}}\n{line}\n'.encode(), "events.jsonl")
@@ -747,7 +747,7 @@ _ODD = st.sampled_from([None, 0, 1.5, float("nan"), True, "", "x y", "UC_1", "20
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(sorted(_VALID)), st.data())
 def test_the_fast_check_passes_nothing_the_events_schema_refuses(kind, data):
-    from engine.events import _validator, fast_valid
+    from tiergate.inputs.events import _validator, fast_valid
 
     record = {"at": "2026-01-05T09:00:00+01:00", "type": kind, "use_case": "loan-approval", "version": "1.0",
               "actor": "dana", **_VALID[kind]}
@@ -763,7 +763,7 @@ def test_the_fast_check_passes_nothing_the_events_schema_refuses(kind, data):
 
 
 def test_every_example_event_takes_the_fast_check():
-    from engine.events import _records, fast_valid
+    from tiergate.inputs.events import _records, fast_valid
 
     for path in sorted((ROOT / "examples" / "events").glob("*.yaml")):
         for record, line in _records(path.read_bytes(), str(path)):
@@ -773,7 +773,7 @@ def test_every_example_event_takes_the_fast_check():
 @pytest.mark.parametrize("kind", sorted(_VALID))
 def test_the_fast_check_refuses_every_single_field_the_schema_refuses(kind):
     """Each field of a valid event set to each odd value, or dropped: never fast-valid where the schema objects."""
-    from engine.events import _validator, fast_valid
+    from tiergate.inputs.events import _validator, fast_valid
 
     schema = _validator("events.schema.json")
     base = {"at": "2026-01-05T09:00:00Z", "type": kind, "use_case": "loan-approval", "version": "1.0",
@@ -798,7 +798,7 @@ def test_the_fast_check_refuses_every_single_field_the_schema_refuses(kind):
 def test_make_event_makes_the_event_the_constructor_makes(at, kind, use_case, version, actor, data, seq):
     import dataclasses
 
-    from engine.events import make_event
+    from tiergate.inputs.events import make_event
 
     made, built = make_event(at, kind, use_case, version, actor, data, "ledger", seq, seq), \
         Event(at, kind, use_case, version, actor, data, "ledger", seq, seq)

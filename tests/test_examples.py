@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.api import load_policy
-from engine.classify import classify
-from engine.questionnaire import find_answer_files, load_answers
+from tiergate.language.load import load_policy
+from tiergate.decide.classify import classify
+from tiergate.inputs.answers import find_answer_files, load_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "use-cases"

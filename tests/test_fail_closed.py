@@ -1,8 +1,8 @@
 """`tiergate check` fails closed: an internal error or unusable input exits 2, and nothing is allowed.
 
 Each internal failure is injected into a check that would otherwise be ALLOWED: an evaluator, an obligation
-evaluator, `engine.check.check` itself, and each renderer. The command is run in-process (CliRunner) and
-through the installed entry point `engine.cli.run` in a fresh interpreter.
+evaluator, `tiergate.decide.check.check` itself, and each renderer. The command is run in-process (CliRunner) and
+through the installed entry point `tiergate.cli.run` in a fresh interpreter.
 """
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-import engine.check
-import engine.gates
-import engine.obligations
-from engine.cli import main
-from engine.cli.check import RENDERERS
-from engine.requirements import KINDS
+import tiergate.decide.check
+import tiergate.decide.gates.evaluate
+import tiergate.decide.gates.obligations
+from tiergate.cli import main
+from tiergate.cli.check import RENDERERS
+from tiergate.language.requirements import KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "mlops-default.policy"
@@ -115,7 +115,7 @@ def _raise(exc: BaseException):
 @pytest.mark.parametrize("kind", ["evidence", "signoff"])
 @pytest.mark.parametrize("exc", [RuntimeError("evaluator exploded"), KeyError("metrics")], ids=NAMES)
 def test_a_failing_gate_evaluator_allows_nothing(cli_runner, files, monkeypatch, kind, exc):
-    monkeypatch.setitem(engine.gates.GATE_EVALUATORS, kind, _raise(exc))
+    monkeypatch.setitem(tiergate.decide.gates.evaluate.GATE_EVALUATORS, kind, _raise(exc))
     result = invoke(cli_runner, check_args(files))
     assert isinstance(result.exception, SystemExit)
     assert_fails_closed(result.exit_code, result.stdout, result.stderr,
@@ -125,7 +125,7 @@ def test_a_failing_gate_evaluator_allows_nothing(cli_runner, files, monkeypatch,
 
 @pytest.mark.parametrize("exc", [RuntimeError("obligation exploded"), KeyError("period")], ids=NAMES)
 def test_a_failing_obligation_evaluator_allows_nothing(cli_runner, files, monkeypatch, exc):
-    monkeypatch.setitem(engine.obligations.OBLIGATION_EVALUATORS, "monitoring", _raise(exc))
+    monkeypatch.setitem(tiergate.decide.gates.obligations.OBLIGATION_EVALUATORS, "monitoring", _raise(exc))
     result = invoke(cli_runner, check_args(files, events="deployed", to="monitoring"))
     assert_fails_closed(result.exit_code, result.stdout, result.stderr, f"{type(exc).__name__}: {exc}")
     assert result.stdout == ""
@@ -134,7 +134,7 @@ def test_a_failing_obligation_evaluator_allows_nothing(cli_runner, files, monkey
 @pytest.mark.parametrize("exc", [RuntimeError("check exploded"), KeyError("tier"), TypeError("bad operand"),
                                  RecursionError("too deep")], ids=lambda e: type(e).__name__)
 def test_a_failing_check_allows_nothing(cli_runner, files, monkeypatch, exc):
-    monkeypatch.setattr(engine.check, "check", _raise(exc))
+    monkeypatch.setattr(tiergate.decide.check, "check", _raise(exc))
     result = invoke(cli_runner, check_args(files))
     assert_fails_closed(result.exit_code, result.stdout, result.stderr,
                         f"tiergate: internal error during the check: {type(exc).__name__}: {exc}")
@@ -145,16 +145,16 @@ def test_a_failing_check_allows_nothing(cli_runner, files, monkeypatch, exc):
 @pytest.mark.parametrize("exc", [RuntimeError("renderer exploded"), KeyError("status")], ids=NAMES)
 def test_a_failing_renderer_allows_nothing(cli_runner, files, monkeypatch, fmt, exc):
     module, function = RENDERERS[fmt]
-    monkeypatch.setattr(f"engine.reports.{module}.{function}", _raise(exc))
+    monkeypatch.setattr(f"tiergate.reports.{module}.{function}", _raise(exc))
     result = invoke(cli_runner, check_args(files, "--format", fmt))
     assert_fails_closed(result.exit_code, result.stdout, result.stderr, f"{type(exc).__name__}: {exc}")
     assert result.stdout == ""
 
 
 def test_a_failing_loader_allows_nothing(cli_runner, files, monkeypatch):
-    import engine.events
+    import tiergate.inputs.events
 
-    monkeypatch.setattr(engine.events, "load_roster", _raise(MemoryError()))
+    monkeypatch.setattr(tiergate.inputs.events, "load_roster", _raise(MemoryError()))
     result = invoke(cli_runner, check_args(files))
     assert_fails_closed(result.exit_code, result.stdout, result.stderr, "internal error during the check: MemoryError")
 
@@ -186,22 +186,22 @@ def boom(exc):
 
 
 if patch == "evaluator":
-    import engine.gates
-    engine.gates.GATE_EVALUATORS["evidence"] = boom(RuntimeError("evaluator exploded"))
+    import tiergate.decide.gates.evaluate
+    tiergate.decide.gates.evaluate.GATE_EVALUATORS["evidence"] = boom(RuntimeError("evaluator exploded"))
 elif patch == "evaluator-keyerror":
-    import engine.gates
-    engine.gates.GATE_EVALUATORS["signoff"] = boom(KeyError("decision"))
+    import tiergate.decide.gates.evaluate
+    tiergate.decide.gates.evaluate.GATE_EVALUATORS["signoff"] = boom(KeyError("decision"))
 elif patch == "check":
-    import engine.check
-    engine.check.check = boom(RuntimeError("check exploded"))
+    import tiergate.decide.check
+    tiergate.decide.check.check = boom(RuntimeError("check exploded"))
 elif patch == "renderer":
-    import engine.reports.check
-    engine.reports.check.text = boom(KeyError("verdict"))
+    import tiergate.reports.check
+    tiergate.reports.check.text = boom(KeyError("verdict"))
 elif patch == "base-exception":
-    import engine.reports.check
-    engine.reports.check.text = boom(Boom("not an Exception"))
+    import tiergate.reports.check
+    tiergate.reports.check.text = boom(Boom("not an Exception"))
 sys.argv = ["tiergate", *args]
-from engine.cli import run
+from tiergate.cli import run
 run()
 """
 
@@ -333,13 +333,13 @@ def test_mode_without_to_is_a_usage_error(cli_runner, files):
 def test_every_requirement_kind_has_an_evaluator():
     for name, kind in KINDS.items():
         if kind.relation == "before":
-            assert name in engine.gates.GATE_EVALUATORS, name
-            assert name not in engine.obligations.OBLIGATION_EVALUATORS, name
+            assert name in tiergate.decide.gates.evaluate.GATE_EVALUATORS, name
+            assert name not in tiergate.decide.gates.obligations.OBLIGATION_EVALUATORS, name
         elif kind.relation == "after":
-            assert name in engine.obligations.OBLIGATION_EVALUATORS, name
-            assert name not in engine.gates.GATE_EVALUATORS, name
+            assert name in tiergate.decide.gates.obligations.OBLIGATION_EVALUATORS, name
+            assert name not in tiergate.decide.gates.evaluate.GATE_EVALUATORS, name
         else:
-            assert name not in engine.gates.GATE_EVALUATORS and name not in engine.obligations.OBLIGATION_EVALUATORS
-    evaluated = set(engine.gates.GATE_EVALUATORS) | set(engine.obligations.OBLIGATION_EVALUATORS)
+            assert name not in tiergate.decide.gates.evaluate.GATE_EVALUATORS and name not in tiergate.decide.gates.obligations.OBLIGATION_EVALUATORS
+    evaluated = set(tiergate.decide.gates.evaluate.GATE_EVALUATORS) | set(tiergate.decide.gates.obligations.OBLIGATION_EVALUATORS)
     assert evaluated <= set(KINDS)
     assert {k for k, v in KINDS.items() if v.relation} == evaluated

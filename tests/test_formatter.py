@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import engine
-from engine import TiergateError
-from engine.cli import main
-from engine.language.formatter import find_comments
+import tiergate
+from tiergate import TiergateError
+from tiergate.cli import main
+from tiergate.language.formatter import find_comments
 from policygen import DEFAULT_POLICY, ROOT, layouts, meaning, mutations, valid_policies
 
 POLICIES = ROOT / "policies"
@@ -28,11 +28,11 @@ PROPERTY = settings(max_examples=100, deadline=None,
 
 
 def fmt(text: str | bytes) -> str:
-    return engine.format_source(text, "f.policy")
+    return tiergate.format_source(text, "f.policy")
 
 
 def compiled(text: str | bytes, base_dir: Path = POLICIES):
-    return engine.compile_policy(text, "f.policy", base_dir)
+    return tiergate.compile_policy(text, "f.policy", base_dir)
 
 
 def comments(text: str) -> list[str]:
@@ -56,7 +56,7 @@ def test_shipped_policy_is_formatted_and_lint_clean(path, cli_runner):
     assert fmt(text) == text
     result = cli_runner.invoke(main, ["fmt", "--check", str(path)])
     assert result.exit_code == 0, result.output
-    result = engine.lint_file(path)
+    result = tiergate.lint_file(path)
     assert result.diagnostics == (), [d.headline() for d in result.diagnostics]
 
 
@@ -186,8 +186,8 @@ def test_formatting_mutated_default_pack(text):
         return
     assert fmt(out) == out
     assert sorted(comments(out)) == sorted(c.rstrip() for c in comments(text))
-    before = engine.lint_source(text, "f.policy", POLICIES)
-    after = engine.lint_source(out, "f.policy", POLICIES)
+    before = tiergate.lint_source(text, "f.policy", POLICIES)
+    after = tiergate.lint_source(out, "f.policy", POLICIES)
     assert sorted(d.code for d in after.diagnostics) == sorted(d.code for d in before.diagnostics)
     if before.policy is not None:
         assert meaning(after.policy) == meaning(before.policy)

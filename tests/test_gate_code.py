@@ -1,4 +1,4 @@
-"""Each gate's generated function (engine.gatecode) against the evaluators, on generated states.
+"""Each gate's generated function (tiergate.decide.gates.code) against the evaluators, on generated states.
 
 Replay decides a gate with one function generated per tier and stage. Here that function must list exactly the
 blocking requirements that the explained evaluators (GATE_EVALUATORS) leave unmet and find_waiver does not
@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.api import load_policy
-from engine.events import Event, Holding, Roster, format_time
-from engine.gatecode import GATE_CODE, compile_gate
-from engine.gateplan import GATE_DECIDERS, plan_of, unmet_requirements
-from engine.gates import GATE_EVALUATORS, MET, UNMET, Context, find_waiver
-from engine.workflow import VersionState
+from tiergate.language.load import load_policy
+from tiergate.inputs.events import Event, Holding, Roster, format_time
+from tiergate.decide.gates.code import GATE_CODE, compile_gate
+from tiergate.decide.gates.plan import GATE_DECIDERS, plan_of, unmet_requirements
+from tiergate.decide.gates.evaluate import GATE_EVALUATORS, MET, UNMET, Context, find_waiver
+from tiergate.decide.workflow import VersionState
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKS = sorted((ROOT / "policies").glob("*.policy"))

@@ -16,12 +16,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from engine.api import compile_policy, load_policy
-from engine.check import check
-from engine.cli import main
-from engine.errors import TiergateError
-from engine.events import EventLog, format_time, parse_events, parse_roster
-from engine.gates import BREACH, DUE, MET, OK, OVERDUE, UNMET, WAIVED
+from tiergate.language.load import compile_policy, load_policy
+from tiergate.decide.check import check
+from tiergate.cli import main
+from tiergate.errors import TiergateError
+from tiergate.inputs.events import EventLog, format_time, parse_events, parse_roster
+from tiergate.decide.gates.evaluate import BREACH, DUE, MET, OK, OVERDUE, UNMET, WAIVED
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ HEAVY = ("networkx", "jsonschema", "lark")
 
 def imported_by(*argv: str) -> tuple[int, set[str]]:
     """(exit code, heavy packages imported) of `tiergate ARGV` in a fresh interpreter."""
-    code = ("import json, sys\nfrom engine.cli import main\n"
+    code = ("import json, sys\nfrom tiergate.cli import main\n"
             "try:\n    main(sys.argv[1:], standalone_mode=False)\nexcept SystemExit as exc:\n    code = exc.code\n"
             "else:\n    code = 0\n"
             f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\nprint(code)\n")

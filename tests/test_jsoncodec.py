@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import jsoncodec
+from tiergate import jsoncodec
 
 
 @pytest.fixture(params=["orjson", "json alone"])

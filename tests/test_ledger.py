@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 
 from conftest import STORY_USE_CASE, tiergate
-from engine.api import load_policy
-from engine.errors import TiergateError
-from engine.events import _records
-from engine.ledger.actions import Blocked, promote, record, register, roster_body
-from engine.ledger.importing import import_records
-from engine.ledger.chain import GENESIS, canonical, link
-from engine.ledger.service import Ledger
-from engine.questionnaire import load_answers
-from engine.yamlsource import load_yaml
+from tiergate.language.load import load_policy
+from tiergate.errors import TiergateError
+from tiergate.inputs.events import _records
+from tiergate.ledger.actions import Blocked, promote, record, register, roster_body
+from tiergate.ledger.importing import import_records
+from tiergate.ledger.chain import GENESIS, canonical, link
+from tiergate.ledger.service import Ledger
+from tiergate.inputs.answers import load_answers
+from tiergate.inputs.yamlsource import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 STORIES = ROOT / "examples" / "events"
@@ -238,14 +238,14 @@ def test_the_stored_roster_is_the_latest_one(loan, policy):
 
 
 def loan_time():
-    from engine.events import parse_time
+    from tiergate.inputs.events import parse_time
 
     return parse_time("2026-01-06T09:00:00Z")
 
 
 def test_recording_one_event_does_not_read_the_use_cases_history(loan, policy, monkeypatch):
     """Only the registrations (and retirements) are read; a duplicate is looked for in SQL."""
-    from engine.ledger.store import SQLiteStore
+    from tiergate.ledger.store.sqlite import SQLiteStore
 
     for i in range(20):
         record(loan, policy, None, body("monitoring", at=f"2026-01-07T09:{i:02d}:00Z", actor="paula",
@@ -703,7 +703,7 @@ def test_a_published_head_of_another_ledger_is_refused(copy):
 def test_status_reports_a_version_it_cannot_judge_and_goes_on(loan, policy, tmp_path):
     """Answers registered under an older questionnaire may lack what the current policy reads: that one row
     says so and needs attention; the other use cases are still shown."""
-    from engine.ledger.registry import status
+    from tiergate.ledger.registry import status
 
     register(loan, policy, None, "churn-dashboard", "1.0", answers(policy, "churn-dashboard"), "dana", T0)
     source = (ROOT / "policies" / "mlops-default.policy").read_text(encoding="utf-8")

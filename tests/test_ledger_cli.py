@@ -85,7 +85,7 @@ def test_register_stores_tier_policy_and_answers(ledger):
     head, count = state(ledger)
     assert result.stdout == f"registered loan-approval 1.0: tier critical under mlops-default 1.0.0 (#1, {head[:12]})\n"
     [event] = exported(ledger)
-    from engine.api import load_policy
+    from tiergate.language.load import load_policy
 
     assert event["policy"] == {"name": "mlops-default", "version": "1.0.0", "sha256": load_policy(POLICY).sha256}
     assert event["tier"] == "critical"

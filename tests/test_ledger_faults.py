@@ -24,16 +24,16 @@ from pathlib import Path
 
 import pytest
 
-from engine.api import load_policy
+from tiergate.language.load import load_policy
 from conftest import tiergate as run_cli
-from engine.errors import TiergateError
-from engine.events import _records
-from engine.ledger.actions import record, register, roster_body
-from engine.ledger.importing import import_records
-from engine.ledger.service import Ledger
-from engine.ledger.store import SCHEMA_VERSION
-from engine.questionnaire import load_answers
-from engine.yamlsource import load_yaml
+from tiergate.errors import TiergateError
+from tiergate.inputs.events import _records
+from tiergate.ledger.actions import record, register, roster_body
+from tiergate.ledger.importing import import_records
+from tiergate.ledger.service import Ledger
+from tiergate.ledger.store.sqlite import SCHEMA_VERSION
+from tiergate.inputs.answers import load_answers
+from tiergate.inputs.yamlsource import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 USE_CASES = ROOT / "examples" / "use-cases"
@@ -49,7 +49,7 @@ def tiergate(*args):
 def run(*args, wrap: tuple = (), **options) -> subprocess.CompletedProcess:
     """tiergate in a process of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIERGATE_")}
-    return subprocess.run([*wrap, sys.executable, "-m", "engine", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([*wrap, sys.executable, "-m", "tiergate", *map(str, args)], capture_output=True, text=True,
                           cwd=ROOT, env=env, timeout=300, **options)
 
 
@@ -95,9 +95,9 @@ def evidence_file(path: Path, count: int, use_case: str = "churn-dashboard", ver
 
 WRITER = """
 import sys
-from engine.api import load_policy
-from engine.ledger.actions import record
-from engine.ledger.service import Ledger
+from tiergate.language.load import load_policy
+from tiergate.ledger.actions import record
+from tiergate.ledger.service import Ledger
 
 path, worker, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 policy = load_policy({policy!r})
@@ -133,7 +133,7 @@ def test_eight_commands_at_once_lose_nothing(ledger):
     for worker in range(8):
         for i in range(2):
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "engine", "evidence", "churn-dashboard", "1", "automated_checks",
+                [sys.executable, "-m", "tiergate", "evidence", "churn-dashboard", "1", "automated_checks",
                  f"worker={worker}", f"run={i}", "--ledger", str(ledger), "--actor", "sam",
                  "--at", f"2026-03-{1 + worker:02d}T10:00:0{i}Z"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, text=True))
@@ -153,7 +153,7 @@ def test_eight_processes_creating_one_ledger_at_once(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIERGATE_")}
     names = sorted(p.stem for p in USE_CASES.glob("*.yaml"))
     assert len(names) == 8
-    procs = [subprocess.Popen([sys.executable, "-m", "engine", "register", name, "1", "--answers",
+    procs = [subprocess.Popen([sys.executable, "-m", "tiergate", "register", name, "1", "--answers",
                                str(USE_CASES / f"{name}.yaml"), "--ledger", str(path), "--actor", "dana",
                                "--at", "2026-01-01T00:00:00Z"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for name in names]
@@ -190,7 +190,7 @@ def test_an_import_killed_midway_is_there_whole_or_not_at_all(ledger, tmp_path, 
     before = verified(ledger)
     head = tiergate("audit", "head", "--ledger", ledger).stdout.strip()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIERGATE_")}
-    proc = subprocess.Popen([sys.executable, "-m", "engine", "import", str(big), "--ledger", str(ledger)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "tiergate", "import", str(big), "--ledger", str(ledger)], cwd=ROOT,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wal = Path(f"{ledger}-wal")
     deadline = time.monotonic() + 120
@@ -470,7 +470,7 @@ class DiskFullConnection:
 
 @pytest.fixture
 def disk_full(monkeypatch):
-    import engine.ledger.store as store
+    import tiergate.ledger.store.sqlite as store
 
     connect = store.sqlite3.connect
     monkeypatch.setattr(store.sqlite3, "connect", lambda *a, **k: DiskFullConnection(connect(*a, **k)))

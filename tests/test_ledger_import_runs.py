@@ -18,13 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import STORY_USE_CASE
-from engine.errors import TiergateError
-from engine import events
-from engine.events import _records
-from engine.ledger import importing, parallel
-from engine.ledger.importing import import_file
-from engine.ledger.service import Ledger
-from engine.yamlsource import load_yaml
+from tiergate.errors import TiergateError
+from tiergate.inputs import events
+from tiergate.inputs.events import _records
+from tiergate.ledger import importing, parallel
+from tiergate.ledger.importing import import_file
+from tiergate.ledger.service import Ledger
+from tiergate.inputs.yamlsource import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 STORIES = ROOT / "examples" / "events"
@@ -170,7 +170,7 @@ def test_duplicates_are_found_by_their_text_even_when_every_hash_collides(tmp_pa
                                                                           on_every_core):
     """The validator remembers bodies by their hash and holds the text only until the store has written it:
     with every body hashing alike, the same events go in and the same duplicates are refused."""
-    from engine.ledger.service import Validator
+    from tiergate.ledger.service import Validator
 
     lines = list(LINES)
     doubled = lines + [lines[5]]  # one event again, many runs later

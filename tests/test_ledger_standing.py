@@ -9,14 +9,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from conftest import ROOT, STORY_USE_CASE
-from engine.events import _records, format_time
-from engine.ledger.actions import record
-from engine.ledger import importing
-from engine.ledger.importing import import_records
-from engine.ledger.registry import _use_case_rows, status
-from engine.ledger.service import Ledger
-from engine.ledger.store import SCHEMA_VERSION
-from engine.questionnaire import load_answers
+from tiergate.inputs.events import _records, format_time
+from tiergate.ledger.actions import record
+from tiergate.ledger import importing
+from tiergate.ledger.importing import import_records
+from tiergate.ledger.registry import _use_case_rows, status
+from tiergate.ledger.service import Ledger
+from tiergate.ledger.store.sqlite import SCHEMA_VERSION
+from tiergate.inputs.answers import load_answers
 
 STORY = "fraud-promotion.yaml"
 USE_CASE = STORY_USE_CASE[STORY]
@@ -151,8 +151,8 @@ def test_a_command_that_only_reads_upgrades_a_ledger_of_schema_1(story_ledger, p
 
 
 def test_status_on_every_core_gives_the_same_rows_in_the_same_order(tmp_path, policy, roster, monkeypatch):
-    import engine.ledger.parallel as parallel
-    import engine.ledger.registry as registry
+    import tiergate.ledger.parallel as parallel
+    import tiergate.ledger.registry as registry
 
     with Ledger(tmp_path / "all.db") as led:
         for name, use_case in STORY_USE_CASE.items():
@@ -174,7 +174,7 @@ def test_status_on_every_core_gives_the_same_rows_in_the_same_order(tmp_path, po
 def test_an_engine_error_comes_back_whole_from_a_worker_process():
     import pickle
 
-    from engine.errors import Diagnostic, Location, TiergateError
+    from tiergate.errors import Diagnostic, Location, TiergateError
 
     error = TiergateError([Diagnostic("E600", "the ledger cannot be read", Location("l.db", 3), hint="restore it")],
                           {"l.db": "text"})

@@ -8,13 +8,13 @@ import sqlite3
 
 import pytest
 
-import engine.ledger.parallel as parallel
-import engine.ledger.verify as verify
+import tiergate.ledger.parallel as parallel
+import tiergate.ledger.verify as verify
 from conftest import ROOT, STORY_USE_CASE
-from engine.events import _records
-from engine.ledger.importing import import_records
-from engine.ledger.service import Ledger
-from engine.questionnaire import load_answers
+from tiergate.inputs.events import _records
+from tiergate.ledger.importing import import_records
+from tiergate.ledger.service import Ledger
+from tiergate.inputs.answers import load_answers
 
 RUNS = 3  # workers; verify makes two runs per worker, so the runs here hold about 25 events each
 
@@ -104,7 +104,7 @@ def test_published_heads(stories_ledger, tmp_path, monkeypatch):
 def _slots(path) -> tuple[list[tuple], dict[tuple, list[int]]]:
     """(use_case, version, slot, seq) of each own-slot row, and (use_case, version, slot) -> the seqs of the events of
     each shared slot, oldest first (the stories record them in time order)."""
-    from engine.ledger.standing import slot_of
+    from tiergate.ledger.standing import slot_of
 
     db = sqlite3.connect(path)
     own = db.execute("SELECT use_case, version, slot, seq FROM standing WHERE substr(slot, 1, 1) = '#' "
@@ -173,8 +173,8 @@ def test_events_appended_while_verifying_are_left_for_the_next_check(stories_led
                                                                     in_runs):
     """An append between the chain check and the reading of the index (another CI job recording) does not make
     the index look wrong: both are read as the ledger was when the check began."""
-    from engine.ledger.actions import record
-    from engine.ledger.store import SQLiteStore
+    from tiergate.ledger.actions import record
+    from tiergate.ledger.store.sqlite import SQLiteStore
 
     path, count = stories_ledger
     copy = tampered(path, tmp_path)

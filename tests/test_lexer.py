@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import engine
-from engine import TiergateError
-from engine.language import lark_parser, tables
-from engine.language.builder import NestingTooDeep
-from engine.language.lexer import Unreadable
-from engine.language.parser import parse
-from engine.language.reader import reader
+import tiergate
+from tiergate import TiergateError
+from tiergate.language import lark_parser, tablegen as tables
+from tiergate.language.builder import NestingTooDeep
+from tiergate.language.lexer import Unreadable
+from tiergate.language.parser import parse
+from tiergate.language.reader import reader
 from policygen import DEFAULT_POLICY, MUTATION_WORDS, ROOT, layouts, mutations, valid_policies
 
 PACKS = sorted((ROOT / "policies").glob("*.policy"))
@@ -228,21 +228,21 @@ def test_a_valid_policy_never_reaches_the_reference_parser(monkeypatch):
 
     monkeypatch.setattr(lark_parser, "parse", refuse)
     for path in PACKS:
-        engine.compile_policy(path.read_text(encoding="utf-8"), path.name, path.parent)
+        tiergate.compile_policy(path.read_text(encoding="utf-8"), path.name, path.parent)
 
 
 # --- the stored tables ------------------------------------------------------------------------------
 
 def test_stored_tables_are_current():
-    """After an edit of policy.lark, run `python -m engine.language.tables`."""
-    from engine.language import grammar_tables
+    """After an edit of policy.lark, run `python -m tiergate.language.tablegen`."""
+    from tiergate.language import grammar_tables
 
     assert grammar_tables.CHECKSUM == tables.checksum()
     assert tables.render(tables.build()) == tables.STORED.read_text(encoding="utf-8")
 
 
 def test_stale_tables_are_not_used(monkeypatch):
-    from engine.language import grammar_tables
+    from tiergate.language import grammar_tables
 
     stored = grammar_tables.TABLES
     monkeypatch.setattr(grammar_tables, "CHECKSUM", "0:stale")

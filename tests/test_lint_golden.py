@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.api import lint_file
-from engine.cli import main
-from engine.errors import TiergateError
+from tiergate.language.load import lint_file
+from tiergate.cli import main
+from tiergate.errors import TiergateError
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "lint"

@@ -17,9 +17,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 REQUIRED_FILES = (
-    "engine/language/policy.lark",
-    "engine/policies/mlops-default.policy",
-    "engine/schemas/questionnaire.schema.json",
+    "tiergate/language/policy.lark",
+    "tiergate/policies/mlops-default.policy",
+    "tiergate/schemas/questionnaire.schema.json",
 )
 
 #: What setuptools may leave in a source tree, and what the build does not need.
@@ -87,14 +87,14 @@ def test_wheel_contains_grammar_default_pack_and_schemas(wheel):
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     with zipfile.ZipFile(wheel) as archive:
-        assert "tiergate = engine.cli:run" in archive.read(entry_points).decode()
+        assert "tiergate = tiergate.cli:run" in archive.read(entry_points).decode()
 
 
 def test_wheel_contains_every_module_pack_and_schema(wheel):
     """A new subpackage or data file that pyproject.toml does not list would be silently left out."""
-    expected = {p.relative_to(ROOT).as_posix() for p in (ROOT / "engine").rglob("*.py") if "__pycache__" not in p.parts}
-    expected |= {f"engine/policies/{p.name}" for p in (ROOT / "policies").glob("*.policy")}
-    expected |= {f"engine/schemas/{p.name}" for p in (ROOT / "schemas").glob("*.json")}
+    expected = {p.relative_to(ROOT / "engine").as_posix() for p in (ROOT / "engine").rglob("*.py") if "__pycache__" not in p.parts}
+    expected |= {f"tiergate/policies/{p.name}" for p in (ROOT / "policies").glob("*.policy")}
+    expected |= {f"tiergate/schemas/{p.name}" for p in (ROOT / "schemas").glob("*.json")}
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     missing = sorted(expected - names)
@@ -109,13 +109,13 @@ def test_installed_wheel_lints_its_own_default_pack(venv, tmp_path):
     workdir.mkdir()
 
     probe = _run([str(python), "-c",
-                  "import engine; from engine.resources import default_policy_path; "
-                  "print(engine.__file__); print(default_policy_path())"], cwd=workdir, env=env)
-    engine_file, pack = (Path(line) for line in probe.stdout.strip().splitlines())
+                  "import tiergate; from tiergate.resources import default_policy_path; "
+                  "print(tiergate.__file__); print(default_policy_path())"], cwd=workdir, env=env)
+    package_file, pack = (Path(line) for line in probe.stdout.strip().splitlines())
     venv_root = venv.resolve()
-    # the engine imported is the wheel's, not the editable checkout
-    assert venv_root in engine_file.resolve().parents, engine_file
-    assert ROOT.resolve() not in engine_file.resolve().parents, engine_file
+    # the package imported is the wheel's, not the editable checkout
+    assert venv_root in package_file.resolve().parents, package_file
+    assert ROOT.resolve() not in package_file.resolve().parents, package_file
     # and the default pack it finds is the packaged copy
     assert venv_root in pack.resolve().parents, pack
     assert ROOT.resolve() not in pack.resolve().parents, pack

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from conftest import tiergate
-from engine.api import load_policy
-from engine.classify import classify
-from engine.cli import COMMANDS
-from engine.questionnaire import find_answer_files, load_answers
+from tiergate.language.load import load_policy
+from tiergate.decide.classify import classify
+from tiergate.cli import COMMANDS
+from tiergate.inputs.answers import find_answer_files, load_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -225,7 +225,7 @@ def test_pack_policy_tests_pass_with_full_coverage(pack):
 
 def test_no_engine_file_names_a_pack():
     found = []
-    for path in sorted((ROOT / "engine").rglob("*")):
+    for path in sorted((ROOT / "engine" / "tiergate").rglob("*")):
         if not path.is_file() or "__pycache__" in path.parts:
             continue
         text = path.read_text(encoding="utf-8", errors="replace").lower()

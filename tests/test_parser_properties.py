@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import engine
-from engine import TiergateError
-from engine.errors import ERROR, WARNING
+import tiergate
+from tiergate import TiergateError
+from tiergate.errors import ERROR, WARNING
 from policygen import DEFAULT_POLICY, MUTATION_WORDS, ROOT, mutations, valid_policies
 
 POLICIES = ROOT / "policies"
@@ -45,13 +45,13 @@ def check_diagnostic(d, filename: str) -> None:
 
 def check_lint_and_compile(data, base_dir=None) -> None:
     """lint_source returns diagnostics and never raises; compile_policy raises only TiergateError."""
-    result = engine.lint_source(data, "x.policy", base_dir)
+    result = tiergate.lint_source(data, "x.policy", base_dir)
     for d in result.diagnostics:
         check_diagnostic(d, "x.policy")
         d.render(result.source)
     assert (result.policy is None) == any(d.is_error for d in result.diagnostics)
     try:
-        policy = engine.compile_policy(data, "x.policy", base_dir)
+        policy = tiergate.compile_policy(data, "x.policy", base_dir)
     except TiergateError as exc:
         assert exc.diagnostics, "a TiergateError without diagnostics"
         assert any(d.is_error for d in exc.diagnostics)
@@ -103,9 +103,9 @@ def _expected_ids(generated, tier: str) -> list[str]:
 @given(valid_policies())
 def test_generated_policies_compile_cleanly(generated):
     text = generated.canonical()
-    result = engine.lint_source(text, "gen.policy", POLICIES)
+    result = tiergate.lint_source(text, "gen.policy", POLICIES)
     assert result.diagnostics == (), "\n".join(d.render(text) for d in result.diagnostics) + "\n\n" + text
-    policy = engine.compile_policy(text, "gen.policy", POLICIES)
+    policy = tiergate.compile_policy(text, "gen.policy", POLICIES)
     assert list(policy.tier_names) == generated.tiers
     for tier in generated.tiers:
         assert [r.id for r in policy.tier(tier).requirements] == _expected_ids(generated, tier), tier
@@ -118,7 +118,7 @@ def test_generated_policies_compile_cleanly(generated):
 def test_deep_but_allowed_nesting_compiles(depth, small_policy):
     condition = "(" * depth + 'availability == "realtime"' + ")" * depth
     text = small_policy.replace('availability == "realtime"', condition)
-    policy = engine.compile_policy(text)
+    policy = tiergate.compile_policy(text)
     assert policy.rules[0].condition.text == condition
 
 
@@ -126,7 +126,7 @@ def test_deep_but_allowed_nesting_compiles(depth, small_policy):
 def test_too_deep_nesting_is_e107(condition, small_policy):
     text = small_policy.replace('availability == "realtime"', condition)
     with pytest.raises(TiergateError) as info:
-        engine.compile_policy(text)
+        tiergate.compile_policy(text)
     assert [d.code for d in info.value.diagnostics] == ["E107"]
 
 
@@ -144,7 +144,7 @@ def test_own_requirement_replaces_inherited_one_in_place_of_order(small_policy):
         '  require signoff from reviewer before release as "r2"\n'
         '  require signoff from reviewer before build as "r4"\n',
     )
-    policy = engine.compile_policy(text)
+    policy = tiergate.compile_policy(text)
     assert [r.id for r in policy.tier("low").requirements] == ["evidence:unit_tests@release", "r1", "r2", "r3"]
     high = policy.tier("high").requirements
     assert [(r.id, r.tier) for r in high] == [

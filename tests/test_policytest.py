@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from conftest import SMALL_POLICY, tiergate
-from engine.policytest import run_tests
+from tiergate.authoring.policytest import run_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -65,8 +65,8 @@ def test_every_rule_and_requirement_of_the_default_pack_is_exercised():
 
 def test_the_default_pack_tests_cover_every_stage_gate_of_every_tier():
     """A gate case for each stage with requirements, in each tier, and an obligations case per deployed tier."""
-    from engine.classify import classify
-    from engine.policytest import _answers, load_test_file
+    from tiergate.decide.classify import classify
+    from tiergate.authoring.policytest import _answers, load_test_file
 
     tf = load_test_file(SHIPPED_TESTS, {})
     gates, obligations = set(), set()

@@ -1,6 +1,6 @@
 """Replay against a straightforward reference, on generated histories.
 
-`check` decides each gate with deciders compiled once per tier (engine.gateplan.GATE_DECIDERS) and words
+`check` decides each gate with deciders compiled once per tier (tiergate.decide.gates.plan.GATE_DECIDERS) and words
 reasons only for what failed. The reference here walks the same events the plain way: a VersionState per
 version, and at every transition the explained evaluators (GATE_EVALUATORS, find_waiver) of the whole gate.
 Hypothesis generates histories over the gate test policy (separation of duties, counted and time-bound
@@ -17,14 +17,26 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.check import check
-from engine.classify import classify
-from engine.events import format_time, parse_events, parse_time
-from engine.gateplan import GATE_DECIDERS
-from engine.gates import (BREACH, DUE, GATE_EVALUATORS, MET, OK, OVERDUE, WAIVED, Context, Status, evaluate_gate,
-                          find_waiver, is_waived)
-from engine.obligations import OBLIGATION_EVALUATORS
-from engine.workflow import VersionState
+from tiergate.decide.check import check
+from tiergate.decide.classify import classify
+from tiergate.inputs.events import format_time, parse_events, parse_time
+from tiergate.decide.gates.plan import GATE_DECIDERS
+from tiergate.decide.gates.evaluate import (
+    BREACH,
+    DUE,
+    GATE_EVALUATORS,
+    MET,
+    OK,
+    OVERDUE,
+    WAIVED,
+    Context,
+    Status,
+    evaluate_gate,
+    find_waiver,
+    is_waived,
+)
+from tiergate.decide.gates.obligations import OBLIGATION_EVALUATORS
+from tiergate.decide.workflow import VersionState
 from test_gates import ANSWERS, T0, ev
 
 STAGES = ["draft", "build", "staging", "live", "watch"]
@@ -209,7 +221,7 @@ def _decisions_agree(ctx, state, stage, mode, at) -> None:
 @pytest.fixture(scope="module")
 def gates_policy():
     from test_gates import GATES_POLICY, ROOT
-    from engine.api import compile_policy
+    from tiergate.language.load import compile_policy
 
     # one more gate, of a single role that tess holds only for a while; and an obligation that can be waived
     text = GATES_POLICY.replace("  require deployment in", "  require signoff from risk before watch\n  require deployment in")
@@ -220,7 +232,7 @@ def gates_policy():
 @pytest.fixture(scope="module")
 def gates_roster():
     from test_gates import ROSTER
-    from engine.events import parse_roster
+    from tiergate.inputs.events import parse_roster
 
     return parse_roster(ROSTER, "roster.yaml")
 

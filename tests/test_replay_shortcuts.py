@@ -15,9 +15,9 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.check import CheckResult, Violation, _result, _violation
-from engine.events import Event
-from engine.workflow import LatestMonitoring, VersionState
+from tiergate.decide.check import CheckResult, Violation, _result, _violation
+from tiergate.inputs.events import Event
+from tiergate.decide.workflow import LatestMonitoring, VersionState
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 KINDS = ["input_drift", "performance", "alerts", "latency"]

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.check import CheckResult, check
-from engine.cli import main
-from engine.events import load_events, parse_time
-from engine.gates import BREACH, MET, OK, UNMET, WAIVED
-from engine.questionnaire import load_answers
+from tiergate.decide.check import CheckResult, check
+from tiergate.cli import main
+from tiergate.inputs.events import load_events, parse_time
+from tiergate.decide.gates.evaluate import BREACH, MET, OK, UNMET, WAIVED
+from tiergate.inputs.answers import load_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 STORIES = ROOT / "examples" / "events"

@@ -1,0 +1,459 @@
+"""Ledger commands: record events (each validated before it is written), promote, import/export, status, audit."""
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from functools import wraps
+
+import click
+
+from tiergate.errors import Location, TiergateError
+from tiergate.cli.check import _time
+from tiergate.cli.output import (
+    EXIT_FINDING,
+    EXIT_INPUT,
+    EXIT_OK,
+    echo_diagnostics,
+    echo_json,
+    emit,
+    format_choice,
+    load_policy_or_exit,
+    plural,
+)
+
+
+def ledger_options(func=None, *, writes: bool = True):
+    """--ledger, --policy, --roster, --actor and --at, shared by every ledger command."""
+    if func is None:
+        return lambda f: ledger_options(f, writes=writes)
+    options = [
+        click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", show_envvar=True,
+                     type=click.Path(dir_okay=False, path_type=str), help="Ledger file (default .tiergate/ledger.db)."),
+        click.option("--policy", "policy_path", envvar="TIERGATE_POLICY", type=click.Path(dir_okay=False, path_type=str),
+                     help="Policy file (default: the shipped mlops-default pack)."),
+        click.option("--roster", "roster_path", envvar="TIERGATE_ROSTER", type=click.Path(dir_okay=False, path_type=str),
+                     help="Roster file (default: the roster stored in the ledger)."),
+        click.option("--actor", envvar="TIERGATE_ACTOR", help="Who acts (default: $TIERGATE_ACTOR, else the OS user)."),
+        click.option("--at", "at", callback=_time, help="When (RFC 3339; default: now)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except TiergateError as exc:
+            echo_diagnostics(exc.diagnostics, exc.sources, err=True)
+            if writes:
+                click.echo("tiergate: nothing was written", err=True)
+            sys.exit(EXIT_INPUT)
+    return wrapper
+
+
+class _Context:
+    def __init__(self, ledger_path, policy_path, roster_path, actor, at, create=True, readonly=False, need_policy=True):
+        from tiergate.ledger import ledger_path as resolve
+        from tiergate.ledger.actions import time_or_now
+        from tiergate.ledger.service import Ledger
+
+        self.policy = load_policy_or_exit(policy_path) if need_policy else None
+        self.roster = None
+        if roster_path:
+            from tiergate.inputs.events import load_roster
+
+            self.roster = load_roster(roster_path)
+        self.actor = actor or os.environ.get("TIERGATE_ACTOR") or getpass.getuser()
+        self.at = time_or_now(at)
+        self.ledger = Ledger(resolve(ledger_path), create=create, readonly=readonly)
+        # closed when the command ends, however it ends (the last connection to close folds the -wal in)
+        click.get_current_context().call_on_close(self.ledger.close)
+
+
+def _value(text: str):
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _pairs(items, what: str) -> dict:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint=what)
+        key, _, value = item.partition("=")
+        out[key.strip()] = _value(value.strip())
+    return out
+
+
+def _metrics(pairs, metrics_file) -> dict:
+    metrics = {}
+    if metrics_file:
+        from tiergate.fileio import read_source
+        from tiergate.inputs.yamlsource import load_yaml
+
+        doc = load_yaml(read_source(metrics_file), metrics_file)
+        if not isinstance(doc.data, dict):
+            raise click.BadParameter("a metrics file holds a mapping of metric names to values", param_hint="--metrics")
+        metrics.update(doc.data)
+    metrics.update(_pairs(pairs, "METRICS"))
+    return metrics
+
+
+def _record(ctx: _Context, body: dict) -> None:
+    from tiergate.ledger.actions import record
+
+    row = record(ctx.ledger, ctx.policy, ctx.roster, body, Location(body["type"]))
+    click.echo(f"recorded {body['type']} #{row.seq} for {body['use_case']} {body['version']} ({row.hash[:12]})")
+
+
+def _body(ctx: _Context, event_type: str, use_case: str, version: str, **fields) -> dict:
+    body = {"at": ctx.at, "type": event_type, "use_case": use_case, "version": version, "actor": ctx.actor}
+    body.update({k: v for k, v in fields.items() if v is not None})
+    return body
+
+
+@click.command("register")
+@click.argument("use_case")
+@click.argument("version")
+@click.option("--answers", required=True, type=click.Path(dir_okay=False, path_type=str), help="The answers file.")
+@click.option("--artifact", help="Where the model artifact is (URI).")
+@click.option("--sha256", help="The artifact's SHA-256.")
+@ledger_options
+def register(use_case, version, answers, artifact, sha256, ledger_path, policy_path, roster_path, actor, at):
+    """Register VERSION of USE_CASE: classify it and record the tier and the policy it was classified under."""
+    from tiergate.ledger.actions import register as do
+    from tiergate.inputs.answers import load_answers
+
+    ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
+    row, body = do(ctx.ledger, ctx.policy, ctx.roster, use_case, version, load_answers(answers, ctx.policy), ctx.actor,
+                   ctx.at, artifact, sha256)
+    click.echo(f"registered {use_case} {version}: tier {body['tier']} under {ctx.policy.name} {ctx.policy.version} "
+               f"(#{row.seq}, {row.hash[:12]})")
+
+
+@click.command("evidence")
+@click.argument("use_case")
+@click.argument("version")
+@click.argument("kind")
+@click.argument("metrics", nargs=-1)
+@click.option("--metrics", "metrics_file", type=click.Path(dir_okay=False, path_type=str),
+              help="A YAML/JSON file of metrics (NAME=VALUE arguments add to it).")
+@click.option("--attribute", "attributes", multiple=True, metavar="NAME.METRIC=VALUE",
+              help="A metric for one attribute, e.g. gender.disparate_impact=0.91 (repeatable).")
+@click.option("--uri", help="Where the evidence is kept.")
+@click.option("--sha256", help="The evidence file's SHA-256.")
+@ledger_options
+def evidence(use_case, version, kind, metrics, metrics_file, attributes, uri, sha256, ledger_path, policy_path,
+             roster_path, actor, at):
+    """Record evidence of KIND for a version, with its METRICS (NAME=VALUE ...)."""
+    ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
+    per_attribute: dict = {}
+    for key, value in _pairs(attributes, "--attribute").items():
+        name, _, metric = key.partition(".")
+        if not metric:
+            raise click.BadParameter(f"{key!r} is not NAME.METRIC", param_hint="--attribute")
+        per_attribute.setdefault(name, {})[metric] = value
+    _record(ctx, _body(ctx, "evidence", use_case, version, kind=kind, metrics=_metrics(metrics, metrics_file),
+                       attributes=per_attribute or None, uri=uri, sha256=sha256))
+
+
+@click.command("signoff")
+@click.argument("use_case")
+@click.argument("version")
+@click.option("--gate", required=True, help="The stage whose entry this approves.")
+@click.option("--role", required=True, help="The role you sign in.")
+@click.option("--reject", is_flag=True, help="Reject instead of approve.")
+@click.option("--comment")
+@ledger_options
+def signoff(use_case, version, gate, role, reject, comment, ledger_path, policy_path, roster_path, actor, at):
+    """Sign off (approve or reject) a version's entry into a stage, in one of your roles."""
+    ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
+    _record(ctx, _body(ctx, "signoff", use_case, version, role=role, gate=gate,
+                       decision="reject" if reject else "approve", comment=comment))
+
+
+@click.command("waive")
+@click.argument("use_case")
+@click.argument("version")
+@click.argument("requirement_id")
+@click.option("--until", "until", required=True, callback=_time, help="When the waiver ends (RFC 3339).")
+@click.option("--justification", required=True, help="Why it is waived.")
+@ledger_options
+def waive(use_case, version, requirement_id, until, justification, ledger_path, policy_path, roster_path, actor, at):
+    """Waive a requirement of a version until a time (no longer than the policy's `up to`)."""
+    from tiergate.inputs.events import format_time
+
+    ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
+    _record(ctx, _body(ctx, "waiver", use_case, version, requirement=requirement_id, justification=justification,
+                       expires=format_time(until)))
+
+
+@click.command("monitor")
+@click.argument("use_case")
+@click.argument("version")
+@click.argument("kind")
+@click.argument("metrics", nargs=-1, required=True)
+@ledger_options
+def monitor(use_case, version, kind, metrics, ledger_path, policy_path, roster_path, actor, at):
+    """Record a monitoring result of KIND with its METRICS (NAME=VALUE ...)."""
+    ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
+    _record(ctx, _body(ctx, "monitoring", use_case, version, kind=kind, metrics=_pairs(metrics, "METRICS")))
+
+
+@click.command("review")
+@click.argument("use_case")
+@click.argument("version")
+@click.option("--role", required=True, help="The role you review in.")
+@click.option("--reject", is_flag=True, help="The review finds the version no longer fit.")
+@click.option("--comment")
+@ledger_options
+def review(use_case, version, role, reject, comment, ledger_path, policy_path, roster_path, actor, at):
+    """Record a periodic review of a version."""
+    ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
+    _record(ctx, _body(ctx, "review", use_case, version, role=role, decision="reject" if reject else "approve",
+                       comment=comment))
+
+
+@click.command("retire")
+@click.argument("use_case")
+@click.argument("version")
+@ledger_options
+def retire(use_case, version, ledger_path, policy_path, roster_path, actor, at):
+    """Retire a version: no more transitions; its obligations end."""
+    ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
+    _record(ctx, _body(ctx, "retired", use_case, version))
+
+
+@click.command("promote")
+@click.argument("use_case")
+@click.argument("version")
+@click.option("--to", "to", required=True, help="The stage to enter.")
+@click.option("--mode", help="The deployment mode (shadow, canary, ab_test, full, ...).")
+@format_choice("text", "json", "markdown")
+@ledger_options
+def promote(use_case, version, to, mode, fmt, ledger_path, policy_path, roster_path, actor, at):
+    """Move a version into a stage, only if its gate is met: otherwise nothing is written and it exits 1."""
+    from tiergate.ledger.actions import Blocked, promote as do
+    from tiergate.reports import check as report
+
+    ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
+    render = {"json": report.json_report, "markdown": report.markdown}.get(fmt, report.text)
+    try:
+        row, result = do(ctx.ledger, ctx.policy, ctx.roster, use_case, version, to, mode, ctx.actor, ctx.at)
+    except Blocked as blocked:
+        emit(render(blocked.result))
+        click.echo("tiergate: not promoted; nothing was written", err=True)
+        sys.exit(EXIT_FINDING)
+    emit(render(result))
+    click.echo(f"promoted {use_case} {version} to {to} (#{row.seq}, {row.hash[:12]})", err=True)
+
+
+@click.command("import")
+@click.argument("events_file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--answers", "answers_files", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              help="Answers files for the registered use cases (repeatable).")
+@click.option("--allow-violations", is_flag=True,
+              help="Keep a history as it happened: import events that break the policy (a sign-off without the "
+              "role, a waiver nobody could give, a step after retirement) with a warning each; "
+              "`check --replay --ledger` reports them. Malformed events are still refused.")
+@ledger_options
+def import_(events_file, answers_files, allow_violations, ledger_path, policy_path, roster_path, actor, at):
+    """Import an events file whole (or nothing), each event validated as if recorded one by one."""
+    from tiergate.fileio import read_source
+    from tiergate.ledger.importing import import_file
+    from tiergate.inputs.answers import load_answers
+
+    ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
+    answers = {}
+    for path in answers_files:
+        a = load_answers(path, ctx.policy)
+        answers[a.use_case] = a
+    admitted = [] if allow_violations else None
+    done = import_file(ctx.ledger, ctx.policy, ctx.roster, read_source(events_file), events_file, answers, admitted)
+    if admitted:
+        echo_diagnostics(admitted, {}, err=True)
+    click.echo(f"imported {done.count} events from {events_file}; head {done.head}")
+
+
+@click.command("export")
+@click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
+@format_choice("jsonl", "yaml")
+@click.option("--use-case", "use_case", help="Only this use case.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=str))
+def export(ledger_path, fmt, use_case, output):
+    """Export the ledger's events (re-importing a full export into an empty ledger gives the same head)."""
+    from tiergate.ledger import ledger_path as resolve
+    from tiergate.ledger.actions import export as do
+    from tiergate.ledger.service import Ledger
+
+    try:
+        with Ledger(resolve(ledger_path), create=False, readonly=True) as ledger:
+            emit(do(ledger, fmt, use_case), output)
+    except TiergateError as exc:
+        echo_diagnostics(exc.diagnostics, err=True)
+        sys.exit(EXIT_INPUT)
+
+
+@click.command("status")
+@ledger_options(writes=False)
+@click.option("--tier", help="Only this tier.")
+@click.option("--stage", help="Only versions in this stage.")
+@click.option("--owner", help="Only this owner.")
+@click.option("--attention", is_flag=True, help="Only what needs action.")
+@format_choice("text", "json", "csv", "markdown", "html")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=str))
+def status(ledger_path, policy_path, roster_path, actor, at, tier, stage, owner, attention, fmt, output):
+    """The registry: every use case and version, its tier, stage, next gate, obligations and waivers."""
+    from tiergate.ledger.registry import status as do
+    from tiergate.reports import registry as report
+
+    ctx = _Context(ledger_path, policy_path, roster_path, actor, at, create=False, readonly=True)
+    from tiergate.inputs.events import parse_time
+
+    rows = do(ctx.ledger, ctx.policy, ctx.roster, parse_time(ctx.at))
+    rows = [r for r in rows if (tier is None or r.tier == tier) and (stage is None or r.stage == stage)
+            and (owner is None or r.owner == owner) and (not attention or r.attention)]
+    render = {"json": lambda r: report.json_report(r, ctx.policy), "csv": report.csv_report,
+              "markdown": lambda r: report.markdown(r, ctx.policy), "html": lambda r: report.html(r, ctx.policy)}
+    emit(render.get(fmt, report.text)(rows), output)
+
+
+@click.command("history")
+@click.argument("use_case")
+@click.argument("version", required=False)
+@click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
+@format_choice("text", "json")
+def history(use_case, version, ledger_path, fmt):
+    """The timeline of a model: who did what, when, under which policy version, with links to artifacts."""
+    from tiergate.ledger import ledger_path as resolve
+    from tiergate.ledger.registry import history as do
+    from tiergate.ledger.service import Ledger
+    from tiergate.reports import registry as report
+
+    try:
+        with Ledger(resolve(ledger_path), create=False, readonly=True) as ledger:
+            entries = do(ledger, use_case, version)
+    except TiergateError as exc:
+        echo_diagnostics(exc.diagnostics, err=True)
+        sys.exit(EXIT_INPUT)
+    if not entries:
+        click.echo(f"tiergate: no events for {use_case}" + (f" {version}" if version else ""), err=True)
+        sys.exit(EXIT_INPUT)
+    if fmt == "json":
+        echo_json(entries)
+    else:
+        emit(report.history_text(entries))
+
+
+@click.command("reclassify")
+@click.option("--dry-run", is_flag=True, help="Show what would change; record nothing.")
+@ledger_options
+def reclassify(dry_run, ledger_path, policy_path, roster_path, actor, at):
+    """Classify every registered use case again under the current policy; record where the tier changed, and where
+    it stays but was decided under another policy version."""
+    from tiergate.ledger.actions import reclassify as do
+
+    ctx = _Context(ledger_path, policy_path, roster_path, actor, at, create=False)
+    decided = do(ctx.ledger, ctx.policy, ctx.actor, ctx.at, dry_run)
+    changes = [d for d in decided if d.changed]
+    for c in changes:
+        click.echo(f"{c.use_case}: {c.old_tier} -> {c.new_tier}")
+    under = f"{ctx.policy.name} {ctx.policy.version}"
+    summary = f"{plural(len(changes), 'use case')} {'would change' if dry_run else 'changed'} tier under {under}"
+    kept = len(decided) - len(changes)
+    if kept:  # (decided under an older policy version: recorded, so that `status` no longer flags them)
+        its = "its" if kept == 1 else "their"
+        summary += f"; {plural(kept, 'other')} " + (f"would keep {its} tier" if dry_run else
+                                                     f"kept {its} tier, now recorded as decided under it")
+    click.echo(summary, err=True)
+
+
+@click.group("roster")
+def roster():
+    """The roster stored in the ledger."""
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@ledger_options
+def roster_import(file, ledger_path, policy_path, roster_path, actor, at):
+    """Store FILE as the roster (a recorded event, so every change of roles is on the record)."""
+    from tiergate.fileio import read_source
+    from tiergate.inputs.events import parse_roster
+    from tiergate.ledger.actions import record, roster_body
+    from tiergate.inputs.yamlsource import load_yaml
+
+    ctx = _Context(ledger_path, policy_path, None, actor, at)
+    parse_roster(read_source(file), file)  # validate first
+    body = roster_body(load_yaml(read_source(file), file).data, ctx.actor, ctx.at)
+    row = record(ctx.ledger, ctx.policy, None, body, Location(file))
+    click.echo(f"roster stored (#{row.seq}, {row.hash[:12]}); {len(body['people'])} people")
+
+
+@click.group("audit")
+def audit():
+    """Check the ledger's hash chain."""
+
+
+@audit.command("verify")
+@click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--head", "expected", help="The head hash published earlier: the ledger must still end there.")
+def audit_verify(ledger_path, expected):
+    """Recompute the hash chain; report the first event altered, deleted, inserted or reordered (exit 1)."""
+    from tiergate.ledger import ledger_path as resolve
+    from tiergate.ledger.service import Ledger
+
+    try:
+        with Ledger(resolve(ledger_path), create=False, readonly=True) as ledger:
+            result = ledger.verify(expected)
+    except TiergateError as exc:
+        echo_diagnostics(exc.diagnostics, err=True)
+        sys.exit(EXIT_INPUT)
+    if result.ok:
+        click.echo(f"ledger intact: {result.count} events, head {result.head}")
+        sys.exit(EXIT_OK)
+    click.echo(f"LEDGER BROKEN: {result.problem}")
+    click.echo(f"checked {result.count} events; the chain is intact up to head {result.head}", err=True)
+    if result.only_the_index:
+        click.echo("the index can be built again from the events: tiergate audit reindex", err=True)
+    sys.exit(EXIT_FINDING)
+
+
+@audit.command("reindex")
+@click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
+def audit_reindex(ledger_path):
+    """Build the index `status` reads again from the events (after `audit verify` found it wrong)."""
+    from tiergate.ledger import ledger_path as resolve
+    from tiergate.ledger.service import Ledger
+
+    try:
+        with Ledger(resolve(ledger_path), create=False) as ledger:
+            rows = ledger.store.reindex()
+            count = ledger.store.count()
+    except TiergateError as exc:
+        echo_diagnostics(exc.diagnostics, err=True)
+        sys.exit(EXIT_INPUT)
+    click.echo(f"index built again: {rows} rows from {count} events")
+
+
+@audit.command("head")
+@click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
+def audit_head(ledger_path):
+    """Print the current head hash, to publish elsewhere (e.g. in a CI log)."""
+    from tiergate.ledger import ledger_path as resolve
+    from tiergate.ledger.service import Ledger
+
+    try:
+        with Ledger(resolve(ledger_path), create=False, readonly=True) as ledger:
+            click.echo(ledger.head())
+    except TiergateError as exc:
+        echo_diagnostics(exc.diagnostics, err=True)
+        sys.exit(EXIT_INPUT)

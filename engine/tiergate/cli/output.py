@@ -1,0 +1,82 @@
+"""Shared pieces of the command line: options, diagnostic printing with colour on terminals, exits."""
+from __future__ import annotations
+
+import sys
+from typing import Iterable
+
+import click
+
+from tiergate.errors import MAX_SHOWN, Diagnostic, TiergateError
+from tiergate.jsoncodec import readable
+
+EXIT_OK, EXIT_FINDING, EXIT_INPUT = 0, 1, 2
+
+
+def _colour(text: str) -> str:
+    head, _, rest = text.partition("\n")
+    if "error[" in head:
+        head = head.replace("error[", click.style("error", fg="red", bold=True) + "[", 1)
+    elif "warning[" in head:
+        head = head.replace("warning[", click.style("warning", fg="yellow", bold=True) + "[", 1)
+    return head + ("\n" + rest if rest else "")
+
+
+def echo_diagnostics(diagnostics: Iterable[Diagnostic], sources: dict | None = None, err: bool = False,
+                     cap: int = MAX_SHOWN) -> None:
+    ordered = sorted(diagnostics, key=Diagnostic.sort_key)
+    sources = sources or {}
+    for d in ordered[:cap]:
+        click.echo(_colour(d.render(sources.get(d.location.file))), err=err)
+    if len(ordered) > cap:
+        click.echo(f"... and {len(ordered) - cap} more problems not shown", err=err)
+
+
+def echo_json(data) -> None:
+    click.echo(readable(data))
+
+
+def fail_input(exc: TiergateError) -> None:
+    """Report unusable input on standard error and exit 2."""
+    echo_diagnostics(exc.diagnostics, exc.sources, err=True)
+    sys.exit(EXIT_INPUT)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def policy_option(func):
+    """--policy PATH, shared by every command that reads a policy (default: the shipped default pack)."""
+    return click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=str), default=None,
+                        envvar="TIERGATE_POLICY", show_envvar=True,
+                        help="Policy file (default: the shipped mlops-default pack).")(func)
+
+
+def load_policy_or_exit(path: str | None):
+    from tiergate.language.load import load_policy
+
+    try:
+        return load_policy(path)
+    except TiergateError as exc:
+        click.echo("tiergate: the policy cannot be used:", err=True)
+        fail_input(exc)
+
+
+def format_choice(*choices: str, default: str | None = None):
+    return click.option("--format", "fmt", type=click.Choice(choices), default=default or choices[0], show_default=True,
+                        help="Output format.")
+
+
+def emit(text: str, output: str | None = None) -> None:
+    """Write a report to standard output, or atomically to a file."""
+    if output:
+        from tiergate.fileio import write_atomic
+
+        try:
+            write_atomic(output, text)
+        except OSError as exc:
+            click.echo(f"tiergate: cannot write {output}: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_INPUT)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,286 @@
+"""`check`: may a model version enter a stage now, and did its history follow the policy (replay)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from tiergate.decide.classify import Classification, classify
+from tiergate.errors import WARNING, Diagnostic, Location, TiergateError, did_you_mean
+from tiergate.inputs.events import Event, EventLog, Roster, format_time
+from tiergate.decide.gates.plan import failing_statuses, plan_of
+from tiergate.decide.gates.evaluate import Context, Status, evaluate_gate
+from tiergate.decide.gates.obligations import evaluate_obligations
+from tiergate.language.policy import Policy, Requirement, Workflow
+from tiergate.inputs.answers import Answers
+from tiergate.decide.workflow import APPLY, LatestMonitoring, VersionState
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A transition that broke the policy: its gate was not met, or it did not follow the workflow."""
+
+    kind: str  # "gate" | "transition"
+    version: str
+    at: datetime
+    from_stage: str
+    to_stage: str
+    mode: str | None
+    file: str
+    line: int
+    message: str
+    unmet: tuple[Status, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "version": self.version, "at": format_time(self.at), "from": self.from_stage,
+                "to": self.to_stage, "mode": self.mode, "file": self.file, "line": self.line, "message": self.message,
+                "unmet": [s.to_dict() for s in self.unmet]}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    use_case: str
+    version: str
+    tier: str
+    policy: Policy
+    at: datetime
+    stage: str
+    target: str | None
+    mode: str | None
+    allowed: bool | None  # None when no target stage was asked about
+    transition_ok: bool
+    requirements: tuple[Status, ...]
+    violations: tuple[Violation, ...]
+    obligations: tuple[Status, ...]
+    replay: bool
+    warnings: tuple[Diagnostic, ...] = ()
+    classification: Classification | None = field(default=None, compare=False, repr=False)
+    #: the gate of the stage the version is in, judged again at `at` (does it still stand there?)
+    standing: tuple[Status, ...] = ()
+
+    @property
+    def compliant(self) -> bool:
+        """No violation in its history, no failing obligation, and the gate of its stage still met."""
+        return not self.violations and not any(o.failing for o in self.obligations) \
+            and not any(s.failing for s in self.standing)
+
+    @property
+    def failing(self) -> bool:
+        return (self.allowed is False or bool(self.violations)
+                or any(o.failing for o in self.obligations))
+
+    def has_warnings(self) -> bool:
+        return any(s.warning for s in self.requirements) or any(o.warning for o in self.obligations)
+
+    def exit_code(self, fail_on_warn: bool = False) -> int:
+        if self.failing:
+            return 1
+        return 1 if fail_on_warn and self.has_warnings() else 0
+
+    def to_dict(self) -> dict:
+        return {
+            "use_case": self.use_case,
+            "version": self.version,
+            "tier": self.tier,
+            "policy": self.policy.identity(),
+            "at": format_time(self.at),
+            "stage": self.stage,
+            "target": self.target,
+            "mode": self.mode,
+            "allowed": self.allowed,
+            "requirements": [s.to_dict() for s in self.requirements],
+            "violations": [v.to_dict() for v in self.violations],
+            "obligations": [o.to_dict() for o in self.obligations],
+            "warnings": [d.to_dict() for d in self.warnings],
+        }
+
+
+def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event], roster: Roster, *,
+          version: str | None = None, to: str | None = None, mode: str | None = None,
+          at: datetime | None = None, replay: bool = False) -> CheckResult:
+    """May `version` of the use case enter `to` at `at`? With replay, also every past transition is judged."""
+    classification = classify(policy, answers)
+    tier = policy.tier(classification.tier)
+    workflow = policy.workflow_of(tier)
+    use_case = classification.use_case
+    if isinstance(events, EventLog):
+        log_events, warnings = events.events, events.warnings_for(use_case)
+    else:
+        log_events, warnings = events if isinstance(events, (list, tuple)) else tuple(events), []
+    at = at or datetime.now(timezone.utc)
+    ctx = Context(policy, tier, roster, classification.forbidding, classification.values, plan_of(tier))
+    stages, roles, people, ids = workflow.stage_set, policy.role_set, roster.people, policy.requirement_ids
+    gates, edges, forbid_blocks = ctx.plan.blocking, workflow.edge_set, ctx.forbid_blocks
+    errors: list[Diagnostic] = []
+    unknown_people: set[str] = set()
+    states: dict[str, VersionState] = {}
+    registered: list[str] = []  # versions registered by `at`, in order
+    violations: list[Violation] = []
+    # One pass over the use case's events: check each (unknown stages, unregistered versions, people and
+    # roles the policy or roster does not know), and move each version's state along as of `at`. The
+    # common event types come first and are applied here as workflow.APPLY would; an event is looked at
+    # closely (_check_event) only when something is off.
+    for e in log_events:
+        if e.use_case != use_case:
+            continue
+        kind = e.type
+        if kind == "monitoring" and e.version in states:  # the most common events: the latest of each kind is
+            continue  # found when asked (below)
+        state = states.get(e.version)
+        if state is None:
+            if kind != "registered":
+                errors.append(Diagnostic("E420", f"{kind} event for version {e.version} of {use_case}, which is not "
+                                         "registered before it", e.location,
+                                         hint="record a `registered` event for the version first"))
+                continue
+            state = states[e.version] = VersionState(use_case, e.version, workflow.start)
+        data = e.data
+        if kind == "evidence":
+            if e.at <= at:
+                state.evidence[data["kind"]] = e
+            continue
+        if kind == "signoff":
+            if data["gate"] not in stages or data["role"] not in roles or e.actor not in people:
+                _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
+            if e.at <= at:  # as workflow.APPLY would
+                key, signoffs = (data["gate"], data["role"]), state.signoffs
+                signoffs[key] = signoffs.get(key, ()) + (e,)
+            continue
+        if kind == "transition":
+            to_stage = data["to"]
+            if to_stage not in stages:
+                _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
+            if e.at <= at:
+                if replay and not errors:  # judged with what was known then; looked at closely when not passed
+                    gate = gates.get(to_stage)
+                    unmet = gate(state, data.get("mode"), ctx, e.at) if gate is not None else ()
+                    if unmet or forbid_blocks or state.retired is not None or (state.stage, to_stage) not in edges:
+                        _judge_transition(ctx, workflow, state, e, unmet, violations)
+                state.stage = to_stage
+                if to_stage not in state.entered:
+                    state.entered[to_stage] = e.at
+                state.last_transition = e
+            continue
+        if kind == "registered":
+            if e.at <= at:
+                registered.append(e.version)
+        elif kind in _CHECKED:  # a waiver or a review
+            role = data.get("role")
+            if (role is not None and role not in roles) or e.actor not in people or \
+                    (kind == "waiver" and data["requirement"] not in ids):
+                _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
+        if e.at <= at:
+            APPLY[kind](state, e)
+    if version is None:
+        if not registered:
+            errors.append(Diagnostic("E422", f"no version of {use_case} is registered (by {format_time(at)})",
+                                     _where(log_events, use_case),
+                                     hint="record a `registered` event, or check the use case id"))
+        else:
+            version = registered[-1]
+    elif version not in registered:
+        errors.append(Diagnostic("E422", f"version {version} of {use_case} is not registered (by {format_time(at)})",
+                                 _where(log_events, use_case), hint=did_you_mean(version, registered, "versions")))
+    if to is not None and to not in stages:
+        errors.append(Diagnostic("E421", f"`{to}` is not a stage of workflow `{workflow.name}`", Location("--to"),
+                                 hint=did_you_mean(to, workflow.stages, "stages")))
+    if errors:
+        raise TiergateError(errors)
+    if not replay:
+        violations = []
+    state = states[version]
+    state.monitoring = LatestMonitoring(log_events, use_case, version, at)
+    requirements: tuple[Status, ...] = ()
+    allowed = None
+    transition_ok = True
+    if to is not None:
+        requirements = tuple(evaluate_gate(ctx, state, to, mode, at))
+        transition_ok = (state.stage, to) in workflow.edge_set and state.retired is None
+        allowed = transition_ok and not any(s.failing for s in requirements)
+    obligations = tuple(evaluate_obligations(ctx, state, at))
+    standing: tuple[Status, ...] = ()
+    if state.last_transition is not None:
+        stage_mode = state.last_transition.data.get("mode")
+        standing = tuple(evaluate_gate(ctx, state, state.stage, stage_mode, at, explain=False))
+        if any(s.failing for s in standing):
+            standing = tuple(evaluate_gate(ctx, state, state.stage, stage_mode, at))
+    return _result(use_case, version, tier.name, policy, at, state.stage, to, mode, allowed, transition_ok,
+                   requirements, tuple(violations), obligations, replay, tuple(warnings), classification, standing)
+
+
+def _result(use_case, version, tier, policy, at, stage, target, mode, allowed, transition_ok, requirements,
+            violations, obligations, replay, warnings, classification, standing) -> CheckResult:
+    """The same CheckResult as its constructor makes, with its fields set at once rather than one by one through
+    the frozen dataclass's __setattr__ (a bulk replay makes one per use case)."""
+    result = _new(CheckResult)
+    _set(result, "__dict__", {
+        "use_case": use_case, "version": version, "tier": tier, "policy": policy, "at": at, "stage": stage,
+        "target": target, "mode": mode, "allowed": allowed, "transition_ok": transition_ok,
+        "requirements": requirements, "violations": violations, "obligations": obligations, "replay": replay,
+        "warnings": warnings, "classification": classification, "standing": standing})
+    return result
+
+
+def _violation(kind, version, at, from_stage, to_stage, mode, file, line, message, unmet) -> Violation:
+    """Violation(...), made as `_result` makes a CheckResult (a replay finds thousands)."""
+    violation = _new(Violation)
+    _set(violation, "__dict__", {
+        "kind": kind, "version": version, "at": at, "from_stage": from_stage, "to_stage": to_stage, "mode": mode,
+        "file": file, "line": line, "message": message, "unmet": unmet})
+    return violation
+
+
+_new, _set = object.__new__, object.__setattr__
+
+
+def _where(events, use_case: str) -> Location:
+    """Where a problem with the whole use case is reported: the file of its first event."""
+    first = next((e for e in events if e.use_case == use_case), None)
+    return Location(first.file if first else "<events>")
+
+
+_CHECKED = frozenset(("transition", "signoff", "waiver", "review"))  # the event types that name stages, roles or people
+
+
+def _check_event(e: Event, kind: str, data: dict, workflow, stages: frozenset, roles: frozenset, roster: Roster,
+                 unknown_people: set, policy: Policy, errors: list, warnings: list) -> None:
+    """Problems of one event of a registered version: errors for unknown stages, warnings for the rest."""
+    if kind == "transition" or kind == "signoff":
+        stage = data["to"] if kind == "transition" else data["gate"]
+        if stage not in stages:
+            what = "transition to" if kind == "transition" else "sign-off for"
+            errors.append(Diagnostic("E421", f"{what} stage `{stage}`, which is not a stage of workflow "
+                                     f"`{workflow.name}`", e.location,
+                                     hint=did_you_mean(stage, workflow.stages, "stages")))
+    if kind in ("signoff", "waiver", "review"):
+        role = data.get("role")
+        if role is not None and role not in roles:
+            warnings.append(Diagnostic("W423", f"role `{role}` is not a role of policy {policy.name}", e.location,
+                                       WARNING, hint=did_you_mean(role, policy.roles, "roles")))
+        if kind == "waiver" and data["requirement"] not in policy.requirement_ids:
+            warnings.append(Diagnostic("W424", f"waiver for `{data['requirement']}`, which is no requirement id of "
+                                       f"policy {policy.name}", e.location, WARNING,
+                                       hint=did_you_mean(data["requirement"], sorted(policy.requirement_ids), "ids")))
+        if not roster.knows(e.actor) and e.actor not in unknown_people:
+            unknown_people.add(e.actor)
+            warnings.append(Diagnostic("W425", f"{e.actor} is not in the roster, so their {kind} counts for nothing",
+                                       e.location, WARNING, hint=f"add {e.actor} with their roles to {roster.file}"))
+
+
+def _judge_transition(ctx: Context, workflow: Workflow, state: VersionState, e: Event, unmet: list[Requirement],
+                      out: list[Violation]) -> None:
+    """Add to `out` what was wrong with transition `e`, judged with what was known then: `unmet` are the blocking
+    requirements of its gate that were neither met nor waived (gateplan.unmet_requirements)."""
+    data = e.data
+    to, mode = data["to"], data.get("mode")
+    if state.retired is not None:
+        out.append(_violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line,
+                              f"transition to {to} after the version was retired", ()))
+    elif (state.stage, to) not in workflow.edge_set:
+        nexts = ", ".join(workflow.successors(state.stage)) or "none"
+        message = f"{state.stage} -> {to} is not an edge of the workflow (from {state.stage}: {nexts})"
+        out.append(_violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line, message, ()))
+    if unmet or ctx.forbid_blocks:
+        statuses = failing_statuses(ctx, state, unmet, mode, e.at)
+        ids = ", ".join([s.requirement.id for s in statuses])
+        out.append(_violation("gate", state.version, e.at, state.stage, to, mode, e.file, e.line,
+                              f"entered {to} while its gate was not met: {ids}", statuses))

@@ -1,0 +1,185 @@
+"""Answers -> tier: the rules that matched, the answers they rested on, forbids, and the tier's requirements."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from tiergate.language.conditions import ConditionError, compile_many
+from tiergate.errors import Diagnostic, Location, TiergateError
+from tiergate.language.policy import Policy, Requirement, Rule
+from tiergate.inputs.answers import Answers
+
+
+@dataclass(frozen=True)
+class Match:
+    """A rule (or forbid) that held, with the answer values it read."""
+
+    tier: str
+    because: str | None
+    file: str
+    line: int
+    answers: dict
+    id: str | None = None  # forbids only
+
+    def to_dict(self) -> dict:
+        out = {"tier": self.tier, "because": self.because, "file": self.file, "line": self.line, "answers": self.answers}
+        if self.id is not None:
+            out = {"id": self.id, **out}
+        return out
+
+
+class _Compiled:
+    """Per-policy code prepared once: every rule, the pick of the tier and that tier's forbids, as one function."""
+
+    def __init__(self, policy: Policy):
+        ranks = {t.name: t.rank for t in policy.tiers}
+        self.tier_names = [t.name for t in policy.tiers]
+        self.forbids = [t.forbids for t in policy.tiers]
+        self.matcher = compile_many([r.condition.node for r in policy.rules], [ranks[r.tier] for r in policy.rules],
+                                    ranks[policy.floor],
+                                    then={t.rank: [f.condition.node for f in t.forbids] for t in policy.tiers
+                                          if t.forbids})
+
+
+_compiled: dict[int, tuple[Policy, _Compiled]] = {}
+
+
+def _prepared(policy: Policy) -> _Compiled:
+    entry = _compiled.get(id(policy))
+    if entry is None or entry[0] is not policy:
+        entry = (policy, _Compiled(policy))
+        _compiled[id(policy)] = entry
+    return entry[1]
+
+
+class Classification:
+    """The outcome for one use case. Details are computed when first read, so bulk runs stay fast."""
+
+    __slots__ = ("policy", "_answers", "tier", "_matched", "_forbidden", "__dict__")
+
+    def __init__(self, policy: Policy, answers: Answers | dict, tier: str, matched: list[int],
+                 forbidden: tuple[Requirement, ...]):
+        self.policy = policy
+        self._answers = answers  # an Answers, or the answers document it is made from on first use
+        self.tier = tier
+        self._matched = matched
+        self._forbidden = forbidden
+
+    @cached_property
+    def answers(self) -> Answers:
+        a = self._answers
+        if isinstance(a, Answers):
+            return a
+        return Answers("<answers>", str(a.get("use_case", "")), str(a.get("title", "")), str(a.get("owner", "")),
+                       a.get("answers") or {})
+
+    @property
+    def use_case(self) -> str:
+        a = self._answers
+        return a.use_case if isinstance(a, Answers) else str(a.get("use_case", ""))
+
+    @property
+    def values(self) -> dict:
+        """The answers the rules read (`answers.answers`, without making an Answers of a document)."""
+        a = self._answers
+        return a.answers if isinstance(a, Answers) else (a.get("answers") or {})
+
+    @property
+    def forbidding(self) -> tuple[Requirement, ...]:
+        """The forbids that hold, as the tier's requirements (`forbidden` gives them as Matches, with the answers
+        they read)."""
+        return self._forbidden
+
+    @property
+    def title(self) -> str:
+        return self.answers.title
+
+    @cached_property
+    def matched(self) -> tuple[Match, ...]:
+        """Every rule that held, highest tier first, then in policy order."""
+        rules = [self.policy.rules[i] for i in self._matched]
+        rank = {t.name: t.rank for t in self.policy.tiers}
+        rules.sort(key=lambda r: (-rank[r.tier], r.index))
+        return tuple(self._match(r) for r in rules)
+
+    def _match(self, rule: Rule) -> Match:
+        return Match(rule.tier, rule.because, rule.loc.file, rule.loc.line, rule.condition.values(self.answers.answers))
+
+    @property
+    def deciding(self) -> Match | None:
+        """The rule that set the tier (None when no rule held and the floor applies)."""
+        for m in self.matched:
+            if m.tier == self.tier:
+                return m
+        return None
+
+    @cached_property
+    def forbidden(self) -> tuple[Match, ...]:
+        return tuple(Match(self.tier, f.because, f.loc.file, f.loc.line, f.condition.values(self.answers.answers), f.id)
+                     for f in self._forbidden)
+
+    @property
+    def requirements(self) -> tuple[Requirement, ...]:
+        return tuple(r for r in self.policy.tier(self.tier).requirements if r.kind != "forbid")
+
+    def to_dict(self) -> dict:
+        return {
+            "use_case": self.use_case,
+            "title": self.title,
+            "tier": self.tier,
+            "policy": self.policy.identity(),
+            "matched": [m.to_dict() for m in self.matched],
+            "forbidden": [m.to_dict() for m in self.forbidden],
+            "requirements": [requirement_dict(r) for r in self.requirements],
+        }
+
+
+def requirement_dict(r: Requirement) -> dict:
+    return {"id": r.id, "kind": r.kind, "stage": r.stage, "severity": r.severity, "text": r.text, "line": r.loc.line}
+
+
+def _missing_answer(policy: Policy, answers: Answers, conditions) -> TiergateError:
+    for rule_loc, condition in conditions:
+        try:
+            condition(answers.answers)
+        except ConditionError as exc:
+            line = answers.line_of(exc.path.rsplit(".", 1)[0]) if "." in exc.path else answers.line_of("")
+            return TiergateError(Diagnostic(
+                "E310", f"the answer {exc.path} {exc.problem}, and the policy rule at {rule_loc.file}:{rule_loc.line} "
+                f"needs it", Location(answers.file, line or 1),
+                hint="answer every question the policy reads; a classification never guesses a missing answer"))
+    return TiergateError(Diagnostic("E310", "the answers could not be classified", Location(answers.file, 1)))
+
+
+def classify(policy: Policy, answers: Answers | dict[str, Any]) -> Classification:
+    """Classify one use case. `answers` is an Answers (from load_answers) or a whole answers document."""
+    prepared = _compiled.get(id(policy))
+    prepared = prepared[1] if prepared is not None and prepared[0] is policy else _prepared(policy)
+    values = answers.answers if isinstance(answers, Answers) else (answers.get("answers") or {})
+    try:
+        best, matched, hits = prepared.matcher(values)
+    except (KeyError, TypeError, IndexError):
+        needed = [(r.loc, r.condition) for r in policy.rules]
+        needed += [(f.loc, f.condition) for forbids in prepared.forbids for f in forbids]
+        raise _missing_answer(policy, _as_answers(answers), needed) from None
+    forbids = prepared.forbids[best]
+    forbidden = tuple(forbids[i] for i in hits) if hits else ()
+    return Classification(policy, answers, prepared.tier_names[best], matched, forbidden)
+
+
+def _as_answers(answers) -> Answers:
+    if isinstance(answers, Answers):
+        return answers
+    return Classification(None, answers, "", [], ()).answers
+
+
+def classify_all(policy: Policy, answers: list[Answers]) -> tuple[list[Classification], list[Diagnostic]]:
+    """Classify many use cases; one that cannot be classified is reported and the others still are."""
+    results, problems = [], []
+    for a in answers:
+        try:
+            results.append(classify(policy, a))
+        except TiergateError as exc:
+            problems.extend(exc.diagnostics)
+    return results, problems

@@ -1,0 +1,171 @@
+"""The compiled, immutable Policy model that classification, gates and reports read."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from tiergate.language.conditions import CompiledCondition
+from tiergate.errors import Diagnostic, Location
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    kind: str  # a key of requirements.KINDS
+    severity: str  # "require" (blocking) or "recommend"
+    text: str  # the canonical source line
+    loc: Location
+    tier: str  # the tier that declares it (a child tier inherits it unchanged)
+    stage: str | None = None
+    relation: str | None = None  # "before" or "after"
+    roles: tuple[str, ...] = ()
+    count: int = 1
+    subject: str | None = None
+    condition: CompiledCondition | None = None
+    for_names: tuple[str, ...] = ()
+    for_answers: tuple[str, ...] = ()  # `for` names that are list questions: the use case's answers stand for them
+    modes: tuple[str, ...] = ()
+    period: int | None = None  # seconds
+    waivable_by: tuple[str, ...] = ()
+    waiver_max: int | None = None  # seconds
+    because: str | None = None
+    covers: str = ""  # the measure kind that considerations list
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == "require"
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    rank: int  # 0 = lowest
+    loc: Location
+    parent: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    requirements: tuple[Requirement, ...] = ()
+    workflow: str = ""
+
+    @property
+    def forbids(self) -> tuple[Requirement, ...]:
+        return tuple(r for r in self.requirements if r.kind == "forbid")
+
+    def requirement(self, requirement_id: str) -> Requirement | None:
+        for r in self.requirements:
+            if r.id == requirement_id:
+                return r
+        return None
+
+    def gate(self, stage: str) -> tuple[Requirement, ...]:
+        """The requirements checked when a version enters `stage`."""
+        return self._gates.get(stage, ())
+
+    def obligations(self) -> tuple[Requirement, ...]:
+        return self._obligations
+
+    @cached_property
+    def _gates(self) -> dict[str, tuple[Requirement, ...]]:
+        gates: dict[str, list[Requirement]] = {}
+        for r in self.requirements:
+            if r.relation == "before":
+                gates.setdefault(r.stage, []).append(r)
+        return {stage: tuple(reqs) for stage, reqs in gates.items()}
+
+    @cached_property
+    def _obligations(self) -> tuple[Requirement, ...]:
+        return tuple(r for r in self.requirements if r.relation == "after")
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    stages: tuple[str, ...]  # in order of first appearance
+    edges: tuple[tuple[str, str], ...]
+    start: str
+    loc: Location
+
+    def successors(self, stage: str) -> tuple[str, ...]:
+        return tuple(b for a, b in self.edges if a == stage)
+
+    @cached_property
+    def edge_set(self) -> frozenset[tuple[str, str]]:
+        """The edges, for a membership test per transition."""
+        return frozenset(self.edges)
+
+    @cached_property
+    def stage_set(self) -> frozenset[str]:
+        return frozenset(self.stages)
+
+
+@dataclass(frozen=True)
+class Consideration:
+    id: str
+    title: str
+    kinds: tuple[str, ...]
+    loc: Location
+
+
+@dataclass(frozen=True)
+class Rule:
+    index: int
+    tier: str
+    condition: CompiledCondition
+    because: str | None
+    loc: Location
+
+
+@dataclass(frozen=True)
+class RaciRow:
+    task: str
+    cells: tuple[tuple[str, str], ...]  # (role, letters)
+    loc: Location
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    version: str
+    description: str
+    file: str
+    sha256: str
+    source: str = field(repr=False)
+    tiers: tuple[Tier, ...]
+    roles: tuple[str, ...]
+    workflows: Mapping[str, Workflow]
+    default_workflow: str
+    considerations: tuple[Consideration, ...]
+    rules: tuple[Rule, ...]
+    floor: str
+    floor_loc: Location
+    raci: tuple[RaciRow, ...]
+    questionnaire: Mapping[str, Any] = field(repr=False)
+    questionnaire_file: str = ""
+    warnings: tuple[Diagnostic, ...] = ()
+
+    @property
+    def tier_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tiers)
+
+    @cached_property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(self.roles)
+
+    @cached_property
+    def requirement_ids(self) -> frozenset[str]:
+        return frozenset(r.id for t in self.tiers for r in t.requirements)
+
+    def tier(self, name: str) -> Tier:
+        for t in self.tiers:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def workflow_of(self, tier: Tier | str) -> Workflow:
+        if isinstance(tier, str):
+            tier = self.tier(tier)
+        return self.workflows[tier.workflow or self.default_workflow]
+
+    def identity(self) -> dict:
+        return {"name": self.name, "version": self.version, "sha256": self.sha256}

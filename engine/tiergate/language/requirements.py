@@ -1,0 +1,111 @@
+"""Requirement kinds as data: how each kind is named, identified, written and which measure it covers."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from tiergate.language import conditions
+from tiergate.language import ast
+
+
+def format_duration(seconds: int) -> str:
+    for unit, size in (("y", 365 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _names(names) -> str:
+    return ", ".join(str(n) for n in names)
+
+
+def _where(node: ast.RequirementNode) -> str:
+    return f" where {conditions.to_text(node.where)}" if node.where is not None else ""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48] or "rule"
+
+
+def _signoff_id(node) -> str:
+    roles = "+".join(str(r) for r in node.roles)
+    return f"signoff:{node.count}x{roles}@{node.stage}" if node.count > 1 else f"signoff:{roles}@{node.stage}"
+
+
+def _signoff_text(node) -> str:
+    if node.count > 1:
+        return f"{node.count} signoffs from {_names(node.roles)} before {node.stage}"
+    return f"signoff from {_names(node.roles)} before {node.stage}"
+
+
+def _evidence_text(node) -> str:
+    for_part = f" for {_names(node.for_names)}" if node.for_names else ""
+    return f"evidence {node.subject}{_where(node)}{for_part} before {node.stage}"
+
+
+def _forbid_id(node) -> str:
+    if node.because is not None:
+        return f"forbid:{_slug(node.because.value)}"
+    digest = hashlib.sha256(conditions.to_text(node.where).encode()).hexdigest()[:8]
+    return f"forbid:{digest}"
+
+
+def _forbid_text(node) -> str:
+    because = f" because {node.because.text}" if node.because is not None else ""
+    return f"when {conditions.to_text(node.where)}{because}"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One requirement kind. Gate evaluation registers its evaluators by the same names (gates.py)."""
+
+    name: str
+    relation: str | None  # "before": a gate on entering the stage; "after": an obligation once there
+    derive_id: Callable[[ast.RequirementNode], str]
+    body_text: Callable[[ast.RequirementNode], str]
+    covers: Callable[[ast.RequirementNode], str]  # the measure kind a consideration lists
+    summary: str  # one line, for docs and help
+    keyword: str = "require"  # forbid lines start with their own keyword
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("signoff", "before", _signoff_id, _signoff_text, lambda n: "signoff",
+             "approving sign-offs by people holding the roles, before the version may enter the stage"),
+        Kind("evidence", "before", lambda n: f"evidence:{n.subject}@{n.stage}", _evidence_text, lambda n: str(n.subject),
+             "recorded evidence whose metrics satisfy the condition, before the version may enter the stage"),
+        Kind("deployment", "before", lambda n: f"deployment@{n.stage}",
+             lambda n: f"deployment in [{_names(n.modes)}] before {n.stage}", lambda n: "deployment",
+             "the transition into the stage declares one of these deployment modes"),
+        Kind("monitoring", "after", lambda n: f"monitoring:{n.subject}@{n.stage}",
+             lambda n: f"monitoring {n.subject}{_where(n)} every {n.period.text} after {n.stage}", lambda n: str(n.subject),
+             "monitoring results that arrive at least every period and satisfy the condition, once in the stage"),
+        Kind("review", "after", lambda n: f"review:{'+'.join(str(r) for r in n.roles)}@{n.stage}",
+             lambda n: f"review by {_names(n.roles)} every {n.period.text} after {n.stage}", lambda n: "review",
+             "periodic re-validation by the roles, once in the stage"),
+        Kind("forbid", None, _forbid_id, _forbid_text, lambda n: "forbid",
+             "a use case whose answers satisfy the condition is not allowed in this tier", keyword="forbid"),
+    )
+}
+
+
+def clauses_text(node: ast.RequirementNode) -> str:
+    parts = []
+    order = node.clause_order or tuple(c for c, v in (("waivable", node.waivable), ("as", node.explicit_id)) if v)
+    for clause in order:
+        if clause == "waivable" and node.waivable is not None:
+            up_to = f" up to {node.waivable.up_to.text}" if node.waivable.up_to is not None else ""
+            parts.append(f"waivable by {_names(node.waivable.roles)}{up_to}")
+        elif clause == "as" and node.explicit_id is not None:
+            parts.append(f"as {node.explicit_id.text}")
+    return "".join(" " + p for p in parts)
+
+
+def line_text(node: ast.RequirementNode) -> str:
+    """The canonical source line of a requirement (without indentation)."""
+    kind = KINDS[node.kind]
+    lead = kind.keyword if kind.keyword == "forbid" else node.severity
+    return f"{lead} {kind.body_text(node)}{clauses_text(node)}"

@@ -1,0 +1,185 @@
+"""The registry view of the ledger: every use case and version, where it stands, and what needs attention."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tiergate.errors import TiergateError
+from tiergate.inputs.events import Roster, format_time, parse_time
+from tiergate.language.policy import Policy
+from tiergate.ledger.actions import answers_of, classified_under_another
+from tiergate.ledger.service import NOBODY, RECLASSIFIED, Ledger, body_event, body_of, bulk, event_log
+
+EXPIRY_WINDOW = timedelta(days=14)
+
+
+@dataclass
+class StatusRow:
+    use_case: str
+    version: str
+    owner: str
+    tier: str
+    stage: str
+    since: datetime | None
+    next_stage: str | None
+    unmet: list[str] = field(default_factory=list)
+    obligations: list[tuple[str, str, datetime | None]] = field(default_factory=list)  # (id, status, next_due)
+    expiring_waivers: list[tuple[str, str]] = field(default_factory=list)  # (requirement id, expires)
+    classified_under: str = ""
+    stale: bool = False
+    retired: bool = False
+    violations: int = 0
+    problem: str | None = None  # why this version could not be judged under the current policy
+
+    @property
+    def attention(self) -> bool:
+        return self.stale or self.violations > 0 or bool(self.expiring_waivers) or self.problem is not None or \
+            any(status != "ok" for _, status, _ in self.obligations)
+
+    def to_dict(self) -> dict:
+        return {"use_case": self.use_case, "version": self.version, "owner": self.owner, "tier": self.tier,
+                "stage": self.stage, "since": format_time(self.since), "next_stage": self.next_stage,
+                "unmet": self.unmet, "retired": self.retired, "violations": self.violations,
+                "obligations": [{"id": i, "status": s, "next_due": format_time(d)} for i, s, d in self.obligations],
+                "expiring_waivers": [{"requirement": r, "expires": e} for r, e in self.expiring_waivers],
+                "classified_under": self.classified_under, "stale": self.stale, "problem": self.problem,
+                "attention": self.attention}
+
+
+def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) -> list[StatusRow]:
+    """One row per use case version registered by `at`, judged at `at` under `policy`."""
+    with bulk():
+        return _status(ledger, policy, roster, at)
+
+
+def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) -> list[StatusRow]:
+    from tiergate.ledger import parallel
+
+    people = roster or ledger.roster() or Roster({}, "no roster")
+    workers = parallel.cores()
+    if workers > 1:
+        use_cases = [u for u in ledger.store.use_cases() if u != NOBODY]
+        if len(use_cases) >= PARALLEL_FROM:  # several ranges per process, for an even load
+            parts = parallel.on_every_core(_judge_range, parallel.ranges(use_cases, workers * 4),
+                                           (ledger.path, policy, people, at), workers)
+            return [row for part in parts for row in part]
+    return _judge(ledger.store, policy, people, at)
+
+
+#: use cases from which status judges them on every core: below, starting the workers costs more than it saves
+PARALLEL_FROM = 1_000
+
+
+def _judge(store, policy: Policy, people: Roster, at: datetime, first: str | None = None,
+           last: str | None = None) -> list[StatusRow]:
+    from itertools import groupby
+    from operator import itemgetter
+
+    # judged as of a time before their latest results, these need the results those replaced
+    whole = store.replaced_after(at.timestamp(), first, last)
+    rows: list[StatusRow] = []
+    # what decides where each version stands (engine/ledger/standing.py), one use case at a time
+    for use_case, group in groupby(store.standing(first, last), key=itemgetter(0)):
+        stored = store.bodies(use_case) if use_case in whole else sorted((seq, body) for _, seq, body in group)
+        rows.extend(_use_case_rows(policy, people, at, use_case, stored))
+    return rows
+
+
+def _judge_range(bounds: tuple[str, str], path, policy: Policy, people: Roster, at: datetime) -> list[StatusRow]:
+    from tiergate.ledger.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(path, create=False, readonly=True)  # a connection of its own, never the parent's
+    try:
+        with bulk():
+            return _judge(store, policy, people, at, *bounds)
+    finally:
+        store.close()
+
+
+def _use_case_rows(policy: Policy, people: Roster, at: datetime, use_case: str,
+                   stored: list[tuple[int, str]]) -> list[StatusRow]:
+    from tiergate.inputs.events import EVENT_TYPES
+
+    lifecycle = set(EVENT_TYPES)
+    events, registrations, tier_now, identity = [], [], None, {}
+    for seq, text in stored:
+        body = body_of(text)
+        kind = body["type"]
+        if kind in lifecycle:
+            event = body_event(body, seq)
+            events.append(event)
+            if kind != "registered" or event.at > at:
+                continue
+            registrations.append(body)
+            tier_now, identity = body.get("tier"), body.get("policy") or identity
+        elif kind == RECLASSIFIED and parse_time(body["at"]) <= at:
+            tier_now, identity = body.get("to_tier"), body.get("policy") or identity
+    if not registrations:
+        return []
+    log = event_log(events)
+    rows = []
+    for reg in registrations:
+        answers = answers_of(reg)
+        try:
+            rows.append(_row(policy, people, at, use_case, reg, answers, log, tier_now, identity))
+        except TiergateError as exc:  # one version that cannot be judged must not hide all the others
+            rows.append(StatusRow(use_case, reg["version"], answers.owner, tier_now or "?", "?", None, None,
+                                  classified_under=f"{identity.get('name', '?')} {identity.get('version', '?')}",
+                                  problem=exc.diagnostics[0].message))
+    return rows
+
+
+def _row(policy, people, at, use_case, reg, answers, events, tier_now, identity) -> StatusRow:
+    """The status of one registered version (raises TiergateError when it cannot be judged)."""
+    from tiergate.decide.check import check
+    from tiergate.decide.classify import classify
+
+    mine = [e for e in events.events if e.version == reg["version"] and e.at <= at]
+    # one check both replays the history and judges the next gate, when the next stage is
+    # known beforehand: the stage after the latest transition (as VersionState moves)
+    workflow = policy.workflow_of(classify(policy, answers).tier)
+    stage = next((e.data["to"] for e in reversed(mine) if e.type == "transition"), workflow.start)
+    guess = _next_stage(workflow, stage)
+    result = check(policy, answers, events, people, version=reg["version"], at=at, replay=True, to=guess)
+    next_stage = _next_stage(policy.workflow_of(result.tier), result.stage)
+    gate = result
+    if next_stage != guess:  # not as foreseen: judge the right gate
+        gate = check(policy, answers, events, people, version=reg["version"], at=at, to=next_stage)
+    unmet: list[str] = []
+    if next_stage is not None:
+        # the deployment mode is chosen when promoting: it is nothing to do beforehand
+        unmet = [s.id for s in gate.requirements if s.failing and s.requirement.kind != "deployment"]
+    state_retired = any(e.type == "retired" for e in mine)
+    # a retired version stays retired (a later transition is a violation, not a move)
+    since = next((e.at for e in mine if e.type == "retired"), None) if state_retired else \
+        next((e.at for e in reversed(mine) if e.type in ("transition", "registered")), None)
+    expiring = []
+    for e in mine:
+        if e.type == "waiver":
+            expires = parse_time(e.data.get("expires"))
+            if expires is not None and at < expires <= at + EXPIRY_WINDOW:
+                expiring.append((e.data["requirement"], e.data["expires"]))
+    return StatusRow(
+        use_case, reg["version"], answers.owner, tier_now or result.tier,
+        "retired" if state_retired else result.stage, since, None if state_retired else next_stage,
+        [] if state_retired else unmet,
+        [(o.id, o.status, o.next_due) for o in result.obligations], expiring,
+        f"{identity.get('name', '?')} {identity.get('version', '?')}",
+        stale=classified_under_another(identity, policy),
+        retired=state_retired, violations=len([v for v in result.violations if v.version == reg["version"]]))
+
+
+def _next_stage(workflow, stage: str) -> str | None:
+    successors = [b for a, b in workflow.edges if a == stage]
+    return successors[0] if successors else None
+
+
+def history(ledger: Ledger, use_case: str, version: str | None = None) -> list[dict]:
+    """The timeline of a use case (or one version): every recorded event with its chain position."""
+    import json
+
+    out = []
+    for row in ledger.store.rows(use_case, version):
+        body = json.loads(row.body)
+        out.append({"seq": row.seq, "hash": row.hash, "recorded_at": row.recorded_at, **body})
+    return out

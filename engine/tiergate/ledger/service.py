@@ -1,0 +1,400 @@
+"""The ledger's operations: record validated events, promote through gates, import, export, verify."""
+from __future__ import annotations
+
+import gc
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from tiergate.errors import WARNING, Diagnostic, Location, TiergateError, closest, did_you_mean
+from tiergate.inputs.events import (
+    EVENT_TYPES,
+    Event,
+    EventLog,
+    Holding,
+    Roster,
+    events_from_records,
+    format_time,
+    make_event,
+    parse_time,
+)
+from tiergate.jsoncodec import loads
+from tiergate.language.policy import Policy
+from tiergate.ledger.chain import canonical
+from tiergate.ledger.standing import instant_of, slot_of
+from tiergate.ledger.store.sqlite import Row, SQLiteStore
+from tiergate.ledger.verify import Verification
+
+ROSTER, RECLASSIFIED = "roster", "reclassified"
+LEDGER_TYPES = EVENT_TYPES + (ROSTER, RECLASSIFIED)
+NOBODY = "-"  # use_case and version of events that belong to no model (roster imports)
+
+
+def refuse(message: str, hint: str | None = None, where: Location | None = None) -> TiergateError:
+    return TiergateError(Diagnostic("E610", message, where or Location("<ledger>"), hint=hint))
+
+
+@contextmanager
+def bulk():
+    """For work over many events: it makes millions of objects and no reference cycles, so the cyclic
+    garbage collector only slows it down (by a third to a half on a million-event import)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def stored_row(body: dict, text: str, instant: float | None = None) -> tuple:
+    """What the store appends for a body whose canonical JSON is `text` (`instant`: of its `at`, when known)."""
+    return body["at"], body["type"], body["use_case"], body["version"], body["actor"], text, slot_of(body), \
+        instant_of(body) if instant is None else instant
+
+
+def body_of(text: str) -> dict:
+    """A stored body as a dict."""
+    return loads(text)
+
+
+def row_event(row: Row) -> Event:
+    return body_event(body_of(row.body), row.seq)
+
+
+def body_event(body: dict, seq: int) -> Event:
+    """A stored body as an Event; its line and seq are its number in the ledger."""
+    data = dict(body)
+    pop = data.pop  # (five pops cost a fifth of a dict comprehension; status reads every event)
+    return make_event(parse_time(pop("at")), pop("type"), pop("use_case"), pop("version"), pop("actor"), data,
+                      "ledger", seq, seq)
+
+
+def event_log(events: Iterable[Event]) -> EventLog:
+    """Events in time order (equal times in recorded order), as `check --events` orders an events file."""
+    return EventLog(tuple(sorted(events, key=lambda e: (e.at, e.seq))))
+
+
+@dataclass
+class _UseCase:
+    """What validation needs to know about one use case while events are recorded or imported."""
+
+    tier: str | None = None
+    versions: set[str] = field(default_factory=set)
+    retired: set[str] = field(default_factory=set)
+
+
+class Validator:
+    """Validates events one by one against the policy, the roster and what was recorded before them.
+
+    What it knows of a use case is read from the store the first time that use case is touched. For
+    one event (`preload=False`) that is the use case's registrations, reclassifications and
+    retirements, and a duplicate is looked for in SQL: recording into a use case with a long history
+    does not read that history. An import (`preload=True`) reads each use case it touches once.
+
+    With `allow_violations`, an event that breaks the policy but is well formed (a sign-off by someone
+    without the role, a waiver nobody could give, an action on a retired version) is let in, each
+    with a warning in `admitted`: a history recorded elsewhere is kept as it happened, and
+    `check --replay` reports what it broke.
+    """
+
+    #: the types of event judged by their columns alone (`check_row`, `take_row`)
+    ROW_ONLY = ("evidence", "monitoring", "retired")
+    #: what a body is remembered by: any function of its text (bodies that share a value are told apart by
+    #: their text, which tests/test_ledger_import_runs.py holds by making every value the same)
+    digest = staticmethod(hash)
+
+    def __init__(self, policy: Policy, roster: Roster | None, store: SQLiteStore | None = None,
+                 preload: bool = False, allow_violations: bool = False):
+        self.policy = policy
+        self.allow_violations = allow_violations
+        self.admitted: list[Diagnostic] = []
+        self.tiers = {t.name: t for t in policy.tiers}
+        self.store = store
+        self.preload = preload
+        self.cases: dict[str, _UseCase] = {}
+        # to refuse an exact duplicate: use case -> hashes of the canonical bodies known (a million bodies would
+        # hold hundreds of MB), and the bodies learned since the store last wrote what was learned (see `stored`)
+        self.seen: dict[str, set[int]] = {}
+        self.unstored: set[str] = set()
+        self.recorded: set[str] | None = None  # (preload) the use cases the ledger has events of
+        self.roster = roster
+        if roster is None and store is not None:
+            latest = store.latest(NOBODY, NOBODY, ROSTER)
+            if latest is not None:
+                self.roster = roster_from_body(json.loads(latest.body))
+
+    def _case(self, use_case: str) -> _UseCase:
+        case = self.cases.get(use_case)
+        if case is None:
+            case = self.cases[use_case] = _UseCase()
+            self.seen[use_case] = set()
+            if self.store is not None:
+                if self.preload and self.recorded is None:
+                    self.recorded = set(self.store.use_cases())
+                if self.preload:  # (one query for the use cases, rather than one per new use case)
+                    rows = ((r.type, r.use_case, r.version, r.body) for r in self.store.rows(use_case)) \
+                        if use_case in self.recorded else ()
+                else:
+                    rows = self.store.milestones(use_case)
+                for type_, use_case_, version, text in rows:
+                    # only registrations and reclassifications carry what the columns do not (the tier)
+                    body = json.loads(text) if type_ in ("registered", RECLASSIFIED) else \
+                        {"type": type_, "use_case": use_case_, "version": version}
+                    self._learn(body, case, text, stored=True)
+        return case
+
+    def _break(self, message: str, where: Location, hint: str | None = None) -> None:
+        """The event breaks the policy: refused, or let in with a warning (see `allow_violations`)."""
+        if not self.allow_violations:
+            raise refuse(message, hint, where)
+        self.admitted.append(Diagnostic("W610", f"{message}; recorded as it happened", where, WARNING, hint))
+
+    def _recorded(self, use_case: str, version: str, text: str) -> bool:
+        """Whether this exact event is recorded, or learned, already. A body whose hash is known is looked for
+        among those not stored yet, then in the store (where two bodies share a hash, it says which)."""
+        if self.digest(text) not in self.seen[use_case]:
+            return not self.preload and self.store is not None and self.store.has_body(use_case, version, text)
+        return text in self.unstored or (self.store is not None and self.store.has_body(use_case, version, text))
+
+    def stored(self) -> None:
+        """The store has written every event learned so far: their bodies need not be held any longer."""
+        self.unstored.clear()
+
+    def learn(self, body: dict, text: str | None = None) -> None:
+        """Take an event that is now recorded into account (`text`: its canonical JSON, what `check` returned)."""
+        if body["type"] == ROSTER:
+            self.roster = roster_from_body(body)
+        self._learn(body, self._case(body["use_case"]), text or canonical(body))
+
+    def _learn(self, body: dict, case: _UseCase, text: str, stored: bool = False) -> None:
+        kind = body["type"]
+        if kind == "registered":
+            case.tier = body.get("tier", case.tier)
+            case.versions.add(body["version"])
+        elif kind == RECLASSIFIED:
+            case.tier = body.get("to_tier", case.tier)
+        elif kind == "retired":
+            case.retired.add(body["version"])
+        self._remember(body["use_case"], text, stored)
+
+    def _remember(self, use_case: str, text: str, stored: bool) -> None:
+        """Note a body (its canonical JSON), to refuse it again; its text is held until the store has it."""
+        self.seen.setdefault(use_case, set()).add(self.digest(text))
+        if not stored:
+            self.unstored.add(text)
+
+    def check(self, body: dict, where: Location, text: str | None = None) -> str:
+        """Raise E610 when this event may not be recorded now; else return its canonical JSON (for `learn`).
+
+        `text` is the body's canonical JSON when the caller has it already.
+        """
+        kind, use_case, version = body["type"], body["use_case"], body["version"]
+        text = text if text is not None else canonical(body)
+        if kind in self.ROW_ONLY:
+            self.check_row(kind, use_case, version, text, where)
+            return text
+        case = self._case(use_case)
+        if self._recorded(use_case, version, text):
+            raise refuse("this exact event is already in the ledger", where=where)
+        if kind == ROSTER:
+            return text
+        if kind == "registered":
+            if version in case.versions:
+                raise refuse(f"version {version} of {use_case} is already registered", where=where,
+                             hint="register a new version number")
+            return text
+        self._registered(case, use_case, version, where)
+        if kind == RECLASSIFIED:
+            return text
+        if version in case.retired:
+            self._break(f"version {version} of {use_case} is retired", where)
+        tier = self.tiers.get(case.tier)
+        workflow = self.policy.workflow_of(tier) if tier is not None else self.policy.workflows[self.policy.default_workflow]
+        at = parse_time(body["at"])
+        if kind in ("signoff", "transition"):
+            stage = body["gate"] if kind == "signoff" else body["to"]
+            if stage not in workflow.stages:
+                raise refuse(f"`{stage}` is not a stage of workflow `{workflow.name}`", where=where,
+                             hint=did_you_mean(stage, workflow.stages, "stages"))
+        if kind in ("signoff", "review"):
+            role = body["role"]
+            if role not in self.policy.roles:
+                raise refuse(f"`{role}` is not a role of policy {self.policy.name}", where=where,
+                             hint=did_you_mean(role, self.policy.roles, "roles"))
+            self._holds(body["actor"], role, at, where)
+        if kind == "waiver":
+            self._waiver(body, tier, at, where)
+        return text
+
+    def check_row(self, kind: str, use_case: str, version: str, text: str, where: Location) -> None:
+        """`check` of an event of a ROW_ONLY type, from its columns."""
+        self.take_row(kind, use_case, version, text, where, learn=False)
+
+    def take_row(self, kind: str, use_case: str, version: str, text: str, where: Location, learn: bool = True) -> None:
+        """`check_row`, then `learn` of the event: how an import takes most events, in one call (so it calls
+        nothing else for an event that passes)."""
+        case = self.cases.get(use_case)
+        if case is None:
+            case = self._case(use_case)
+        digest = self.digest(text)
+        seen = self.seen[use_case]
+        if (digest in seen or not self.preload) and self._recorded(use_case, version, text):
+            raise refuse("this exact event is already in the ledger", where=where)
+        if version not in case.versions:
+            self._registered(case, use_case, version, where)
+        if version in case.retired and kind != "monitoring":  # (a retired model may still be watched)
+            self._break(f"version {version} of {use_case} is retired", where)
+        if learn:
+            if kind == "retired":
+                case.retired.add(version)
+            seen.add(digest)
+            self.unstored.add(text)
+
+    @staticmethod
+    def _registered(case: _UseCase, use_case: str, version: str, where: Location) -> None:
+        if version not in case.versions:
+            raise refuse(f"version {version} of {use_case} is not registered", where=where,
+                         hint=f"register it first: tiergate register {use_case} {version} --answers FILE")
+
+    def _holds(self, actor: str, role: str, at: datetime, where: Location) -> None:
+        if self.roster is None:
+            raise refuse("there is no roster, so nobody's roles can be checked", where=where,
+                         hint="give --roster FILE, or store one with `tiergate roster import FILE`")
+        if not self.roster.holds(actor, role, at):
+            held = ", ".join(self.roster.roles_of(actor, at)) or "no role"
+            self._break(f"{actor} does not hold role {role} (holds {held})", where,
+                        "only a person holding the role may act in it")
+
+    def _waiver(self, body: dict, tier, at: datetime, where: Location) -> None:
+        rid = body["requirement"]
+        req = tier.requirement(rid) if tier is not None else None
+        if req is None:
+            raise refuse(f"`{rid}` is no requirement of tier {tier.name if tier else '?'}", where=where,
+                         hint=_waivable_hint(rid, tier))
+        if not req.waivable_by:
+            return self._break(f"{rid} is not waivable", where)
+        if self.roster is None or not any(self.roster.holds(body["actor"], r, at) for r in req.waivable_by):
+            return self._break(f"{body['actor']} may not waive {rid}: only {', '.join(req.waivable_by)} may", where)
+        expires = parse_time(body["expires"])
+        if expires <= at:
+            return self._break(f"the waiver expires ({body['expires']}) before it is given", where)
+        if req.waiver_max is not None and expires - at > timedelta(seconds=req.waiver_max):
+            self._break(f"the waiver runs {duration(expires - at)}; {rid} may be waived for at most "
+                        f"{duration(timedelta(seconds=req.waiver_max))}", where,
+                        f"let it end by {format_time(at + timedelta(seconds=req.waiver_max))}")
+
+
+def _waivable_hint(rid: str, tier) -> str | None:
+    """What to write instead of `rid`, the id of no requirement of `tier`: the closest id, else the ids it may waive."""
+    if tier is None:
+        return None
+    ids = [r.id for r in tier.requirements]
+    if closest(rid, ids):
+        return did_you_mean(rid, ids)
+    waivable = [r.id for r in tier.requirements if r.waivable_by]
+    if not waivable:
+        return f"no requirement of tier {tier.name} may be waived"
+    return f"the requirements of tier {tier.name} that may be waived: " + ", ".join(f"`{w}`" for w in waivable)
+
+
+def duration(span: timedelta) -> str:
+    """A span as people say it, exact to the second: `14 days`, `14 days 1 second`, `2 hours 30 minutes`."""
+    seconds = int(span.total_seconds())
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+    return " ".join(parts) or "0 seconds"
+
+
+def roster_from_body(body: dict) -> Roster:
+    people = {}
+    for person, items in body.get("people", {}).items():
+        holdings = []
+        for item in items:
+            if isinstance(item, str):
+                holdings.append(Holding(item))
+            else:
+                holdings.append(Holding(item["role"], parse_time(item.get("since")), parse_time(item.get("until"))))
+        people[person] = tuple(holdings)
+    return Roster(people, "ledger roster")
+
+
+class Ledger:
+    def __init__(self, path: Path, create: bool = True, readonly: bool = False):
+        self.path = Path(path)
+        self.store = SQLiteStore(self.path, create=create, readonly=readonly)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- reading ------------------------------------------------------------------------------
+    def head(self) -> str:
+        return self.store.head()[1]
+
+    def bodies(self, use_case: str | None = None, version: str | None = None) -> Iterable[dict]:
+        for row in self.store.rows(use_case, version):
+            yield json.loads(row.body)
+
+    def events(self, use_case: str | None = None, version: str | None = None) -> EventLog:
+        """The lifecycle events (as Event objects) in time order, equal times in recorded order."""
+        return event_log(row_event(r) for r in self.store.rows(use_case, version, types=EVENT_TYPES))
+
+    def roster(self) -> Roster | None:
+        latest = self.store.latest(NOBODY, NOBODY, ROSTER)
+        return roster_from_body(json.loads(latest.body)) if latest is not None else None
+
+    def registration(self, use_case: str, version: str | None = None) -> dict | None:
+        latest = self.store.latest(use_case, version, "registered")
+        return json.loads(latest.body) if latest is not None else None
+
+    def validator(self, policy: Policy, roster: Roster | None, preload: bool = False,
+                  allow_violations: bool = False) -> Validator:
+        return Validator(policy, roster, self.store, preload, allow_violations)
+
+    # --- writing ------------------------------------------------------------------------------
+    def append_bodies(self, bodies: list[dict], policy: Policy, roster: Roster | None, where: Location,
+                      decide=None) -> list[Row]:
+        """Validate and append events as one atomic step (all or nothing)."""
+
+        rows = [stored_row(b, canonical(b)) for b in bodies]
+
+        def check(store) -> None:
+            validator = self.validator(policy, roster)
+            for body, row in zip(bodies, rows):
+                validator.learn(body, validator.check(body, where, row[5]))
+            if decide is not None:
+                decide(self)
+
+        return self.store.append(rows, check=check)
+
+    def verify(self, expected_head: str | None = None) -> Verification:
+        """`audit verify` (engine/ledger/verify.py)."""
+        from tiergate.ledger.verify import verify
+
+        return verify(self.store, self.path, expected_head)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def now_text() -> str:
+    return format_time(now())
+
+
+def validate_records(records: list[tuple[Any, int]], file: str) -> EventLog:
+    """Lifecycle records -> events (schema, times); roster/reclassified records are passed over here."""
+    lifecycle = [(r, line) for r, line in records if not (isinstance(r, dict) and r.get("type") in (ROSTER, RECLASSIFIED))]
+    return events_from_records(lifecycle, file)

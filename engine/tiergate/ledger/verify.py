@@ -1,0 +1,218 @@
+"""`audit verify`: the hash chain from the first event to the head, then the index `status` reads.
+
+The chain makes the events tamper-evident. The standing index (engine/ledger/standing.py) is derived from
+them, and `status` reads it instead of the events: a row taken out of it, or pointed at an older result,
+would hide an event from `status` while the chain stays intact. So verify also rebuilds what the index
+must hold from the events it has just checked, and compares.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from operator import itemgetter
+from pathlib import Path
+
+from tiergate.errors import TiergateError
+from tiergate.ledger.chain import GENESIS
+from tiergate.ledger.standing import SHARED, instant_of, slot_of
+from tiergate.ledger.store.sqlite import SQLiteStore
+
+try:
+    from orjson import loads as _read
+except ImportError:  # pragma: no cover - orjson is a dependency
+    _read = json.loads
+
+#: the fields of a body that its row repeats in columns, in the order store.chain gives them
+_columns_of = itemgetter("at", "type", "use_case", "version", "actor")
+#: events from which `audit verify` checks runs of them on every core
+VERIFY_PARALLEL_FROM = 50_000
+#: how a problem with the standing index (and not with the events) begins
+INDEX_PROBLEM = "the events are intact, but the index `status` reads does not match them"
+
+
+@dataclass(frozen=True)
+class Verification:
+    count: int
+    head: str
+    problem: str | None = None
+    seq: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    @property
+    def only_the_index(self) -> bool:
+        """Whether the events are intact and only the standing index is wrong (`audit reindex` mends it)."""
+        return self.problem is not None and self.problem.startswith(INDEX_PROBLEM)
+
+
+def verify(store: SQLiteStore, path: Path, expected_head: str | None = None) -> Verification:
+    """Recompute the hash chain from the first event; the first event that breaks it is reported. Then check
+    the standing index against the events.
+
+    A large ledger is checked in runs of events on every core, each run from the stored hash of the event
+    before it; the first run (in order) with a problem names it, as one pass from the start would. The
+    index is read meanwhile, at the moment the events to check were counted (events appended during the
+    check are left for the next one).
+    """
+    with store.snapshot():
+        return _verify(store, path, expected_head)
+
+
+def _verify(store: SQLiteStore, path: Path, expected_head: str | None) -> Verification:
+    from tiergate.ledger import parallel
+
+    low, high, total = store.seq_range()
+    workers = parallel.cores()
+    index: list = []
+    if workers > 1 and total >= VERIFY_PARALLEL_FROM:
+        step = -(-(high - low + 1) // (workers * 2))
+        runs = [(first, min(first + step - 1, high)) for first in range(low, high + 1, step)]
+        runs = [(first, last, *(store.before(first) if i else (0, GENESIS))) for i, (first, last) in enumerate(runs)]
+        parts = parallel.on_every_core(_verify_run, runs, (path, expected_head), workers,
+                                       meanwhile=lambda: index.append(store.standing_rows()))
+    else:
+        parts = [_verify_rows(store, None, None, 0, GENESIS, expected_head)]
+    count, published_at, own_slots, latest = 0, None, 0, {}
+    for run_count, previous, last_seq, problem, problem_seq, published, run_own, run_latest in parts:
+        count += run_count
+        if published_at is None:
+            published_at = published
+        if problem is not None:
+            return Verification(count, previous, problem, problem_seq)
+        own_slots += run_own
+        for slot, (at, seq) in run_latest.items():  # runs in order: a later run's result wins a tie
+            known = latest.get(slot)
+            if known is None or _not_before(at, known[0]):
+                latest[slot] = (at, seq)
+    if expected_head is not None and expected_head != previous:
+        if published_at is not None:
+            added = last_seq - published_at
+            return Verification(count, previous, f"the ledger moved on: the published head {expected_head} is "
+                                f"event {published_at}, and {added} event{'s were' if added != 1 else ' was'} "
+                                f"added since (head now {previous})", None)
+        return Verification(count, previous, f"the head is {previous}, not the published {expected_head}, which is "
+                            "no event of this ledger: the ledger was rewritten", None)
+    problem, seq = _standing_problem(store, index[0] if index else store.standing_rows(), own_slots, latest)
+    if problem is not None:
+        return Verification(count, previous, f"{INDEX_PROBLEM}: {problem}", seq)
+    return Verification(count, previous)
+
+
+def _verify_run(run: tuple[int, int, int, str], path: Path, expected_head: str | None) -> tuple:
+    first, last, last_seq, previous = run
+    store = SQLiteStore(path, create=False, readonly=True)  # a connection of its own, never the parent's
+    try:
+        return _verify_rows(store, first, last, last_seq, previous, expected_head)
+    finally:
+        store.close()
+
+
+def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_seq: int, previous: str,
+                 expected_head: str | None) -> tuple:
+    """Check the rows from `first` to `last` (all when None), the row before them being (`last_seq`,
+    `previous`): (rows read, last good hash, last good seq, problem, the seq it names, seq whose hash is
+    `expected_head`, events with a standing slot of their own, {use_case NUL version NUL slot: (at, seq)} of
+    the latest event in each shared slot)."""
+    sha256 = hashlib.sha256
+    count, published_at, own_slots, latest = 0, None, 0, {}
+
+    def broken(problem: str, seq: int) -> tuple:
+        return count, previous, last_seq, problem, seq, published_at, 0, {}
+
+    try:
+        for row in store.chain(first, last):
+            seq, body, prev_hash, stored_hash = row[:4]
+            count += 1
+            if seq != last_seq + 1:
+                return broken(f"event {last_seq + 1} is missing (found {seq} next): an event was deleted or the "
+                              "order was changed", last_seq + 1)
+            if prev_hash != previous:
+                return broken(f"event {seq} does not follow event {seq - 1}: an event before it was deleted, "
+                              "inserted or reordered", seq)
+            if type(body) is not bytes:
+                return broken(f"event {seq} was altered: its content does not match its hash", seq)
+            # link(previous, body), inlined (over the stored bytes): this runs once per event of the ledger
+            digest = sha256(f"{previous}\n".encode())
+            digest.update(body)
+            if digest.hexdigest() != stored_hash:
+                return broken(f"event {seq} was altered: its content does not match its hash", seq)
+            try:
+                fields = _read(body)
+            except (ValueError, RecursionError):  # (orjson.JSONDecodeError; UnicodeDecodeError; json without orjson)
+                fields = _fields(body)
+            try:
+                columns = _columns_of(fields)
+            except (KeyError, TypeError):  # (a field missing, or a body that is no object: None, a list, a number)
+                columns = None
+            if columns != row[4:]:
+                return broken(f"event {seq} was altered: its columns do not match its content", seq)
+            previous, last_seq = stored_hash, seq
+            if stored_hash == expected_head:
+                published_at = seq
+            if row[5] not in SHARED:
+                own_slots += 1
+                continue
+            shared, at = f"{row[6]}\0{row[7]}\0{slot_of(fields)}", row[4]
+            # the latest by time, then by recording (standing._standing_rows); two UTC times written alike (the
+            # usual case) compare as text
+            known = latest.get(shared)
+            if known is None:
+                latest[shared] = (at, seq)
+            else:
+                was = known[0]
+                if (at >= was) if len(at) == len(was) and at[-1] == was[-1] == "Z" and at[10] == was[10] == "T" \
+                        else _not_before(at, was):
+                    latest[shared] = (at, seq)
+    except TiergateError as exc:  # a row that cannot even be read (e.g. text that is not UTF-8)
+        return broken(f"event {last_seq + 1} cannot be read: {exc.diagnostics[0].message}", last_seq + 1)
+    return count, previous, last_seq, None, None, published_at, own_slots, latest
+
+
+def _fields(body: bytes) -> dict | None:
+    """A stored body's fields as json reads them, where orjson would not (see engine/jsoncodec.py); None when it is
+    no JSON. (The columns compared with them are text, which orjson reads as json does.)"""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+
+
+def _not_before(at: str, other: str) -> bool:
+    """Whether the time `at` is not before `other` (RFC 3339 texts). Two UTC times written alike compare as text;
+    any others are read."""
+    if len(at) == len(other) and at[-1] == other[-1] == "Z" and at[10] == other[10] == "T":
+        return at >= other
+    return instant_of({"at": at}) >= instant_of({"at": other})
+
+
+def _slot_name(key: str) -> str:
+    use_case, version, slot = key.split("\0", 2)
+    return f"{use_case} {version}, {slot}"
+
+
+def _standing_problem(store: SQLiteStore, index: tuple, own_slots: int, latest: dict) -> tuple[str | None, int | None]:
+    """What is wrong with the standing index (`index`: SQLiteStore.standing_rows), given what the events say it
+    must hold: (problem, seq) or (None, None)."""
+    recorded, shared = index
+    for key, (at, seq) in latest.items():
+        found = shared.pop(key, None)
+        where = _slot_name(key)
+        if found is None:
+            return f"{where}: the row for event {seq} is missing", seq
+        if found[1] != seq:
+            return f"{where}: it points at event {found[1]}, where the latest is event {seq}", seq
+        if found[0] != instant_of({"at": at}):
+            return f"{where}: the time of event {seq} was changed", seq
+    if shared:
+        key, (_, seq) = min(shared.items(), key=lambda item: item[1][1])
+        return f"{_slot_name(key)}: a row for event {seq}, which no event calls for", seq
+    matching, rows = recorded
+    if rows != own_slots or matching != own_slots:
+        missing, stray = store.standing_strays()
+        if missing is not None:
+            return f"event {missing} has no row", missing
+        return f"a row for event {stray}, which no event calls for", stray
+    return None, None

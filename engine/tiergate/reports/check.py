@@ -1,0 +1,106 @@
+"""Check results for people (text, Markdown) and machines (JSON)."""
+from __future__ import annotations
+
+from tiergate.decide.check import CheckResult
+from tiergate.inputs.events import format_time
+from tiergate.decide.gates.evaluate import BREACH, DUE, MET, OK, OVERDUE, UNMET, WAIVED, Status
+from tiergate.jsoncodec import readable
+from tiergate.reports import tabular as tables
+
+MARKS = {MET: "✓", OK: "✓", WAIVED: "~", DUE: "!", UNMET: "✗", OVERDUE: "✗", BREACH: "✗"}
+
+
+def mark(s: Status) -> str:
+    if s.status in (UNMET, OVERDUE, BREACH) and not s.requirement.blocking:
+        return "!"
+    return MARKS[s.status]
+
+
+def verdict(result: CheckResult) -> str:
+    """The one-line answer, first thing a person reads."""
+    subject = f"{result.use_case} {result.version}"
+    if result.target is not None:
+        if result.allowed:
+            head = f"ALLOWED: {subject} may enter {result.target}"
+        else:
+            head = f"BLOCKED: {subject} may not enter {result.target}"
+        head += f" (tier {result.tier}, now in {result.stage})"
+    else:
+        head = f"{subject}: tier {result.tier}, now in {result.stage}"
+    if result.replay:
+        n = len(result.violations)
+        head += "; history: " + (f"{n} violation{'s' if n != 1 else ''}" if n else "no violations")
+    failing = [o for o in result.obligations if o.failing]
+    if failing:
+        head += f"; {len(failing)} obligation{'s' if len(failing) != 1 else ''} {'/'.join(sorted({o.status for o in failing}))}"
+    return head
+
+
+def transition_problem(result: CheckResult) -> str | None:
+    """Why the asked-for move is impossible whatever its gate says: no such edge, or a retired version."""
+    if result.target is None or result.transition_ok:
+        return None
+    from tiergate.decide.workflow import graph_of
+
+    graph = graph_of(result.policy.workflow_of(result.tier))
+    if graph.has_edge(result.stage, result.target):
+        return f"version {result.version} is retired; a retired version may not enter {result.target}"
+    nexts = ", ".join(graph.successors(result.stage)) or "none"
+    return f"{result.stage} -> {result.target} is not an edge of the workflow (from {result.stage}: {nexts})"
+
+
+def _where(result: CheckResult, s: Status) -> str:
+    return f"{result.policy.file}:{s.requirement.loc.line}"
+
+
+def text(result: CheckResult) -> str:
+    lines = [verdict(result)]
+    if result.target is not None:
+        if not result.transition_ok:
+            lines.append(f"  ✗ {transition_problem(result)}")
+        if not result.requirements:
+            lines.append(f"  (no requirements for entering {result.target} in tier {result.tier})")
+        for s in result.requirements:
+            word = "" if s.requirement.blocking else " (recommended)"
+            lines.append(f"  {mark(s)} {s.id}{word}: {s.reason}  [{_where(result, s)}]")
+    if result.replay and result.violations:
+        lines.append("violations:")
+        for v in result.violations:
+            lines.append(f"  ✗ {format_time(v.at)} version {v.version}: {v.from_stage} -> {v.to_stage}"
+                         f"{' (' + v.mode + ')' if v.mode else ''} [{v.file}:{v.line}]: {v.message}")
+            for s in v.unmet:
+                lines.append(f"      ✗ {s.id}: {s.reason}  [{_where(result, s)}]")
+    if result.obligations:
+        lines.append("obligations:")
+        for o in result.obligations:
+            due = f" (next due {format_time(o.next_due)})" if o.status in (OK, DUE) else ""
+            lines.append(f"  {mark(o)} {o.id} {o.status}: {o.reason}{due}  [{_where(result, o)}]")
+    for w in result.warnings:
+        lines.append(f"warning: {w.location}: {w.message}")
+    p = result.policy
+    lines.append(f"policy {p.name} {p.version} (sha256 {p.sha256[:12]}), evaluated at {format_time(result.at)}")
+    return "\n".join(lines) + "\n"
+
+
+def json_report(result: CheckResult) -> str:
+    return readable(result.to_dict()) + "\n"
+
+
+def markdown(result: CheckResult) -> str:
+    icon = "✅" if not result.failing else "❌"
+    out = [f"### {icon} {verdict(result)}\n",
+           f"Policy `{result.policy.name}` {result.policy.version}, evaluated at {format_time(result.at)}.\n"]
+    if result.target is not None and result.requirements:
+        rows = [[mark(s), f"`{s.id}`", s.status, s.reason, f"line {s.requirement.loc.line}"] for s in result.requirements]
+        out.append(f"\n**Gate into {result.target}**\n\n")
+        out.append(tables.markdown(["", "requirement", "status", "reason", "policy"], rows))
+    if result.violations:
+        out.append("\n**Violations**\n\n")
+        rows = [[format_time(v.at), v.version, f"{v.from_stage} → {v.to_stage}", v.message, f"{v.file}:{v.line}"]
+                for v in result.violations]
+        out.append(tables.markdown(["when", "version", "transition", "what", "event"], rows))
+    if result.obligations:
+        out.append("\n**Obligations**\n\n")
+        rows = [[mark(o), f"`{o.id}`", o.status, o.reason, format_time(o.next_due)] for o in result.obligations]
+        out.append(tables.markdown(["", "obligation", "status", "reason", "next due"], rows))
+    return "".join(out)

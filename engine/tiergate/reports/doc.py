@@ -1,0 +1,60 @@
+"""Render documentation blocks (policydoc.build) as Markdown or one self-contained HTML page."""
+from __future__ import annotations
+
+import html
+import re
+
+from tiergate.reports import tabular as tables
+
+
+def markdown(blocks) -> str:
+    out = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2", "h3"):
+            out.append("#" * int(kind[1]) + " " + block[1] + "\n")
+        elif kind == "p":
+            out.append(block[1] + "\n")
+        elif kind == "list":
+            out.append("".join(f"- {item}\n" for item in block[1]))
+        elif kind == "table":
+            out.append(tables.markdown(block[1], block[2]))
+        elif kind == "code":
+            out.append(f"```{block[1]}\n{block[2].rstrip()}\n```\n")
+    return "\n".join(out)
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text)
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
+
+
+def html_page(blocks, title: str) -> str:
+    body = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2", "h3"):
+            body.append(f"<{kind}>{_inline(block[1])}</{kind}>")
+        elif kind == "p":
+            body.append(f"<p>{_inline(block[1])}</p>")
+        elif kind == "list":
+            body.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block[1]) + "</ul>")
+        elif kind == "table":
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in block[1])
+            rows = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in block[2])
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif kind == "code":
+            body.append(f'<pre class="{html.escape(block[1])}">{html.escape(block[2])}</pre>')
+    style = ("body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}"
+             "table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border:1px solid #bbb;padding:.3rem;"
+             "vertical-align:top;text-align:left}th{background:#eef0f3}pre{background:#f6f8fa;padding:1rem;overflow:auto}"
+             "code{background:#f6f8fa;padding:0 .2rem}ul{padding-left:1.2rem}@media print{body{margin:0}}")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def _cell(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "<br>".join(html.escape(str(v)) for v in value)
+    return html.escape("" if value is None else str(value))

@@ -1,0 +1,57 @@
+"""A workflow with each gate's requirements on the edges into its stage, as Mermaid or Graphviz dot."""
+from __future__ import annotations
+
+from tiergate.language.policy import Policy, Tier, Workflow
+
+
+def _label(requirements) -> str:
+    return "\\n".join(r.id for r in requirements)
+
+
+def _node_id(stage: str) -> str:
+    return f"s_{stage}"  # a prefix keeps Mermaid keywords such as `end` usable as stage names
+
+
+def mermaid(policy: Policy, workflow: Workflow, tier: Tier | None) -> str:
+    lines = ["flowchart LR"]
+    for stage in workflow.stages:
+        after = [r.id for r in tier.requirements if r.relation == "after" and r.stage == stage] if tier else []
+        label = stage + ("<br/><i>" + "<br/>".join(after) + "</i>" if after else "")
+        shape = f'(["{label}"])' if stage == workflow.start else f'["{label}"]'
+        lines.append(f"  {_node_id(stage)}{shape}")
+    for a, b in workflow.edges:
+        gate = tier.gate(b) if tier else ()
+        if gate:
+            text = "<br/>".join(("~ " if not r.blocking else "") + r.id for r in gate)
+            lines.append(f'  {_node_id(a)} -->|"{text}"| {_node_id(b)}')
+        else:
+            lines.append(f"  {_node_id(a)} --> {_node_id(b)}")
+    return "\n".join(lines) + "\n"
+
+
+def _dot_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def dot(policy: Policy, workflow: Workflow, tier: Tier | None) -> str:
+    title = f"{policy.name} {policy.version}: workflow {workflow.name}" + (f", tier {tier.name}" if tier else "")
+    lines = [f"digraph {_dot_quote(workflow.name)} {{", "  rankdir=LR;", f"  label={_dot_quote(title)};",
+             "  node [shape=box, style=rounded];"]
+    for stage in workflow.stages:
+        after = [r.id for r in tier.requirements if r.relation == "after" and r.stage == stage] if tier else []
+        label = stage + ("\n" + "\n".join(after) if after else "")
+        extra = ", peripheries=2" if stage == workflow.start else ""
+        lines.append(f"  {_dot_quote(stage)} [label={_dot_quote(label)}{extra}];")
+    for a, b in workflow.edges:
+        gate = tier.gate(b) if tier else ()
+        label = "\n".join(("~ " if not r.blocking else "") + r.id for r in gate)
+        attr = f" [label={_dot_quote(label)}]" if label else ""
+        lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)}{attr};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def default_tier(policy: Policy, workflow: Workflow) -> Tier | None:
+    """The highest tier that uses the workflow: its gates are the fullest picture."""
+    users = [t for t in policy.tiers if (t.workflow or policy.default_workflow) == workflow.name]
+    return users[-1] if users else None
