@@ -469,7 +469,3 @@ def load_roster(path: str | Path) -> Roster:
 
     path = Path(path)
     return parse_roster(read_source(path), str(path))
-
-
-def roster_from_mapping(people: dict[str, Iterable[str]]) -> Roster:
-    return Roster({p: tuple(Holding(r) for r in roles) for p, roles in people.items()})
