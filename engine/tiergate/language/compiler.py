@@ -67,10 +67,6 @@ class Compilation:
         return [n.value for n in self.tier_order]
 
 
-def _span(name: ast.Name) -> Location:
-    return name.loc
-
-
 # --- stage 1: declarations ------------------------------------------------------------------
 
 def collect_declarations(c: Compilation) -> None:

@@ -70,10 +70,6 @@ def lookup(data: Any, dotted: str) -> Any:
     return value
 
 
-def is_missing(value: Any) -> bool:
-    return value is _MISSING
-
-
 class _Missing:
     """Stands for an answer that is not there: any use of it raises, so no rule silently holds or fails on it."""
 

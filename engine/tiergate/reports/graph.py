@@ -4,10 +4,6 @@ from __future__ import annotations
 from tiergate.language.policy import Policy, Tier, Workflow
 
 
-def _label(requirements) -> str:
-    return "\\n".join(r.id for r in requirements)
-
-
 def _node_id(stage: str) -> str:
     return f"s_{stage}"  # a prefix keeps Mermaid keywords such as `end` usable as stage names
 
