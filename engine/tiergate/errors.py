@@ -1,14 +1,124 @@
-"""Source locations, diagnostics, and the one error type the engine raises."""
+"""Source locations, diagnostics, the registry of diagnostic codes, and the one error type the engine raises."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 ERROR = "error"
 WARNING = "warning"
 
+#: Exit statuses of the command line beyond 0: a policy finding (a lint error, a blocked gate, a
+#: violation, a failing test), and input that cannot be used (or a command used wrongly).
+EXIT_FINDING, EXIT_INPUT = 1, 2
+
 #: Diagnostics shown per file before the rest are summarised.
 MAX_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class Code:
+    """A diagnostic code: its severity, its exit class, and a few words that name the problem.
+
+    The exit class is the status a command ends with when the code fails it: EXIT_FINDING for a policy
+    finding, EXIT_INPUT for input that cannot be used. Policy codes (E0xx to E2xx) are counted as
+    `tiergate lint` reports them; a command that only loads the policy stops with EXIT_INPUT on any of
+    them. A warning fails a command only where warnings are made to (`lint --strict`): its input can be
+    used, so its class is EXIT_FINDING.
+    """
+
+    code: str
+    severity: str
+    exit_class: int
+    title: str
+
+
+def _registry(*codes: Code) -> dict[str, Code]:
+    registry = {}
+    for c in codes:
+        if c.code in registry:
+            raise ValueError(f"{c.code} is registered twice")
+        if c.severity != {"E": ERROR, "W": WARNING}.get(c.code[:1]):
+            raise ValueError(f"{c.code}: an E code is an error, a W code a warning")
+        if c.exit_class not in (EXIT_FINDING, EXIT_INPUT):
+            raise ValueError(f"{c.code}: the exit class is EXIT_FINDING or EXIT_INPUT")
+        registry[c.code] = c
+    return registry
+
+
+#: Every code a diagnostic may have, in the order of docs/errors.md (which explains each one).
+CODES: dict[str, Code] = _registry(
+    # E0xx: the file itself
+    Code("E001", ERROR, EXIT_INPUT, "the file cannot be read"),
+    # E1xx: the text does not follow the policy language
+    Code("E100", ERROR, EXIT_FINDING, "the text does not fit the policy language"),
+    Code("E101", ERROR, EXIT_FINDING, "a character the language does not accept"),
+    Code("E102", ERROR, EXIT_FINDING, "the file ends too early"),
+    Code("E103", ERROR, EXIT_FINDING, "a tab is used for indentation"),
+    Code("E104", ERROR, EXIT_FINDING, "the indentation does not fit"),
+    Code("E105", ERROR, EXIT_FINDING, "the file is not text"),
+    Code("E106", ERROR, EXIT_FINDING, "the file is too large"),
+    Code("E107", ERROR, EXIT_FINDING, "a condition nests too deeply"),
+    # E2xx and W2xx: the policy does not make sense
+    Code("E200", ERROR, EXIT_FINDING, "the `policy` header is missing or not first"),
+    Code("E201", ERROR, EXIT_FINDING, "a statement that may appear once appears twice"),
+    Code("E202", ERROR, EXIT_FINDING, "a name is declared twice"),
+    Code("E203", ERROR, EXIT_FINDING, "a required part of the policy is missing"),
+    Code("E204", ERROR, EXIT_FINDING, "unknown policy setting"),
+    Code("E210", ERROR, EXIT_FINDING, "unknown tier"),
+    Code("E211", ERROR, EXIT_FINDING, "unknown role"),
+    Code("E212", ERROR, EXIT_FINDING, "unknown stage"),
+    Code("E213", ERROR, EXIT_FINDING, "unknown workflow"),
+    Code("E215", ERROR, EXIT_FINDING, "unknown parent tier"),
+    Code("E220", ERROR, EXIT_FINDING, "`classify` has no `otherwise` line"),
+    Code("E221", ERROR, EXIT_FINDING, "a second `otherwise`"),
+    Code("E222", ERROR, EXIT_FINDING, "`otherwise` is not the last line"),
+    Code("E230", ERROR, EXIT_FINDING, "tiers extend each other in a circle"),
+    Code("E231", ERROR, EXIT_FINDING, "a requirement id is used twice in one tier"),
+    Code("E240", ERROR, EXIT_FINDING, "a workflow needs exactly one start stage"),
+    Code("E241", ERROR, EXIT_FINDING, "a stage cannot be reached"),
+    Code("E242", ERROR, EXIT_FINDING, "a stage is not in the workflow the tier uses"),
+    Code("E250", ERROR, EXIT_FINDING, "a condition asks about something the questionnaire does not have"),
+    Code("E251", ERROR, EXIT_FINDING, "a value the question does not allow"),
+    Code("E252", ERROR, EXIT_FINDING, "a value of the wrong kind"),
+    Code("E253", ERROR, EXIT_FINDING, "the questionnaire schema cannot be used"),
+    Code("W260", WARNING, EXIT_FINDING, "a measure is covered by no consideration"),
+    Code("E270", ERROR, EXIT_FINDING, "a RACI task needs exactly one accountable role"),
+    Code("W271", WARNING, EXIT_FINDING, "a RACI task has no responsible role"),
+    Code("E280", ERROR, EXIT_FINDING, "a waiver role is not a declared role"),
+    Code("E281", ERROR, EXIT_FINDING, "`waivable` has no time limit"),
+    Code("E283", ERROR, EXIT_FINDING, "a sign-off requirement asks for no sign-off"),
+    Code("E286", ERROR, EXIT_FINDING, "the `workflow` attribute is quoted"),
+    # E3xx: answers files (and any YAML file)
+    Code("E300", ERROR, EXIT_INPUT, "the file is not usable YAML"),
+    Code("E301", ERROR, EXIT_INPUT, "the answers are not a mapping"),
+    Code("E302", ERROR, EXIT_INPUT, "a required answer is missing"),
+    Code("E303", ERROR, EXIT_INPUT, "an answer the question does not allow"),
+    Code("E304", ERROR, EXIT_INPUT, "an unknown question"),
+    Code("E305", ERROR, EXIT_INPUT, "an answer of the wrong type"),
+    Code("E306", ERROR, EXIT_INPUT, "an answer breaks a rule of the questionnaire"),
+    Code("E307", ERROR, EXIT_INPUT, "a YAML anchor or alias"),
+    Code("E308", ERROR, EXIT_INPUT, "a key is written twice"),
+    Code("E309", ERROR, EXIT_INPUT, "the YAML holds too many values"),
+    Code("E310", ERROR, EXIT_INPUT, "a rule needs a missing answer"),
+    # E4xx and W4xx: events, the roster, and what `check` makes of them
+    Code("E400", ERROR, EXIT_INPUT, "an event cannot be read"),
+    Code("E401", ERROR, EXIT_INPUT, "a time without a UTC offset"),
+    Code("W402", WARNING, EXIT_FINDING, "events are not in time order"),
+    Code("W403", WARNING, EXIT_FINDING, "an event is written twice"),
+    Code("E410", ERROR, EXIT_INPUT, "the roster cannot be read"),
+    Code("E420", ERROR, EXIT_INPUT, "an event of a version that is not registered"),
+    Code("E421", ERROR, EXIT_INPUT, "a stage the workflow does not have"),
+    Code("E422", ERROR, EXIT_INPUT, "the version to check is not registered"),
+    Code("W423", WARNING, EXIT_FINDING, "a role the policy does not declare"),
+    Code("W424", WARNING, EXIT_FINDING, "a waiver for no requirement of the policy"),
+    Code("W425", WARNING, EXIT_FINDING, "a person who is not in the roster"),
+    # E5xx: policy tests
+    Code("E500", ERROR, EXIT_INPUT, "a policy test file cannot be used"),
+    # E6xx and W6xx: the ledger
+    Code("E600", ERROR, EXIT_INPUT, "the ledger cannot be used"),
+    Code("E610", ERROR, EXIT_INPUT, "the ledger refuses the event"),
+    Code("W610", WARNING, EXIT_FINDING, "an event that breaks the policy is recorded"),
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -35,8 +145,13 @@ class Diagnostic:
     code: str
     message: str
     location: Location = field(default_factory=Location)
-    severity: str = ERROR
+    severity: str | None = None  # None: the code's registered severity
     hint: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.severity is None:
+            registered = CODES.get(self.code)
+            object.__setattr__(self, "severity", registered.severity if registered else ERROR)
 
     @property
     def is_error(self) -> bool:
@@ -106,11 +221,17 @@ class TiergateError(Exception):
         return render_all(self.diagnostics, self.sources)
 
 
-def render_all(diagnostics: Iterable[Diagnostic], sources: dict | None = None, cap: int = MAX_SHOWN) -> str:
-    """Render diagnostics sorted by location, at most `cap` of them, then a count of the rest."""
+def render_all(diagnostics: Iterable[Diagnostic], sources: dict | None = None, cap: int = MAX_SHOWN,
+               paint: Callable[[str], str] | None = None) -> str:
+    """Render diagnostics sorted by location, at most `cap` of them, then a count of the rest.
+
+    `paint` is given each rendered diagnostic and returns it as shown (the command line colours the severity).
+    """
     ordered = sorted(diagnostics, key=Diagnostic.sort_key)
     sources = sources or {}
     out = [d.render(sources.get(d.location.file)) for d in ordered[:cap]]
+    if paint is not None:
+        out = [paint(text) for text in out]
     if len(ordered) > cap:
         out.append(f"... and {len(ordered) - cap} more problems not shown")
     return "\n".join(out)

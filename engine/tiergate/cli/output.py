@@ -6,10 +6,11 @@ from typing import Iterable
 
 import click
 
-from tiergate.errors import MAX_SHOWN, Diagnostic, TiergateError
+from tiergate.errors import EXIT_FINDING, EXIT_INPUT, MAX_SHOWN, Diagnostic, TiergateError, render_all
 from tiergate.jsoncodec import readable
 
-EXIT_OK, EXIT_FINDING, EXIT_INPUT = 0, 1, 2
+#: Exit statuses; EXIT_FINDING and EXIT_INPUT come from tiergate.errors, whose registry gives each code its class.
+EXIT_OK = 0
 
 
 def _colour(text: str) -> str:
@@ -23,12 +24,10 @@ def _colour(text: str) -> str:
 
 def echo_diagnostics(diagnostics: Iterable[Diagnostic], sources: dict | None = None, err: bool = False,
                      cap: int = MAX_SHOWN) -> None:
-    ordered = sorted(diagnostics, key=Diagnostic.sort_key)
-    sources = sources or {}
-    for d in ordered[:cap]:
-        click.echo(_colour(d.render(sources.get(d.location.file))), err=err)
-    if len(ordered) > cap:
-        click.echo(f"... and {len(ordered) - cap} more problems not shown", err=err)
+    """Print diagnostics as render_all words them, the severity in colour on a terminal."""
+    text = render_all(diagnostics, sources, cap, paint=_colour)
+    if text:
+        click.echo(text, err=err)
 
 
 def echo_json(data) -> None:
