@@ -6,6 +6,7 @@ through the installed entry point `tiergate.cli.run` in a fresh interpreter.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,8 +16,7 @@ from pathlib import Path
 import pytest
 
 import tiergate.decide.check
-import tiergate.decide.gates.evaluate
-import tiergate.decide.gates.obligations
+from tiergate.decide.gates.registry import REGISTRY
 from tiergate.cli import main
 from tiergate.cli.check import RENDERERS
 from tiergate.language.requirements import KINDS
@@ -115,7 +115,7 @@ def _raise(exc: BaseException):
 @pytest.mark.parametrize("kind", ["evidence", "signoff"])
 @pytest.mark.parametrize("exc", [RuntimeError("evaluator exploded"), KeyError("metrics")], ids=NAMES)
 def test_a_failing_gate_evaluator_allows_nothing(cli_runner, files, monkeypatch, kind, exc):
-    monkeypatch.setitem(tiergate.decide.gates.evaluate.GATE_EVALUATORS, kind, _raise(exc))
+    monkeypatch.setitem(REGISTRY, kind, dataclasses.replace(REGISTRY[kind], evaluate=_raise(exc)))
     result = invoke(cli_runner, check_args(files))
     assert isinstance(result.exception, SystemExit)
     assert_fails_closed(result.exit_code, result.stdout, result.stderr,
@@ -125,7 +125,7 @@ def test_a_failing_gate_evaluator_allows_nothing(cli_runner, files, monkeypatch,
 
 @pytest.mark.parametrize("exc", [RuntimeError("obligation exploded"), KeyError("period")], ids=NAMES)
 def test_a_failing_obligation_evaluator_allows_nothing(cli_runner, files, monkeypatch, exc):
-    monkeypatch.setitem(tiergate.decide.gates.obligations.OBLIGATION_EVALUATORS, "monitoring", _raise(exc))
+    monkeypatch.setitem(REGISTRY, "monitoring", dataclasses.replace(REGISTRY["monitoring"], obligation=_raise(exc)))
     result = invoke(cli_runner, check_args(files, events="deployed", to="monitoring"))
     assert_fails_closed(result.exit_code, result.stdout, result.stderr, f"{type(exc).__name__}: {exc}")
     assert result.stdout == ""
@@ -186,11 +186,13 @@ def boom(exc):
 
 
 if patch == "evaluator":
-    import tiergate.decide.gates.evaluate
-    tiergate.decide.gates.evaluate.GATE_EVALUATORS["evidence"] = boom(RuntimeError("evaluator exploded"))
+    import dataclasses
+    from tiergate.decide.gates.registry import REGISTRY
+    REGISTRY["evidence"] = dataclasses.replace(REGISTRY["evidence"], evaluate=boom(RuntimeError("evaluator exploded")))
 elif patch == "evaluator-keyerror":
-    import tiergate.decide.gates.evaluate
-    tiergate.decide.gates.evaluate.GATE_EVALUATORS["signoff"] = boom(KeyError("decision"))
+    import dataclasses
+    from tiergate.decide.gates.registry import REGISTRY
+    REGISTRY["signoff"] = dataclasses.replace(REGISTRY["signoff"], evaluate=boom(KeyError("decision")))
 elif patch == "check":
     import tiergate.decide.check
     tiergate.decide.check.check = boom(RuntimeError("check exploded"))
@@ -331,15 +333,17 @@ def test_mode_without_to_is_a_usage_error(cli_runner, files):
 # --- every requirement kind can be evaluated -------------------------------------------------------
 
 def test_every_requirement_kind_has_an_evaluator():
+    gate_evaluated = {name for name, hooks in REGISTRY.items() if hooks.evaluate is not None}
+    obligation_evaluated = {name for name, hooks in REGISTRY.items() if hooks.obligation is not None}
     for name, kind in KINDS.items():
         if kind.relation == "before":
-            assert name in tiergate.decide.gates.evaluate.GATE_EVALUATORS, name
-            assert name not in tiergate.decide.gates.obligations.OBLIGATION_EVALUATORS, name
+            assert name in gate_evaluated, name
+            assert name not in obligation_evaluated, name
         elif kind.relation == "after":
-            assert name in tiergate.decide.gates.obligations.OBLIGATION_EVALUATORS, name
-            assert name not in tiergate.decide.gates.evaluate.GATE_EVALUATORS, name
+            assert name in obligation_evaluated, name
+            assert name not in gate_evaluated, name
         else:
-            assert name not in tiergate.decide.gates.evaluate.GATE_EVALUATORS and name not in tiergate.decide.gates.obligations.OBLIGATION_EVALUATORS
-    evaluated = set(tiergate.decide.gates.evaluate.GATE_EVALUATORS) | set(tiergate.decide.gates.obligations.OBLIGATION_EVALUATORS)
+            assert name not in gate_evaluated and name not in obligation_evaluated
+    evaluated = gate_evaluated | obligation_evaluated
     assert evaluated <= set(KINDS)
     assert {k for k, v in KINDS.items() if v.relation} == evaluated

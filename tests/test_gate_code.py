@@ -1,10 +1,10 @@
 """Each gate's generated function (tiergate.decide.gates.code) against the evaluators, on generated states.
 
 Replay decides a gate with one function generated per tier and stage. Here that function must list exactly the
-blocking requirements that the explained evaluators (GATE_EVALUATORS) leave unmet and find_waiver does not
-waive, in the gate's order: on every gate of every shipped pack, with sign-offs by people who hold the role, do
-not, hold it only for a period, or registered the version; rejections; evidence recorded or not, with metrics
-that hold and do not; waivers valid, expired, too long and by the wrong person; every deployment mode.
+blocking requirements that the explained evaluators (each kind's `evaluate` in the registry) leave unmet and
+find_waiver does not waive, in the gate's order: on every gate of every shipped pack, with sign-offs by people who
+hold the role, do not, hold it only for a period, or registered the version; rejections; evidence recorded or not,
+with metrics that hold and do not; waivers valid, expired, too long and by the wrong person; every deployment mode.
 """
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from hypothesis import strategies as st
 
 from tiergate.language.load import load_policy
 from tiergate.inputs.events import Event, Holding, Roster, format_time
-from tiergate.decide.gates.code import GATE_CODE, compile_gate
-from tiergate.decide.gates.plan import GATE_DECIDERS, plan_of, unmet_requirements
-from tiergate.decide.gates.evaluate import GATE_EVALUATORS, MET, UNMET, Context, find_waiver
+from tiergate.decide.gates.base import MET, UNMET, Context
+from tiergate.decide.gates.code import compile_gate
+from tiergate.decide.gates.plan import plan_of, unmet_requirements
+from tiergate.decide.gates.registry import REGISTRY
+from tiergate.decide.gates.waivers import find_waiver
 from tiergate.decide.workflow import VersionState
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +36,7 @@ def _reference(ctx: Context, state: VersionState, stage: str, mode, at: datetime
     for req in ctx.tier.gate(stage):
         if not req.blocking:
             continue
-        status, _ = GATE_EVALUATORS[req.kind](req, state, ctx, mode, True)
+        status, _ = REGISTRY[req.kind].evaluate(req, state, ctx, mode, True)
         if status == UNMET and find_waiver(req, state, ctx, at)[0] is None:
             out.append(req)
         else:
@@ -115,7 +117,7 @@ def test_every_gate_of_every_pack_lists_what_the_evaluators_leave_unmet(pack, se
     roster = _roster(policy, rng)
     answers = _answers(policy, rng)
     for tier in policy.tiers:
-        ctx = Context(policy, tier, roster, (), answers)
+        ctx = Context(policy, plan_of(tier), roster, (), answers)
         for stage in policy.workflow_of(tier).stages:  # a stage without a gate too
             state = _state(policy, tier, stage, roster, rng)
             at = state_end(state) + timedelta(hours=rng.choice([0, 1, 100, 1000]))
@@ -140,13 +142,16 @@ def state_end(state: VersionState) -> datetime:
 
 
 def test_every_kind_of_gate_requirement_has_a_decider_and_code_or_none():
-    assert set(GATE_CODE) <= set(GATE_DECIDERS) == set(GATE_EVALUATORS)
+    coded = {name for name, hooks in REGISTRY.items() if hooks.code is not None}
+    decided = {name for name, hooks in REGISTRY.items() if hooks.decide is not None}
+    evaluated = {name for name, hooks in REGISTRY.items() if hooks.evaluate is not None}
+    assert coded <= decided == evaluated
 
 
 def test_a_kind_without_code_of_its_own_calls_its_decider():
     policy = _policy(ROOT / "policies" / "mlops-default.policy")
     tier = policy.tier("critical")
-    blocking = tuple((req, GATE_DECIDERS[req.kind](req)) for req in tier.gate("preproduction") if req.blocking)
+    blocking = tuple((req, REGISTRY[req.kind].decide(req)) for req in tier.gate("preproduction") if req.blocking)
     gate = compile_gate(blocking, "critical@preproduction")
     assert "D" in gate.source and "(state, mode, ctx)" in gate.source  # the bias test reads metrics per attribute
     assert gate.source.count("for e in signoffs.get(") == len({r.roles for r, _ in blocking if r.kind == "signoff"})

@@ -21,7 +21,7 @@ from tiergate.decide.check import check
 from tiergate.cli import main
 from tiergate.errors import TiergateError
 from tiergate.inputs.events import EventLog, format_time, parse_events, parse_roster
-from tiergate.decide.gates.evaluate import BREACH, DUE, MET, OK, OVERDUE, UNMET, WAIVED
+from tiergate.decide.gates.base import BREACH, DUE, MET, OK, OVERDUE, UNMET, WAIVED
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,8 +1,9 @@
 """Replay against a straightforward reference, on generated histories.
 
-`check` decides each gate with deciders compiled once per tier (tiergate.decide.gates.plan.GATE_DECIDERS) and words
-reasons only for what failed. The reference here walks the same events the plain way: a VersionState per
-version, and at every transition the explained evaluators (GATE_EVALUATORS, find_waiver) of the whole gate.
+`check` decides each gate with deciders compiled once per tier (each kind's `decide` in
+tiergate.decide.gates.registry) and words reasons only for what failed. The reference here walks the same events
+the plain way: a VersionState per version, and at every transition the explained evaluators (each kind's
+`evaluate`, find_waiver) of the whole gate.
 Hypothesis generates histories over the gate test policy (separation of duties, counted and time-bound
 roles, `for` attributes, waivers valid, expired, over-long and unauthorised, deployment modes, forbids,
 obligations) and both must agree on every violation, its reasons, the standing gate and the obligations;
@@ -20,22 +21,11 @@ from hypothesis import strategies as st
 from tiergate.decide.check import check
 from tiergate.decide.classify import classify
 from tiergate.inputs.events import format_time, parse_events, parse_time
-from tiergate.decide.gates.plan import GATE_DECIDERS
-from tiergate.decide.gates.evaluate import (
-    BREACH,
-    DUE,
-    GATE_EVALUATORS,
-    MET,
-    OK,
-    OVERDUE,
-    WAIVED,
-    Context,
-    Status,
-    evaluate_gate,
-    find_waiver,
-    is_waived,
-)
-from tiergate.decide.gates.obligations import OBLIGATION_EVALUATORS
+from tiergate.decide.gates.base import BREACH, DUE, MET, OK, OVERDUE, WAIVED, Context, Status
+from tiergate.decide.gates.evaluate import evaluate_gate
+from tiergate.decide.gates.plan import plan_of
+from tiergate.decide.gates.registry import REGISTRY
+from tiergate.decide.gates.waivers import find_waiver, is_waived
 from tiergate.decide.workflow import VersionState
 from test_gates import ANSWERS, T0, ev
 
@@ -140,7 +130,7 @@ def _reference(policy, roster, answers, log, at, version):
     classification = classify(policy, answers)
     tier = policy.tier(classification.tier)
     workflow = policy.workflow_of(tier)
-    ctx = Context(policy, tier, roster, classification.forbidden, classification.answers.answers)
+    ctx = Context(policy, plan_of(tier), roster, classification.forbidden, classification.answers.answers)
     states: dict[str, VersionState] = {}
     violations = []
     for e in log.events:
@@ -184,7 +174,7 @@ def _obligations(ctx, state, at) -> list:
         entered = state.entered.get(req.stage)
         if entered is None or entered > at:
             continue
-        status, reason, last = OBLIGATION_EVALUATORS[req.kind](req, state, ctx, at)
+        status, reason, last = REGISTRY[req.kind].obligation(req, state, ctx, at)
         period = timedelta(seconds=req.period)
         next_due = max(last or entered, entered) + period
         if status is None:
@@ -208,8 +198,8 @@ def _obligations(ctx, state, at) -> list:
 def _decisions_agree(ctx, state, stage, mode, at) -> None:
     """Each requirement's decider decides as its evaluator; is_waived finds what find_waiver finds."""
     for req in ctx.tier.gate(stage):
-        decided = GATE_DECIDERS[req.kind](req)(state, mode, ctx)
-        evaluated, reason = GATE_EVALUATORS[req.kind](req, state, ctx, mode, True)
+        decided = REGISTRY[req.kind].decide(req)(state, mode, ctx)
+        evaluated, reason = REGISTRY[req.kind].evaluate(req, state, ctx, mode, True)
         assert decided == (evaluated == MET), (req.id, reason)
         # at `at`, and where a waiver's outcome turns: the moment it expires, and a second either side
         times = [at] + [parse_time(w.data["expires"]) + timedelta(seconds=d) for w in state.waivers.get(req.id, ())

@@ -7,9 +7,10 @@ from datetime import datetime, timezone
 from tiergate.decide.classify import Classification, classify
 from tiergate.errors import WARNING, Diagnostic, Location, TiergateError, did_you_mean
 from tiergate.inputs.events import Event, EventLog, Roster, format_time
-from tiergate.decide.gates.plan import failing_statuses, plan_of
-from tiergate.decide.gates.evaluate import Context, Status, evaluate_gate
+from tiergate.decide.gates.base import Context, Status
+from tiergate.decide.gates.evaluate import evaluate_gate
 from tiergate.decide.gates.obligations import evaluate_obligations
+from tiergate.decide.gates.plan import failing_statuses, plan_of
 from tiergate.language.policy import Policy, Requirement, Workflow
 from tiergate.inputs.answers import Answers
 from tiergate.decide.workflow import APPLY, LatestMonitoring, VersionState
@@ -107,7 +108,7 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     else:
         log_events, warnings = events if isinstance(events, (list, tuple)) else tuple(events), []
     at = at or datetime.now(timezone.utc)
-    ctx = Context(policy, tier, roster, classification.forbidding, classification.values, plan_of(tier))
+    ctx = Context(policy, plan_of(tier), roster, classification.forbidding, classification.values)
     stages, roles, people, ids = workflow.stage_set, policy.role_set, roster.people, policy.requirement_ids
     gates, edges, forbid_blocks = ctx.plan.blocking, workflow.edge_set, ctx.forbid_blocks
     errors: list[Diagnostic] = []
@@ -269,7 +270,7 @@ def _check_event(e: Event, kind: str, data: dict, workflow, stages: frozenset, r
 def _judge_transition(ctx: Context, workflow: Workflow, state: VersionState, e: Event, unmet: list[Requirement],
                       out: list[Violation]) -> None:
     """Add to `out` what was wrong with transition `e`, judged with what was known then: `unmet` are the blocking
-    requirements of its gate that were neither met nor waived (gateplan.unmet_requirements)."""
+    requirements of its gate that were neither met nor waived (plan.unmet_requirements)."""
     data = e.data
     to, mode = data["to"], data.get("mode")
     if state.retired is not None:

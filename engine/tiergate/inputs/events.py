@@ -392,18 +392,18 @@ class Roster:
     file: str = "<roster>"
 
     def holds(self, person: str, role: str, at: datetime) -> bool:
-        if role in self._always.get(person, ()):
+        if role in self.roles_always_held.get(person, ()):
             return True
         return any(h.role == role and h.active(at) for h in self.people.get(person, ())
                    if h.since is not None or h.until is not None)
 
     @cached_property
-    def _always(self) -> dict[str, frozenset[str]]:
+    def roles_always_held(self) -> dict[str, frozenset[str]]:
         """Person -> the roles held with no period: the common case, answered by a set lookup."""
         return {p: frozenset(h.role for h in hs if h.since is None and h.until is None) for p, hs in self.people.items()}
 
     @cached_property
-    def _timed(self) -> frozenset[str]:
+    def people_with_periods(self) -> frozenset[str]:
         """The people who hold some role only for a period: for them, `holds` looks at the time."""
         return frozenset(p for p, hs in self.people.items() if any(h.since is not None or h.until is not None for h in hs))
 

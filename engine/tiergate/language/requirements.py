@@ -10,13 +10,6 @@ from tiergate.language import conditions
 from tiergate.language import ast
 
 
-def format_duration(seconds: int) -> str:
-    for unit, size in (("y", 365 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def _names(names) -> str:
     return ", ".join(str(n) for n in names)
 
@@ -59,7 +52,8 @@ def _forbid_text(node) -> str:
 
 @dataclass(frozen=True)
 class Kind:
-    """One requirement kind. Gate evaluation registers its evaluators by the same names (gates.py)."""
+    """One requirement kind, as the language knows it. Deciding registers each kind's evaluator, decider and code by
+    the same name (decide/gates/registry.py), with the hooks its `relation` needs."""
 
     name: str
     relation: str | None  # "before": a gate on entering the stage; "after": an obligation once there

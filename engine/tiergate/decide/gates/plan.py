@@ -1,7 +1,8 @@
-"""A tier's gates compiled for deciding: each requirement kind's decider, and which requirements of a gate fail.
+"""A tier's gates compiled for deciding: each requirement with its kind's decider, one generated function per gate,
+the statuses of its forbids, and its obligations; and which requirements of a gate fail.
 
 Replay decides every transition this way and words a reason only when someone reads it; the deciders decide
-exactly as the evaluators of gates.py (tests/test_replay_reference.py holds the two in agreement).
+exactly as the evaluators do (tests/test_replay_reference.py holds the two in agreement).
 """
 from __future__ import annotations
 
@@ -9,94 +10,19 @@ from datetime import datetime
 from functools import partial
 from typing import Callable
 
+from tiergate.decide.gates.base import UNMET, Context, Status
 from tiergate.decide.gates.code import compile_gate
-from tiergate.decide.gates.evaluate import (
-    GATE_EVALUATORS,
-    UNMET,
-    Context,
-    Status,
-    _apply_waiver,
-    forbid_status,
-    metrics_hold,
-)
 from tiergate.decide.gates.obligations import schedule
-from tiergate.language.policy import Requirement, Tier
+from tiergate.decide.gates.registry import REGISTRY, Decider
+from tiergate.decide.gates.waivers import apply_waiver
 from tiergate.decide.workflow import VersionState
+from tiergate.language.policy import Requirement, Tier
 
-Decider = Callable[[VersionState, "str | None", Context], bool]
-
-
-# --- deciders: the evaluators' outcome without their reasons, compiled once per requirement -------
-
-def _decide_signoff(req: Requirement) -> Decider:
-    count = req.count
-    keys = tuple(((req.stage, role), role) for role in req.roles)
-
-    def met(state: VersionState, mode: str | None, ctx: Context) -> bool:
-        author = state.author
-        always, timed = ctx.always, ctx.timed
-        for key, role in keys:
-            approvers: list[str] = []
-            for e in state.signoffs.get(key, ()):
-                actor = e.actor
-                held = always.get(actor)
-                holds = (held is not None and role in held) or (actor in timed and ctx.roster.holds(actor, role, e.at))
-                if e.data["decision"] == "reject":
-                    if holds:
-                        approvers = []
-                elif holds and actor != author and actor not in approvers:
-                    approvers.append(actor)
-            if len(approvers) < count:
-                return False
-        return True
-
-    return met
-
-
-def _decide_evidence(req: Requirement) -> Decider:
-    subject, condition = req.subject, req.condition
-    if condition is None:
-        def recorded(state: VersionState, mode: str | None, ctx: Context) -> bool:
-            return subject in state.evidence
-        return recorded
-    fn = condition.fn
-    if req.for_names:
-        def met(state: VersionState, mode: str | None, ctx: Context) -> bool:
-            e = state.evidence.get(subject)
-            if e is None:
-                return False
-            attributes = e.data.get("attributes") or {}
-            return all(metrics_hold(fn, attributes.get(name)) for name in ctx.attributes(req))
-        return met
-
-    def met_plain(state: VersionState, mode: str | None, ctx: Context) -> bool:
-        e = state.evidence.get(subject)
-        return e is not None and metrics_hold(fn, e.data.get("metrics"))
-
-    return met_plain
-
-
-def _decide_deployment(req: Requirement) -> Decider:
-    modes = frozenset(req.modes)
-    return lambda state, mode, ctx: mode is not None and mode in modes
-
-
-#: requirement kind -> decider factory: from a requirement, a callable (state, mode, ctx) -> met?
-#: that decides exactly as the kind's evaluator does (tests hold the two in agreement), without wording
-#: a reason; replay decides every transition this way and explains only the requirements that failed
-GATE_DECIDERS: dict[str, Callable[[Requirement], Decider]] = {
-    "signoff": _decide_signoff,
-    "evidence": _decide_evidence,
-    "deployment": _decide_deployment,
-}
-
-
-# --- plans: a tier's gates, compiled once ---------------------------------------------------------
 
 class TierPlan:
     """A tier's gates, compiled once: for each stage, every requirement with its decider, and one function that
-    lists the blocking requirements neither met nor waived (gatecode.py); the statuses of its forbids; and its
-    obligations with their periods."""
+    lists the blocking requirements neither met nor waived (code.compile_gate); the statuses of its forbids; and
+    its obligations with their periods."""
 
     __slots__ = ("tier", "gates", "blocking", "obligations", "_forbids")
 
@@ -104,8 +30,8 @@ class TierPlan:
         self.tier = tier
         self.gates: dict[str, tuple[tuple[Requirement, Decider], ...]] = {}
         self.blocking: dict[str, Callable[[VersionState, str | None, Context, datetime], list[Requirement]]] = {}
-        for stage, requirements in tier._gates.items():
-            decided = tuple((req, GATE_DECIDERS[req.kind](req)) for req in requirements)
+        for stage in dict.fromkeys(req.stage for req in tier.requirements if req.relation == "before"):
+            decided = tuple((req, REGISTRY[req.kind].decide(req)) for req in tier.gate(stage))
             self.gates[stage] = decided
             self.blocking[stage] = compile_gate(tuple((req, met) for req, met in decided if req.blocking),
                                                 f"{tier.name}@{stage}")
@@ -118,20 +44,31 @@ class TierPlan:
         key = tuple((f.id, f.because) for f in forbidden)
         found = self._forbids.get(key)
         if found is None:
-            statuses = tuple(forbid_status(self.tier, f) for f in forbidden)
-            found = self._forbids[key] = (statuses, tuple(s for s in statuses if s.failing))
+            statuses = tuple(self._forbid_status(f) for f in forbidden)
+            # another thread may have worded the same: either is right, and the first stays
+            found = self._forbids.setdefault(key, (statuses, tuple(s for s in statuses if s.failing)))
         return found
 
+    def _forbid_status(self, forbid) -> Status:
+        req = self.tier.requirement(forbid.id)
+        return REGISTRY[req.kind].forbidden(self.tier, req, forbid.because)
 
-_plans: dict[int, TierPlan] = {}
+
+#: where a tier keeps its plan: in its own __dict__, so the plan lives and dies with the policy that holds it
+_PLAN = "_tiergate_plan"
 
 
 def plan_of(tier: Tier) -> TierPlan:
-    plan = _plans.get(id(tier))
-    if plan is None or plan.tier is not tier:
-        if len(_plans) >= 256:  # a long-lived process that compiles policy after policy
-            _plans.clear()
-        plan = _plans[id(tier)] = TierPlan(tier)
+    """The tier's plan, compiled on first need and kept on the tier. Safe with many threads: a plan is published
+    only whole, and when two threads compile one at once, both use the one stored first."""
+    held = vars(tier)
+    plan = held.get(_PLAN)
+    if plan is not None and plan.tier is tier:
+        return plan
+    built = TierPlan(tier)
+    plan = held.setdefault(_PLAN, built)  # atomic: one plan wins
+    if plan.tier is not tier:  # a copy of a tier carries its original's plan: replace it
+        plan = held[_PLAN] = built
     return plan
 
 
@@ -140,7 +77,7 @@ def plan_of(tier: Tier) -> TierPlan:
 def unmet_requirements(ctx: Context, state: VersionState, stage: str, mode: str | None,
                        at: datetime) -> list[Requirement]:
     """The blocking requirements for entering `stage` that are neither met nor waived, in the gate's order
-    (forbids aside): what `evaluate_gate` finds failing, with nothing worded."""
+    (forbids aside): what `evaluate.evaluate_gate` finds failing, with nothing worded."""
     gate = ctx.plan.blocking.get(stage)
     return gate(state, mode, ctx, at) if gate is not None else []
 
@@ -158,5 +95,5 @@ def failing_statuses(ctx: Context, state: VersionState, unmet: list[Requirement]
 
 
 def _word_failing(req: Requirement, state: VersionState, ctx: Context, mode: str | None, at: datetime) -> str:
-    status, reason = GATE_EVALUATORS[req.kind](req, state, ctx, mode, True)
-    return _apply_waiver(Status(req, status, reason), state, ctx, at).reason
+    status, reason = REGISTRY[req.kind].evaluate(req, state, ctx, mode, True)
+    return apply_waiver(Status(req, status, reason), state, ctx, at).reason

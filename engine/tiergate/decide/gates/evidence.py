@@ -1,0 +1,78 @@
+"""`require evidence KIND [where CONDITION] [for NAME, ...] before STAGE`: the latest evidence of the kind is
+recorded and, with a condition, its metrics (each named attribute's, with `for`) satisfy it."""
+from __future__ import annotations
+
+from tiergate.decide.gates.base import MET, UNMET, Context, condition_holds, condition_problem, describe_values, \
+    for_attributes, metrics_hold
+from tiergate.decide.gates.registry import Decider, GateKind, register
+from tiergate.decide.gates.source import GateSource
+from tiergate.decide.workflow import VersionState
+from tiergate.inputs.events import format_time
+from tiergate.language.policy import Requirement
+
+
+def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | None,
+             explain: bool = True) -> tuple[str, str]:
+    e = state.evidence.get(req.subject)
+    if e is None:
+        return UNMET, f"no {req.subject} evidence recorded for version {state.version}" if explain else ""
+    if req.condition is None:
+        return MET, f"the latest {req.subject} (line {e.line}, {format_time(e.at)}) is recorded" if explain else ""
+    if req.for_names:
+        attributes = e.data.get("attributes") or {}
+        names = for_attributes(req, ctx.answers or {})
+        checked = [(name, attributes.get(name)) for name in names]
+    else:
+        names = []
+        checked = [(None, e.data.get("metrics"))]
+    failed = [(name, metrics) for name, metrics in checked if not condition_holds(req.condition, metrics)]
+    if not explain:
+        return (UNMET if failed else MET), ""
+    where = f"the latest {req.subject} (line {e.line}, {format_time(e.at)})"
+    if req.for_names and not names:
+        return MET, f"{where} is recorded (the use case names no {', '.join(req.for_names)} to test)"
+    if failed:
+        problems = []
+        for name, metrics in failed:
+            if name is not None and metrics is None:
+                problems.append(f"{where} has no metrics for {name}")
+            else:
+                problems.append(condition_problem(req.condition, metrics,
+                                                  where if name is None else f"{where}, for {name}"))
+        return UNMET, "; ".join(problems)
+    if req.for_names:
+        return MET, f"{where} satisfies `{req.condition.text}` for {', '.join(names)}"
+    return MET, f"{where} satisfies `{req.condition.text}` ({describe_values(req.condition, e.data['metrics'])})"
+
+
+def decide(req: Requirement) -> Decider:
+    subject, condition = req.subject, req.condition
+    if condition is None:
+        def recorded(state: VersionState, mode: str | None, ctx: Context) -> bool:
+            return subject in state.evidence
+        return recorded
+    fn = condition.fn
+    if req.for_names:
+        def met(state: VersionState, mode: str | None, ctx: Context) -> bool:
+            e = state.evidence.get(subject)
+            if e is None:
+                return False
+            attributes = e.data.get("attributes") or {}
+            return all(metrics_hold(fn, attributes.get(name)) for name in ctx.attributes(req))
+        return met
+
+    def met_plain(state: VersionState, mode: str | None, ctx: Context) -> bool:
+        e = state.evidence.get(subject)
+        return e is not None and metrics_hold(fn, e.data.get("metrics"))
+
+    return met_plain
+
+
+def code(req: Requirement, source: GateSource) -> str | None:
+    if req.condition is not None:
+        return None  # the decider reads the metrics, each attribute's when there is a `for`
+    source.needs("    evidence = state.evidence")
+    return f"{req.subject!r} in evidence"
+
+
+register(GateKind("evidence", evaluate=evaluate, decide=decide, code=code))

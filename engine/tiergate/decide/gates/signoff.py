@@ -1,0 +1,112 @@
+"""`require signoff from R1, R2 before STAGE` and `require N signoffs from R before STAGE`: approvals by people
+who held the role when they signed, not the version's author, and not cancelled by a later rejection."""
+from __future__ import annotations
+
+from tiergate.decide.gates.base import MET, UNMET, Context
+from tiergate.decide.gates.registry import Decider, GateKind, register
+from tiergate.decide.gates.source import GateSource
+from tiergate.decide.workflow import VersionState
+from tiergate.inputs.events import format_time
+from tiergate.language.policy import Requirement
+
+
+def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | None,
+             explain: bool = True) -> tuple[str, str]:
+    missing, granted = [], []
+    for role in req.roles:
+        approvers: list[str] = []
+        notes: list[str] = []
+        for e in state.signoffs.get((req.stage, role), ()):
+            holds = ctx.roster.holds(e.actor, role, e.at)
+            if e.data["decision"] == "reject":
+                if holds:
+                    approvers = []
+                    if explain:
+                        notes = [f"rejected by {e.actor} at {format_time(e.at)} (line {e.line})"]
+                continue
+            if e.actor == state.author:
+                if explain:
+                    notes.append(f"{e.actor}'s sign-off does not count: {e.actor} registered this version "
+                                 f"(separation of duties)")
+            elif not holds:
+                if explain:
+                    held = ", ".join(ctx.roster.roles_of(e.actor, e.at)) or "no role"
+                    known = "" if ctx.roster.knows(e.actor) else " and is not in the roster"
+                    notes.append(f"{e.actor}'s sign-off does not count: {e.actor} held {held} at "
+                                 f"{format_time(e.at)}, not {role}{known}")
+            elif e.actor not in approvers:
+                approvers.append(e.actor)
+        if len(approvers) >= req.count:
+            granted.append((role, approvers))
+        else:
+            missing.append((role, approvers, notes))
+    if not explain:
+        return (UNMET if missing else MET), ""
+    if missing:
+        texts = []
+        for role, approvers, notes in missing:
+            need = f"{req.count} approving sign-offs" if req.count > 1 else "an approving sign-off"
+            have = f"{len(approvers)} so far" if approvers else "none recorded"
+            texts.append(f"needs {need} from {role} for {req.stage} ({have})" + "".join(f"; {n}" for n in notes))
+        return UNMET, "; ".join(texts)
+    return MET, "approved by " + "; ".join(f"{role}: {', '.join(approvers)}" for role, approvers in granted)
+
+
+def decide(req: Requirement) -> Decider:
+    count = req.count
+    keys = tuple(((req.stage, role), role) for role in req.roles)
+
+    def met(state: VersionState, mode: str | None, ctx: Context) -> bool:
+        author = state.author
+        always, timed = ctx.always, ctx.timed
+        for key, role in keys:
+            approvers: list[str] = []
+            for e in state.signoffs.get(key, ()):
+                actor = e.actor
+                held = always.get(actor)
+                holds = (held is not None and role in held) or (actor in timed and ctx.roster.holds(actor, role, e.at))
+                if e.data["decision"] == "reject":
+                    if holds:
+                        approvers = []
+                elif holds and actor != author and actor not in approvers:
+                    approvers.append(actor)
+            if len(approvers) < count:
+                return False
+        return True
+
+    return met
+
+
+_SIGNOFFS = ("    signoffs = state.signoffs", "    author = state.author", "    always = ctx.always",
+             "    timed = ctx.timed", "    roster = ctx.roster")
+
+
+def code(req: Requirement, source: GateSource) -> str:
+    return " and ".join(f"len({_approvers(source, req.stage, role)}) >= {req.count}" for role in req.roles)
+
+
+def _approvers(source: GateSource, stage: str, role: str) -> str:
+    """The variable holding who approved (stage, role) so far, as `evaluate` counts them: people who held the role
+    when they signed, not the version's author, since the latest rejection by a holder. Counted once per gate."""
+
+    def write(name: str) -> list[str]:
+        source.needs(*_SIGNOFFS)
+        key = source.const((stage, role), "K")
+        return [
+            f"    {name} = []",
+            f"    for e in signoffs.get({key}, ()):",
+            "        actor = e.actor",
+            "        held = always.get(actor)",
+            f"        if not ((held is not None and {role!r} in held) or",
+            f"                (actor in timed and roster.holds(actor, {role!r}, e.at))):",
+            "            continue",
+            "        if e.data['decision'] == 'reject':",
+            f"            {name} = []",
+            f"        elif actor != author and actor not in {name}:",
+            f"            {name}.append(actor)",
+        ]
+
+    return source.shared(("approvers", stage, role), "a", write)
+
+
+register(GateKind("signoff", evaluate=evaluate, decide=decide, code=code))
