@@ -524,7 +524,7 @@ events = tiergate.inputs.events.load_events(sys.argv[3]); t.append(time.perf_cou
 roster = tiergate.inputs.events.load_roster(sys.argv[4]); t.append(time.perf_counter())
 result = tiergate.decide.check.check(policy, answers, events, roster, to="preproduction",
                             at=datetime(2031, 1, 1, tzinfo=timezone.utc)); t.append(time.perf_counter())
-tiergate.reports.check.text(result); t.append(time.perf_counter())
+tiergate.reports.check.as_text(result); t.append(time.perf_counter())
 print(" ".join(f"{(b - a) * 1000:7.0f}" for a, b in zip(t, t[1:])))
 """
 

@@ -97,7 +97,7 @@ def phases(folder: Path) -> None:
     from tiergate.fileio import read_source
     from tiergate.decide.classify import classify
     from tiergate.inputs.answers import _validator, find_answer_files, parse_answers, validate_document
-    from tiergate.reports.policydiff import json_report
+    from tiergate.reports.policydiff import as_json
     from tiergate.authoring.policydiff import diff
     from tiergate.inputs.yamlsource import load_yaml
 
@@ -119,7 +119,7 @@ def phases(folder: Path) -> None:
     answers = [parse_answers(d, str(p), new.questionnaire) for d, p in zip(data, files)]
     timed("classify under both policies", lambda: [(classify(old, a), classify(new, a)) for a in answers])
     result = timed("diff (classifies again)", lambda: diff(old, new, answers))
-    timed("JSON report", lambda: json_report(result))
+    timed("JSON report", lambda: as_json(result))
     print("where the time goes (CPU seconds, in process):")
     for label, seconds in rows:
         print(f"  {seconds:6.2f}  {label}")

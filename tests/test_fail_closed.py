@@ -18,7 +18,9 @@ import pytest
 import tiergate.decide.check
 from tiergate.decide.gates.registry import REGISTRY
 from tiergate.cli import main
-from tiergate.cli.check import RENDERERS
+from tiergate.reports import FORMATS
+
+RENDERERS = {fmt: tuple(where.split(":")) for fmt, where in FORMATS["CheckResult"].items()}
 from tiergate.language.requirements import KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,10 +200,10 @@ elif patch == "check":
     tiergate.decide.check.check = boom(RuntimeError("check exploded"))
 elif patch == "renderer":
     import tiergate.reports.check
-    tiergate.reports.check.text = boom(KeyError("verdict"))
+    tiergate.reports.check.as_text = boom(KeyError("verdict"))
 elif patch == "base-exception":
     import tiergate.reports.check
-    tiergate.reports.check.text = boom(Boom("not an Exception"))
+    tiergate.reports.check.as_text = boom(Boom("not an Exception"))
 sys.argv = ["tiergate", *args]
 from tiergate.cli import run
 run()

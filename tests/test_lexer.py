@@ -30,15 +30,14 @@ def reference_tokens(text: str) -> tuple[list, bool]:
     """The tokens Lark's lexer and indenter feed its parser for `text`, and whether the whole text parsed."""
     lark, builder, _ = lark_parser.reference_parser()
     fed = []
-    with lark_parser._lock:
-        builder.builder.file = "t.policy"
-        interactive = lark.parse_interactive(text)
-        try:
-            for token in interactive.iter_parse():
-                fed.append(token)
-            interactive.feed_eof(fed[-1] if fed else None)
-        except Exception:
-            return fed, False
+    builder.builder.file = "t.policy"  # this thread's own parser
+    interactive = lark.parse_interactive(text)
+    try:
+        for token in interactive.iter_parse():
+            fed.append(token)
+        interactive.feed_eof(fed[-1] if fed else None)
+    except Exception:
+        return fed, False
     return fed, True
 
 

@@ -72,6 +72,9 @@ def main() -> None:
 
 def run() -> None:
     """Entry point: any unexpected failure exits 2 with a short message, never 0 (fail closed)."""
+    from tiergate.language.gcpause import allow_pauses
+
+    allow_pauses()  # one command in one thread: reading a large policy may pause the collector
     try:
         main.main(standalone_mode=True)
     except SystemExit:

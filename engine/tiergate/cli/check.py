@@ -6,16 +6,8 @@ import sys
 import click
 
 from tiergate.errors import TiergateError
+from tiergate.reports import formats, render
 from tiergate.cli.output import EXIT_INPUT, echo_diagnostics, emit, format_choice, load_policy_or_exit, policy_option
-
-RENDERERS = {
-    "text": ("check", "text"),
-    "json": ("check", "json_report"),
-    "markdown": ("check", "markdown"),
-    "junit": ("ci", "junit"),
-    "sarif": ("ci", "sarif"),
-    "github": ("ci", "github"),
-}
 
 
 def _time(ctx, param, value):
@@ -46,7 +38,7 @@ def _time(ctx, param, value):
 @click.option("--at", "at", callback=_time, help="Evaluate at this time (RFC 3339; default: now).")
 @click.option("--replay", is_flag=True, help="Judge every past transition and report violations.")
 @click.option("--fail-on-warn", is_flag=True, help="Unmet recommendations and due obligations exit 1 too.")
-@format_choice("text", "json", "junit", "sarif", "github", "markdown")
+@format_choice(*formats("CheckResult"))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=str), help="Write the report to a file.")
 def command(policy_path, answers, events_path, ledger_path, use_case, roster_path, version, to, mode, at, replay,
             fail_on_warn, fmt, output):
@@ -65,31 +57,12 @@ def command(policy_path, answers, events_path, ledger_path, use_case, roster_pat
     if ledger_path is not None and answers is None and use_case is None:
         raise click.UsageError("with --ledger, give --answers or --use-case")
     try:
-        import importlib
-
-        from tiergate.decide.check import check
-        from tiergate.inputs.events import load_events, load_roster
-        from tiergate.inputs.answers import load_answers
+        from tiergate.app.checking import check
 
         policy = load_policy_or_exit(policy_path)
-        problems, loaded = [], {}
-        for name, loader, path in (("answers", lambda p: load_answers(p, policy), answers),
-                                   ("events", load_events, events_path), ("roster", load_roster, roster_path)):
-            if path is None:
-                continue
-            try:
-                loaded[name] = loader(path)
-            except TiergateError as exc:
-                problems.extend(exc.diagnostics)
-        if problems:
-            raise TiergateError(problems)
-        if ledger_path is not None:
-            loaded.update(_from_ledger(ledger_path, use_case or loaded["answers"].use_case, loaded))
-        result = check(policy, loaded["answers"], loaded["events"], loaded["roster"], version=version, to=to,
-                       mode=mode, at=at, replay=replay)
-        module, function = RENDERERS[fmt]
-        render = getattr(importlib.import_module(f"..reports.{module}", __package__), function)
-        emit(render(result), output)
+        result = check(policy, answers=answers, events=events_path, roster=roster_path, ledger=ledger_path,
+                       use_case=use_case, version=version, to=to, mode=mode, at=at, replay=replay)
+        emit(render(result, fmt), output)
         code = result.exit_code(fail_on_warn)
     except TiergateError as exc:
         echo_diagnostics(exc.diagnostics, exc.sources, err=True)
@@ -103,25 +76,3 @@ def command(policy_path, answers, events_path, ledger_path, use_case, roster_pat
         sys.exit(EXIT_INPUT)
     sys.exit(code)
 
-
-def _from_ledger(path: str, use_case: str, loaded: dict) -> dict:
-    """Events, and unless given, the roster and the registered answers, from a ledger."""
-    from tiergate.errors import Diagnostic, Location
-    from tiergate.ledger.actions import answers_of
-    from tiergate.ledger.service import Ledger
-
-    out = {}
-    with Ledger(path, create=False, readonly=True) as ledger:
-        out["events"] = ledger.events(use_case)
-        if "roster" not in loaded:
-            roster = ledger.roster()
-            if roster is None:
-                raise TiergateError(Diagnostic("E600", "the ledger holds no roster", Location(path),
-                                               hint="give --roster FILE, or `tiergate roster import FILE`"))
-            out["roster"] = roster
-        if "answers" not in loaded:
-            registration = ledger.registration(use_case)
-            if registration is None:
-                raise TiergateError(Diagnostic("E600", f"{use_case} is not registered in the ledger", Location(path)))
-            out["answers"] = answers_of(registration)
-    return out

@@ -8,19 +8,19 @@ from functools import wraps
 
 import click
 
-from tiergate.errors import Location, TiergateError
 from tiergate.cli.check import _time
 from tiergate.cli.output import (
     EXIT_FINDING,
     EXIT_INPUT,
     EXIT_OK,
     echo_diagnostics,
-    echo_json,
     emit,
     format_choice,
     load_policy_or_exit,
     plural,
 )
+from tiergate.errors import TiergateError
+from tiergate.reports import formats, render
 
 
 def ledger_options(func=None, *, writes: bool = True):
@@ -53,10 +53,10 @@ def ledger_options(func=None, *, writes: bool = True):
 
 
 class _Context:
+    """What every ledger command runs against: the policy, the roster given (if any), who acts, when, the ledger."""
+
     def __init__(self, ledger_path, policy_path, roster_path, actor, at, create=True, readonly=False, need_policy=True):
-        from tiergate.ledger import ledger_path as resolve
-        from tiergate.ledger.actions import time_or_now
-        from tiergate.ledger.service import Ledger
+        from tiergate.app.recording import open_ledger
 
         self.policy = load_policy_or_exit(policy_path) if need_policy else None
         self.roster = None
@@ -65,59 +65,40 @@ class _Context:
 
             self.roster = load_roster(roster_path)
         self.actor = actor or os.environ.get("TIERGATE_ACTOR") or getpass.getuser()
-        self.at = time_or_now(at)
-        self.ledger = Ledger(resolve(ledger_path), create=create, readonly=readonly)
+        self.at = at
+        self.ledger = open_ledger(ledger_path, create=create, readonly=readonly)
         # closed when the command ends, however it ends (the last connection to close folds the -wal in)
         click.get_current_context().call_on_close(self.ledger.close)
 
 
-def _value(text: str):
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
-
-
 def _pairs(items, what: str) -> dict:
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint=what)
-        key, _, value = item.partition("=")
-        out[key.strip()] = _value(value.strip())
-    return out
+    from tiergate.app.recording import assignments
+
+    try:
+        return assignments(items)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc.args[0]!r} is not NAME=VALUE", param_hint=what) from None
 
 
 def _metrics(pairs, metrics_file) -> dict:
+    from tiergate.app.recording import metrics_file as read_metrics
+
     metrics = {}
     if metrics_file:
-        from tiergate.fileio import read_source
-        from tiergate.inputs.yamlsource import load_yaml
-
-        doc = load_yaml(read_source(metrics_file), metrics_file)
-        if not isinstance(doc.data, dict):
-            raise click.BadParameter("a metrics file holds a mapping of metric names to values", param_hint="--metrics")
-        metrics.update(doc.data)
+        try:
+            metrics.update(read_metrics(metrics_file))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--metrics") from None
     metrics.update(_pairs(pairs, "METRICS"))
     return metrics
 
 
-def _record(ctx: _Context, body: dict) -> None:
-    from tiergate.ledger.actions import record
+def _record(ctx: _Context, event_type: str, use_case: str, version: str, **fields) -> None:
+    from tiergate.app.recording import record
 
-    row = record(ctx.ledger, ctx.policy, ctx.roster, body, Location(body["type"]))
-    click.echo(f"recorded {body['type']} #{row.seq} for {body['use_case']} {body['version']} ({row.hash[:12]})")
-
-
-def _body(ctx: _Context, event_type: str, use_case: str, version: str, **fields) -> dict:
-    body = {"at": ctx.at, "type": event_type, "use_case": use_case, "version": version, "actor": ctx.actor}
-    body.update({k: v for k, v in fields.items() if v is not None})
-    return body
+    done = record(ctx.ledger, ctx.policy, ctx.roster, event_type, use_case, version, actor=ctx.actor, at=ctx.at,
+                  **fields)
+    click.echo(f"recorded {event_type} #{done.seq} for {use_case} {version} ({done.hash[:12]})")
 
 
 @click.command("register")
@@ -129,14 +110,13 @@ def _body(ctx: _Context, event_type: str, use_case: str, version: str, **fields)
 @ledger_options
 def register(use_case, version, answers, artifact, sha256, ledger_path, policy_path, roster_path, actor, at):
     """Register VERSION of USE_CASE: classify it and record the tier and the policy it was classified under."""
-    from tiergate.ledger.actions import register as do
-    from tiergate.inputs.answers import load_answers
+    from tiergate.app.recording import register as do
 
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
-    row, body = do(ctx.ledger, ctx.policy, ctx.roster, use_case, version, load_answers(answers, ctx.policy), ctx.actor,
-                   ctx.at, artifact, sha256)
-    click.echo(f"registered {use_case} {version}: tier {body['tier']} under {ctx.policy.name} {ctx.policy.version} "
-               f"(#{row.seq}, {row.hash[:12]})")
+    done = do(ctx.ledger, ctx.policy, ctx.roster, use_case, version, answers, actor=ctx.actor, at=ctx.at,
+              artifact=artifact, sha256=sha256)
+    click.echo(f"registered {use_case} {version}: tier {done.body['tier']} under {ctx.policy.name} "
+               f"{ctx.policy.version} (#{done.seq}, {done.hash[:12]})")
 
 
 @click.command("evidence")
@@ -161,8 +141,8 @@ def evidence(use_case, version, kind, metrics, metrics_file, attributes, uri, sh
         if not metric:
             raise click.BadParameter(f"{key!r} is not NAME.METRIC", param_hint="--attribute")
         per_attribute.setdefault(name, {})[metric] = value
-    _record(ctx, _body(ctx, "evidence", use_case, version, kind=kind, metrics=_metrics(metrics, metrics_file),
-                       attributes=per_attribute or None, uri=uri, sha256=sha256))
+    _record(ctx, "evidence", use_case, version, kind=kind, metrics=_metrics(metrics, metrics_file),
+            attributes=per_attribute or None, uri=uri, sha256=sha256)
 
 
 @click.command("signoff")
@@ -176,8 +156,8 @@ def evidence(use_case, version, kind, metrics, metrics_file, attributes, uri, sh
 def signoff(use_case, version, gate, role, reject, comment, ledger_path, policy_path, roster_path, actor, at):
     """Sign off (approve or reject) a version's entry into a stage, in one of your roles."""
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
-    _record(ctx, _body(ctx, "signoff", use_case, version, role=role, gate=gate,
-                       decision="reject" if reject else "approve", comment=comment))
+    _record(ctx, "signoff", use_case, version, role=role, gate=gate, decision="reject" if reject else "approve",
+            comment=comment)
 
 
 @click.command("waive")
@@ -189,11 +169,8 @@ def signoff(use_case, version, gate, role, reject, comment, ledger_path, policy_
 @ledger_options
 def waive(use_case, version, requirement_id, until, justification, ledger_path, policy_path, roster_path, actor, at):
     """Waive a requirement of a version until a time (no longer than the policy's `up to`)."""
-    from tiergate.inputs.events import format_time
-
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
-    _record(ctx, _body(ctx, "waiver", use_case, version, requirement=requirement_id, justification=justification,
-                       expires=format_time(until)))
+    _record(ctx, "waiver", use_case, version, requirement=requirement_id, justification=justification, expires=until)
 
 
 @click.command("monitor")
@@ -205,7 +182,7 @@ def waive(use_case, version, requirement_id, until, justification, ledger_path, 
 def monitor(use_case, version, kind, metrics, ledger_path, policy_path, roster_path, actor, at):
     """Record a monitoring result of KIND with its METRICS (NAME=VALUE ...)."""
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
-    _record(ctx, _body(ctx, "monitoring", use_case, version, kind=kind, metrics=_pairs(metrics, "METRICS")))
+    _record(ctx, "monitoring", use_case, version, kind=kind, metrics=_pairs(metrics, "METRICS"))
 
 
 @click.command("review")
@@ -218,8 +195,7 @@ def monitor(use_case, version, kind, metrics, ledger_path, policy_path, roster_p
 def review(use_case, version, role, reject, comment, ledger_path, policy_path, roster_path, actor, at):
     """Record a periodic review of a version."""
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
-    _record(ctx, _body(ctx, "review", use_case, version, role=role, decision="reject" if reject else "approve",
-                       comment=comment))
+    _record(ctx, "review", use_case, version, role=role, decision="reject" if reject else "approve", comment=comment)
 
 
 @click.command("retire")
@@ -229,7 +205,7 @@ def review(use_case, version, role, reject, comment, ledger_path, policy_path, r
 def retire(use_case, version, ledger_path, policy_path, roster_path, actor, at):
     """Retire a version: no more transitions; its obligations end."""
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
-    _record(ctx, _body(ctx, "retired", use_case, version))
+    _record(ctx, "retired", use_case, version)
 
 
 @click.command("promote")
@@ -237,23 +213,22 @@ def retire(use_case, version, ledger_path, policy_path, roster_path, actor, at):
 @click.argument("version")
 @click.option("--to", "to", required=True, help="The stage to enter.")
 @click.option("--mode", help="The deployment mode (shadow, canary, ab_test, full, ...).")
-@format_choice("text", "json", "markdown")
+@format_choice("text", "json", "markdown")  # of the check's formats, those for people reading a terminal or a page
 @ledger_options
 def promote(use_case, version, to, mode, fmt, ledger_path, policy_path, roster_path, actor, at):
     """Move a version into a stage, only if its gate is met: otherwise nothing is written and it exits 1."""
-    from tiergate.ledger.actions import Blocked, promote as do
-    from tiergate.reports import check as report
+    from tiergate.app.recording import promote as do
+    from tiergate.ledger.actions import Blocked
 
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
-    render = {"json": report.json_report, "markdown": report.markdown}.get(fmt, report.text)
     try:
-        row, result = do(ctx.ledger, ctx.policy, ctx.roster, use_case, version, to, mode, ctx.actor, ctx.at)
+        done = do(ctx.ledger, ctx.policy, ctx.roster, use_case, version, to, mode=mode, actor=ctx.actor, at=ctx.at)
     except Blocked as blocked:
-        emit(render(blocked.result))
+        emit(render(blocked.result, fmt))
         click.echo("tiergate: not promoted; nothing was written", err=True)
         sys.exit(EXIT_FINDING)
-    emit(render(result))
-    click.echo(f"promoted {use_case} {version} to {to} (#{row.seq}, {row.hash[:12]})", err=True)
+    emit(render(done.check, fmt))
+    click.echo(f"promoted {use_case} {version} to {to} (#{done.seq}, {done.hash[:12]})", err=True)
 
 
 @click.command("import")
@@ -267,19 +242,13 @@ def promote(use_case, version, to, mode, fmt, ledger_path, policy_path, roster_p
 @ledger_options
 def import_(events_file, answers_files, allow_violations, ledger_path, policy_path, roster_path, actor, at):
     """Import an events file whole (or nothing), each event validated as if recorded one by one."""
-    from tiergate.fileio import read_source
-    from tiergate.ledger.importing import import_file
-    from tiergate.inputs.answers import load_answers
+    from tiergate.app.recording import import_events
 
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
-    answers = {}
-    for path in answers_files:
-        a = load_answers(path, ctx.policy)
-        answers[a.use_case] = a
-    admitted = [] if allow_violations else None
-    done = import_file(ctx.ledger, ctx.policy, ctx.roster, read_source(events_file), events_file, answers, admitted)
-    if admitted:
-        echo_diagnostics(admitted, {}, err=True)
+    done = import_events(ctx.ledger, ctx.policy, ctx.roster, events_file, answers_files,
+                         allow_violations=allow_violations)
+    if done.admitted:
+        echo_diagnostics(done.admitted, {}, err=True)
     click.echo(f"imported {done.count} events from {events_file}; head {done.head}")
 
 
@@ -290,12 +259,11 @@ def import_(events_file, answers_files, allow_violations, ledger_path, policy_pa
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=str))
 def export(ledger_path, fmt, use_case, output):
     """Export the ledger's events (re-importing a full export into an empty ledger gives the same head)."""
-    from tiergate.ledger import ledger_path as resolve
-    from tiergate.ledger.actions import export as do
-    from tiergate.ledger.service import Ledger
+    from tiergate.app.recording import open_ledger
+    from tiergate.app.registry import export as do
 
     try:
-        with Ledger(resolve(ledger_path), create=False, readonly=True) as ledger:
+        with open_ledger(ledger_path, create=False, readonly=True) as ledger:
             emit(do(ledger, fmt, use_case), output)
     except TiergateError as exc:
         echo_diagnostics(exc.diagnostics, err=True)
@@ -308,49 +276,37 @@ def export(ledger_path, fmt, use_case, output):
 @click.option("--stage", help="Only versions in this stage.")
 @click.option("--owner", help="Only this owner.")
 @click.option("--attention", is_flag=True, help="Only what needs action.")
-@format_choice("text", "json", "csv", "markdown", "html")
+@format_choice(*formats("Status"))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=str))
 def status(ledger_path, policy_path, roster_path, actor, at, tier, stage, owner, attention, fmt, output):
     """The registry: every use case and version, its tier, stage, next gate, obligations and waivers."""
-    from tiergate.ledger.registry import status as do
-    from tiergate.reports import registry as report
+    from tiergate.app.registry import status as do
 
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at, create=False, readonly=True)
-    from tiergate.inputs.events import parse_time
-
-    rows = do(ctx.ledger, ctx.policy, ctx.roster, parse_time(ctx.at))
-    rows = [r for r in rows if (tier is None or r.tier == tier) and (stage is None or r.stage == stage)
-            and (owner is None or r.owner == owner) and (not attention or r.attention)]
-    render = {"json": lambda r: report.json_report(r, ctx.policy), "csv": report.csv_report,
-              "markdown": lambda r: report.markdown(r, ctx.policy), "html": lambda r: report.html(r, ctx.policy)}
-    emit(render.get(fmt, report.text)(rows), output)
+    emit(render(do(ctx.ledger, ctx.policy, ctx.roster, ctx.at, tier=tier, stage=stage, owner=owner,
+                   attention=attention), fmt), output)
 
 
 @click.command("history")
 @click.argument("use_case")
 @click.argument("version", required=False)
 @click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
-@format_choice("text", "json")
+@format_choice(*formats("History"))
 def history(use_case, version, ledger_path, fmt):
     """The timeline of a model: who did what, when, under which policy version, with links to artifacts."""
-    from tiergate.ledger import ledger_path as resolve
-    from tiergate.ledger.registry import history as do
-    from tiergate.ledger.service import Ledger
-    from tiergate.reports import registry as report
+    from tiergate.app.recording import open_ledger
+    from tiergate.app.registry import history as do
 
     try:
-        with Ledger(resolve(ledger_path), create=False, readonly=True) as ledger:
-            entries = do(ledger, use_case, version)
+        with open_ledger(ledger_path, create=False, readonly=True) as ledger:
+            timeline = do(ledger, use_case, version)
     except TiergateError as exc:
         echo_diagnostics(exc.diagnostics, err=True)
         sys.exit(EXIT_INPUT)
-    if not entries:
+    if not timeline.entries:
         click.echo(f"tiergate: no events for {use_case}" + (f" {version}" if version else ""), err=True)
         sys.exit(EXIT_INPUT)
-    if fmt == "json":
-        echo_json(entries)
-    else:
-        emit(report.history_text(entries))
+    emit(render(timeline, fmt))
 
 
 @click.command("reclassify")
@@ -359,16 +315,16 @@ def history(use_case, version, ledger_path, fmt):
 def reclassify(dry_run, ledger_path, policy_path, roster_path, actor, at):
     """Classify every registered use case again under the current policy; record where the tier changed, and where
     it stays but was decided under another policy version."""
-    from tiergate.ledger.actions import reclassify as do
+    from tiergate.app.registry import reclassify as do
 
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at, create=False)
-    decided = do(ctx.ledger, ctx.policy, ctx.actor, ctx.at, dry_run)
-    changes = [d for d in decided if d.changed]
+    done = do(ctx.ledger, ctx.policy, actor=ctx.actor, at=ctx.at, dry_run=dry_run)
+    changes = done.changes
     for c in changes:
         click.echo(f"{c.use_case}: {c.old_tier} -> {c.new_tier}")
     under = f"{ctx.policy.name} {ctx.policy.version}"
     summary = f"{plural(len(changes), 'use case')} {'would change' if dry_run else 'changed'} tier under {under}"
-    kept = len(decided) - len(changes)
+    kept = len(done.decided) - len(changes)
     if kept:  # (decided under an older policy version: recorded, so that `status` no longer flags them)
         its = "its" if kept == 1 else "their"
         summary += f"; {plural(kept, 'other')} " + (f"would keep {its} tier" if dry_run else
@@ -386,16 +342,11 @@ def roster():
 @ledger_options
 def roster_import(file, ledger_path, policy_path, roster_path, actor, at):
     """Store FILE as the roster (a recorded event, so every change of roles is on the record)."""
-    from tiergate.fileio import read_source
-    from tiergate.inputs.events import parse_roster
-    from tiergate.ledger.actions import record, roster_body
-    from tiergate.inputs.yamlsource import load_yaml
+    from tiergate.app.recording import store_roster
 
     ctx = _Context(ledger_path, policy_path, None, actor, at)
-    parse_roster(read_source(file), file)  # validate first
-    body = roster_body(load_yaml(read_source(file), file).data, ctx.actor, ctx.at)
-    row = record(ctx.ledger, ctx.policy, None, body, Location(file))
-    click.echo(f"roster stored (#{row.seq}, {row.hash[:12]}); {len(body['people'])} people")
+    done = store_roster(ctx.ledger, ctx.policy, file, actor=ctx.actor, at=ctx.at)
+    click.echo(f"roster stored (#{done.seq}, {done.hash[:12]}); {len(done.body['people'])} people")
 
 
 @click.group("audit")
@@ -408,12 +359,12 @@ def audit():
 @click.option("--head", "expected", help="The head hash published earlier: the ledger must still end there.")
 def audit_verify(ledger_path, expected):
     """Recompute the hash chain; report the first event altered, deleted, inserted or reordered (exit 1)."""
-    from tiergate.ledger import ledger_path as resolve
-    from tiergate.ledger.service import Ledger
+    from tiergate.app.recording import open_ledger
+    from tiergate.app.registry import verify
 
     try:
-        with Ledger(resolve(ledger_path), create=False, readonly=True) as ledger:
-            result = ledger.verify(expected)
+        with open_ledger(ledger_path, create=False, readonly=True) as ledger:
+            result = verify(ledger, expected)
     except TiergateError as exc:
         echo_diagnostics(exc.diagnostics, err=True)
         sys.exit(EXIT_INPUT)
@@ -431,13 +382,12 @@ def audit_verify(ledger_path, expected):
 @click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
 def audit_reindex(ledger_path):
     """Build the index `status` reads again from the events (after `audit verify` found it wrong)."""
-    from tiergate.ledger import ledger_path as resolve
-    from tiergate.ledger.service import Ledger
+    from tiergate.app.recording import open_ledger
+    from tiergate.app.registry import reindex
 
     try:
-        with Ledger(resolve(ledger_path), create=False) as ledger:
-            rows = ledger.store.reindex()
-            count = ledger.store.count()
+        with open_ledger(ledger_path, create=False) as ledger:
+            rows, count = reindex(ledger)
     except TiergateError as exc:
         echo_diagnostics(exc.diagnostics, err=True)
         sys.exit(EXIT_INPUT)
@@ -448,11 +398,10 @@ def audit_reindex(ledger_path):
 @click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
 def audit_head(ledger_path):
     """Print the current head hash, to publish elsewhere (e.g. in a CI log)."""
-    from tiergate.ledger import ledger_path as resolve
-    from tiergate.ledger.service import Ledger
+    from tiergate.app.recording import open_ledger
 
     try:
-        with Ledger(resolve(ledger_path), create=False, readonly=True) as ledger:
+        with open_ledger(ledger_path, create=False, readonly=True) as ledger:
             click.echo(ledger.head())
     except TiergateError as exc:
         echo_diagnostics(exc.diagnostics, err=True)

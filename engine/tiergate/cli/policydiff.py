@@ -6,7 +6,7 @@ import sys
 import click
 
 from tiergate.errors import TiergateError
-from tiergate.reports import policydiff as report
+from tiergate.reports import formats, render
 from tiergate.cli.check import _time
 from tiergate.cli.output import (
     EXIT_FINDING,
@@ -30,35 +30,19 @@ from tiergate.cli.output import (
               help="Who holds which roles (with --events).")
 @click.option("--at", "at", callback=_time, help="Judge versions at this time (default: now).")
 @click.option("--fail-on-change", is_flag=True, help="Exit 1 when anything changed.")
-@format_choice("text", "json", "markdown")
+@format_choice(*formats("DiffResult"))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=str), help="Write the report to a file.")
 def command(old, new, use_cases, events_path, roster_path, at, fail_on_change, fmt, output):
     """Compare policy OLD with NEW: the policy change, and with --use-cases its impact on each use case."""
-    from tiergate.authoring.policydiff import diff
-    from tiergate.inputs.answers import find_answer_files, load_answer_files
+    from tiergate.app.policies import diff
 
     if events_path and not (use_cases and roster_path):
         raise click.UsageError("--events needs --use-cases and --roster")
     old_policy, new_policy = load_policy_or_exit(old), load_policy_or_exit(new)
-    answers, problems = None, []
-    if use_cases:
-        answers, problems = load_answer_files(find_answer_files([use_cases]), new_policy)
-    events = roster = None
-    if events_path:
-        from tiergate.inputs.events import load_events, load_roster
-
-        try:
-            events, roster = load_events(events_path), load_roster(roster_path)
-        except TiergateError as exc:
-            problems.extend(exc.diagnostics)
-    if problems:
-        echo_diagnostics(problems, err=True)
-        sys.exit(EXIT_INPUT)
     try:
-        result = diff(old_policy, new_policy, answers, events, roster, at)
+        result = diff(old_policy, new_policy, use_cases=use_cases, events=events_path, roster=roster_path, at=at)
     except TiergateError as exc:
         echo_diagnostics(exc.diagnostics, exc.sources, err=True)
         sys.exit(EXIT_INPUT)
-    render = {"json": report.json_report, "markdown": report.markdown}.get(fmt, report.text)
-    emit(render(result), output)
+    emit(render(result, fmt), output)
     sys.exit(EXIT_FINDING if fail_on_change and result.changed else EXIT_OK)

@@ -5,14 +5,14 @@ import sys
 
 import click
 
-from tiergate.authoring.policytest import run_tests
-from tiergate.reports import policytest as report
+from tiergate.app.policies import test
+from tiergate.reports import formats, render
 from tiergate.cli.output import EXIT_FINDING, EXIT_INPUT, EXIT_OK, echo_diagnostics, emit, format_choice
 
 
 @click.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=str))
-@format_choice("text", "json", "junit")
+@format_choice(*formats("TestRun"))
 @click.option("--coverage", is_flag=True, help="List the classify rules and requirements no case exercised.")
 @click.option("--coverage-min", type=click.FloatRange(0, 100), help="Fail (exit 1) when coverage is below PCT.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=str), help="Write the report to a file.")
@@ -22,14 +22,8 @@ def command(paths, fmt, coverage, coverage_min, output):
     Exit 0 when every case passes, 1 when one fails (or coverage is below --coverage-min),
     2 when a test file or a case's inputs cannot be used (the other files and cases still run).
     """
-    run = run_tests(list(paths))
-    want_coverage = coverage or coverage_min is not None
-    if fmt == "json":
-        emit(report.json_report(run, want_coverage), output)
-    elif fmt == "junit":
-        emit(report.junit(run), output)
-    else:
-        emit(report.text(run, want_coverage), output)
+    run = test(list(paths))
+    emit(render(run, fmt, coverage=coverage or coverage_min is not None), output)
     if run.errors:
         echo_diagnostics(run.errors, err=True)
     if not run.results and not run.errors:

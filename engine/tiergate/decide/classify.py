@@ -42,15 +42,8 @@ class _Compiled:
                                           if t.forbids})
 
 
-_compiled: dict[int, tuple[Policy, _Compiled]] = {}
-
-
 def _prepared(policy: Policy) -> _Compiled:
-    entry = _compiled.get(id(policy))
-    if entry is None or entry[0] is not policy:
-        entry = (policy, _Compiled(policy))
-        _compiled[id(policy)] = entry
-    return entry[1]
+    return policy.compiled("classify", _Compiled)
 
 
 class Classification:
@@ -154,8 +147,10 @@ def _missing_answer(policy: Policy, answers: Answers, conditions) -> TiergateErr
 
 def classify(policy: Policy, answers: Answers | dict[str, Any]) -> Classification:
     """Classify one use case. `answers` is an Answers (from load_answers) or a whole answers document."""
-    prepared = _compiled.get(id(policy))
-    prepared = prepared[1] if prepared is not None and prepared[0] is policy else _prepared(policy)
+    try:
+        prepared = policy.artifacts["classify"]
+    except KeyError:
+        prepared = _prepared(policy)
     values = answers.answers if isinstance(answers, Answers) else (answers.get("answers") or {})
     try:
         best, matched, hits = prepared.matcher(values)

@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterable
 
 from tiergate.errors import Diagnostic, Location, TiergateError, closest, did_you_mean
 from tiergate.inputs.yamlsource import YamlDocument, json_path, load_yaml
 
-_validators: dict[int, list] = {}  # id(schema) -> [schema, jsonschema validator, fast check]
+#: id(schema) -> [schema, jsonschema validator, fast check], the most recently used few. An entry holds its schema,
+#: so an id cannot be reused while its entry lives; a schema no policy uses any more is dropped in time.
+_validators: OrderedDict[int, list] = OrderedDict()
+_VALIDATORS_KEPT = 16
+_validators_lock = threading.Lock()
 
 
 class Answers:
@@ -61,11 +67,15 @@ def _validator(schema) -> Any:
 def _entry(schema) -> list:
     """[schema, jsonschema validator or None until needed, fast check or None], once per schema object."""
     entry = _validators.get(id(schema))
-    if entry is None or entry[0] is not schema:
-        from tiergate.inputs.schemacheck import compile_schema
+    if entry is not None and entry[0] is schema:
+        return entry
+    from tiergate.inputs.schemacheck import compile_schema
 
-        entry = [schema, None, compile_schema(_plain(schema))]
+    entry = [schema, None, compile_schema(_plain(schema))]
+    with _validators_lock:
         _validators[id(schema)] = entry
+        while len(_validators) > _VALIDATORS_KEPT:
+            _validators.popitem(last=False)
     return entry
 
 
@@ -188,6 +198,21 @@ def parse_answers(data: bytes | str, file: str, schema) -> Answers:
     return Answers(file, str(d.get("use_case", "")), str(d.get("title", "")), str(d.get("owner", "")), answers, document)
 
 
+def validate_answers(data: dict, schema, file: str = "<answers>", document: YamlDocument | None = None) -> Answers:
+    """Answers given as a mapping (an answers document) checked against a questionnaire as a file's would be.
+    Raises TiergateError listing every problem; `document` gives line numbers where the mapping came from a file."""
+    document = document if document is not None and document.data == data else YamlDocument(file, data)
+    problems = validate_document(document, schema)
+    if problems:
+        raise TiergateError(problems)
+    answers = data.get("answers")
+    if not isinstance(answers, dict):
+        raise TiergateError(Diagnostic("E301", "`answers` must be a mapping of questions to answers",
+                                       document.location("$.answers")))
+    return Answers(file, str(data.get("use_case", "")), str(data.get("title", "")), str(data.get("owner", "")),
+                   answers, document)
+
+
 def load_answers(path: str | Path, policy=None) -> Answers:
     """Read and validate one answers file against the policy's questionnaire (default pack when None)."""
     from tiergate.language.load import load_policy
@@ -234,13 +259,14 @@ def load_answer_files(paths: Iterable[str | Path], policy, progress=None) -> tup
     Returns the valid answers in file order and the diagnostics of the invalid ones. `progress(n)` is
     called as files complete.
     """
-    import os
+    from tiergate.cpus import usable_cpus
 
     files = list(paths)
-    schema = _plain(policy.questionnaire)
-    workers = min(os.cpu_count() or 1, 8)
+    workers = min(usable_cpus(), 8)
+    parallel = len(files) >= PARALLEL_FROM and workers > 1
+    schema = _plain(policy.questionnaire) if parallel else policy.questionnaire  # plain containers travel to workers
     jobs = [(f, schema) for f in files]
-    if len(files) >= PARALLEL_FROM and workers > 1:
+    if parallel:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=workers) as pool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from functools import lru_cache
 
 from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -66,7 +65,7 @@ class _BadDedent(Exception):
         self.levels = levels
 
 
-_lock = threading.Lock()
+_local = threading.local()  # each thread its own parser: the builder and the indenter keep state while parsing
 
 
 class _LarkBuilder:
@@ -82,9 +81,16 @@ class _LarkBuilder:
         return lambda children: method(*children)
 
 
-@lru_cache(maxsize=1)
 def reference_parser() -> tuple[Lark, _LarkBuilder, _PolicyIndenter]:
-    """Lark's LALR parser over policy.lark with the contextual lexer and the indenter, built once."""
+    """Lark's LALR parser over policy.lark with the contextual lexer and the indenter, built once per thread
+    (Lark's cache makes every build after the first a load)."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = _build()
+    return parser
+
+
+def _build() -> tuple[Lark, _LarkBuilder, _PolicyIndenter]:
     builder = _LarkBuilder()
     indenter = _PolicyIndenter()
     lark = Lark.open(
@@ -103,16 +109,15 @@ def reference_parser() -> tuple[Lark, _LarkBuilder, _PolicyIndenter]:
 def parse(text: str, file: str, sources: dict[str, str]) -> ast.Module:
     """Parse decoded policy text; raise TiergateError with a worded syntax error."""
     lark, builder, indenter = reference_parser()
-    with _lock:
-        builder.builder.file = file
-        try:
-            statements = lark.parse(text if text.endswith("\n") else text + "\n")
-        except VisitError as exc:  # an exception raised inside the builder comes back wrapped
-            raise TiergateError(_from_exception(exc.orig_exc, file, indenter), sources) from None
-        except (UnexpectedInput, NestingTooDeep, _StrayClose, _BadDedent) as exc:
-            raise TiergateError(_from_exception(exc, file, indenter), sources) from None
-        except RecursionError:
-            raise TiergateError(Diagnostic("E107", "the policy nests too deeply to read", Location(file)), sources) from None
+    builder.builder.file = file
+    try:
+        statements = lark.parse(text if text.endswith("\n") else text + "\n")
+    except VisitError as exc:  # an exception raised inside the builder comes back wrapped
+        raise TiergateError(_from_exception(exc.orig_exc, file, indenter), sources) from None
+    except (UnexpectedInput, NestingTooDeep, _StrayClose, _BadDedent) as exc:
+        raise TiergateError(_from_exception(exc, file, indenter), sources) from None
+    except RecursionError:
+        raise TiergateError(Diagnostic("E107", "the policy nests too deeply to read", Location(file)), sources) from None
     return ast.Module(file, text, tuple(statements))
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from tiergate.language.conditions import CompiledCondition
 from tiergate.errors import Diagnostic, Location
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,22 @@ class Policy:
     questionnaire: Mapping[str, Any] = field(repr=False)
     questionnaire_file: str = ""
     warnings: tuple[Diagnostic, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "artifacts", {})  # see compiled(); kept with the policy, gone with it
+
+    def compiled(self, key: str, build: Callable[[Policy], T]) -> T:
+        """An artifact compiled from this policy (the classifier's code, gate plans, validators), built on first
+        need and kept with the policy: nothing is keyed by `id()`, and it is freed with the policy.
+
+        Safe from several threads: two threads may both build it the first time, and one result is kept for good
+        (`dict.setdefault` is atomic), so every caller sees a whole artifact. Hot paths may read
+        `policy.artifacts[key]` directly and fall back to this method on KeyError.
+        """
+        try:
+            return self.artifacts[key]
+        except KeyError:
+            return self.artifacts.setdefault(key, build(self))
 
     @property
     def tier_names(self) -> tuple[str, ...]:

@@ -53,7 +53,7 @@ def _where(result: CheckResult, s: Status) -> str:
     return f"{result.policy.file}:{s.requirement.loc.line}"
 
 
-def text(result: CheckResult) -> str:
+def as_text(result: CheckResult) -> str:
     lines = [verdict(result)]
     if result.target is not None:
         if not result.transition_ok:
@@ -82,11 +82,11 @@ def text(result: CheckResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def json_report(result: CheckResult) -> str:
+def as_json(result: CheckResult) -> str:
     return readable(result.to_dict()) + "\n"
 
 
-def markdown(result: CheckResult) -> str:
+def as_markdown(result: CheckResult) -> str:
     icon = "✅" if not result.failing else "❌"
     out = [f"### {icon} {verdict(result)}\n",
            f"Policy `{result.policy.name}` {result.policy.version}, evaluated at {format_time(result.at)}.\n"]

@@ -40,7 +40,7 @@ def _suite(index: int, name: str, classname: str, statuses, stamp: str, extra_fa
             "    <system-out/>\n    <system-err/>\n  </testsuite>")
 
 
-def junit(result: CheckResult) -> str:
+def as_junit(result: CheckResult) -> str:
     stamp = result.at.strftime("%Y-%m-%dT%H:%M:%S")
     base = f"{result.use_case}.{result.version}"
     suites = []
@@ -81,7 +81,7 @@ def _result(result: CheckResult, s: Status, rule_index: dict, context: str) -> d
     return out
 
 
-def sarif(result: CheckResult) -> str:
+def as_sarif(result: CheckResult) -> str:
     reported: list[tuple[Status, str, dict | None]] = []
     if result.target is not None:
         reported += [(s, f"gate {result.target}", None) for s in result.requirements if s.failing or s.warning
@@ -150,7 +150,7 @@ def _gh_prop(text: str) -> str:
     return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def github(result: CheckResult) -> str:
+def as_github(result: CheckResult) -> str:
     lines = []
 
     def annotate(level: str, file: str, line: int, title: str, message: str) -> None:

@@ -6,7 +6,6 @@ from collections import Counter
 from typing import Sequence
 
 from tiergate.decide.classify import Classification
-from tiergate.errors import Diagnostic
 from tiergate.jsoncodec import readable
 from tiergate.reports import tabular as tables
 
@@ -62,6 +61,13 @@ def text_one(c: Classification) -> str:
     return "\n".join(lines) + "\n"
 
 
+def as_text(run) -> str:
+    """One use case in full when a single file was asked for, else one line per use case."""
+    if run.single and run.results:
+        return text_one(run.results[0])
+    return text_many(run.results)
+
+
 def text_many(results: Sequence[Classification]) -> str:
     if not results:
         return ""
@@ -76,7 +82,10 @@ def text_many(results: Sequence[Classification]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary(results: Sequence[Classification], errors: int, policy) -> str:
+def summary(run) -> str:
+    """One line for standard error after the text report of many files."""
+    results, policy = run.results, run.policy
+    errors = len({d.location.file for d in run.errors})
     counts = Counter(c.tier for c in results)
     parts = [f"{counts[t.name]} {t.name}" for t in reversed(policy.tiers) if counts[t.name]]
     text = f"{len(results)} use case{'s' if len(results) != 1 else ''} classified"
@@ -90,7 +99,8 @@ def summary(results: Sequence[Classification], errors: int, policy) -> str:
     return text
 
 
-def json_report(results: Sequence[Classification], errors: Sequence[Diagnostic], single: bool) -> str:
+def as_json(run) -> str:
+    results, errors, single = run.results, run.errors, run.single
     if single and results and not errors:
         return readable(results[0].to_dict()) + "\n"
     data = {"classifications": [c.to_dict() for c in results], "errors": [d.to_dict() for d in errors]}
@@ -108,11 +118,12 @@ def _rows(results: Sequence[Classification]):
                [m.id for m in c.forbidden], len(c.requirements)]
 
 
-def csv_report(results: Sequence[Classification]) -> str:
-    return tables.csv_text(HEADERS, list(_rows(results)))
+def as_csv(run) -> str:
+    return tables.csv_text(HEADERS, list(_rows(run.results)))
 
 
-def markdown_report(results: Sequence[Classification], errors: Sequence[Diagnostic], policy) -> str:
+def as_markdown(run) -> str:
+    results, errors, policy = run.results, run.errors, run.policy
     out = [f"## Classification under {policy.name} {policy.version}\n", tables.markdown(HEADERS, list(_rows(results)))]
     if errors:
         out.append("\n### Could not be classified\n")

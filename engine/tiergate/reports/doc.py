@@ -1,4 +1,4 @@
-"""Render documentation blocks (policydoc.build) as Markdown or one self-contained HTML page."""
+"""A policy's documentation (blocks from policydoc.build) as Markdown or one self-contained HTML page."""
 from __future__ import annotations
 
 import html
@@ -7,9 +7,9 @@ import re
 from tiergate.reports import tabular as tables
 
 
-def markdown(blocks) -> str:
+def as_markdown(doc) -> str:
     out = []
-    for block in blocks:
+    for block in doc.blocks:
         kind = block[0]
         if kind in ("h1", "h2", "h3"):
             out.append("#" * int(kind[1]) + " " + block[1] + "\n")
@@ -30,9 +30,10 @@ def _inline(text: str) -> str:
     return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
 
 
-def html_page(blocks, title: str) -> str:
+def as_html(doc) -> str:
+    title = doc.title
     body = []
-    for block in blocks:
+    for block in doc.blocks:
         kind = block[0]
         if kind in ("h1", "h2", "h3"):
             body.append(f"<{kind}>{_inline(block[1])}</{kind}>")

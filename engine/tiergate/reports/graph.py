@@ -51,3 +51,13 @@ def default_tier(policy: Policy, workflow: Workflow) -> Tier | None:
     """The highest tier that uses the workflow: its gates are the fullest picture."""
     users = [t for t in policy.tiers if (t.workflow or policy.default_workflow) == workflow.name]
     return users[-1] if users else None
+
+
+def as_mermaid(g) -> str:
+    """A WorkflowGraph result as Mermaid."""
+    return mermaid(g.policy, g.workflow, g.tier)
+
+
+def as_dot(g) -> str:
+    """A WorkflowGraph result as Graphviz dot."""
+    return dot(g.policy, g.workflow, g.tier)

@@ -30,7 +30,7 @@ def _policy_lines(result: DiffResult, bullet: str) -> list[str]:
     return out
 
 
-def text(result: DiffResult) -> str:
+def as_text(result: DiffResult) -> str:
     out = [result.headline(), f"old: {_ident(result.old)}", f"new: {_ident(result.new)}"]
     policy_lines = _policy_lines(result, "  ")
     if policy_lines:
@@ -59,11 +59,11 @@ def text(result: DiffResult) -> str:
     return "\n".join(out) + "\n"
 
 
-def json_report(result: DiffResult) -> str:
+def as_json(result: DiffResult) -> str:
     return readable(result.to_dict()) + "\n"
 
 
-def markdown(result: DiffResult) -> str:
+def as_markdown(result: DiffResult) -> str:
     out = [f"### Policy impact: {result.headline()}\n\n",
            f"- old: `{result.old.name}` {result.old.version} (sha256 `{result.old.sha256[:12]}`)\n",
            f"- new: `{result.new.name}` {result.new.version} (sha256 `{result.new.sha256[:12]}`)\n"]

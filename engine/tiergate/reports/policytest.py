@@ -20,7 +20,7 @@ def _policy_lines(result: CaseResult, source_lines: dict[str, list[str]]) -> lis
     return out
 
 
-def text(run: TestRun, coverage: bool = False) -> str:
+def as_text(run: TestRun, coverage: bool = False) -> str:
     sources = {f: p.source.splitlines() for f, p in run.policies.items()}
     out = []
     for r in run.results:
@@ -55,7 +55,7 @@ def text(run: TestRun, coverage: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
-def json_report(run: TestRun, coverage: bool = False) -> str:
+def as_json(run: TestRun, coverage: bool = False) -> str:
     data = {
         "passed": sum(1 for r in run.results if r.passed),
         "failed": len(run.failed),
@@ -73,7 +73,7 @@ def json_report(run: TestRun, coverage: bool = False) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def junit(run: TestRun) -> str:
+def as_junit(run: TestRun, coverage: bool = False) -> str:
     by_file: dict[str, list[CaseResult]] = {}
     for r in run.results:
         by_file.setdefault(r.file, []).append(r)

@@ -1,9 +1,7 @@
-"""The registry (`tiergate status`) and a model's timeline (`tiergate history`), for people and machines."""
+"""The registry (`tiergate status`): every model version, for people and machines."""
 from __future__ import annotations
 
-import json
 import shutil
-from typing import Sequence
 
 from tiergate.inputs.events import format_time
 from tiergate.jsoncodec import readable
@@ -27,7 +25,8 @@ def _cells(r) -> list:
             "; ".join(flags) if r.attention else ""]
 
 
-def text(rows: Sequence, width: int | None = None) -> str:
+def as_text(status, width: int | None = None) -> str:
+    rows = status.rows
     if not rows:
         return "no registered use cases\n"
     width = width or shutil.get_terminal_size((120, 24)).columns
@@ -51,33 +50,20 @@ def text(rows: Sequence, width: int | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def json_report(rows: Sequence, policy) -> str:
-    return readable({"policy": policy.identity(), "versions": [r.to_dict() for r in rows]}) + "\n"
+def as_json(status) -> str:
+    return readable({"policy": status.policy.identity(), "versions": [r.to_dict() for r in status.rows]}) + "\n"
 
 
-def csv_report(rows: Sequence) -> str:
-    return tables.csv_text(HEADERS, [_cells(r) for r in rows])
+def as_csv(status) -> str:
+    return tables.csv_text(HEADERS, [_cells(r) for r in status.rows])
 
 
-def markdown(rows: Sequence, policy) -> str:
-    return f"## Model registry under {policy.name} {policy.version}\n\n" + tables.markdown(HEADERS, [_cells(r) for r in rows])
+def as_markdown(status) -> str:
+    policy = status.policy
+    return f"## Model registry under {policy.name} {policy.version}\n\n" + tables.markdown(HEADERS, [_cells(r) for r in status.rows])
 
 
-def html(rows: Sequence, policy) -> str:
-    return tables.html_page("Model registry", HEADERS, [_cells(r) for r in rows],
+def as_html(status) -> str:
+    policy = status.policy
+    return tables.html_page("Model registry", HEADERS, [_cells(r) for r in status.rows],
                             f"Policy {policy.name} {policy.version}; click a column to sort.")
-
-
-def history_text(entries: Sequence[dict]) -> str:
-    lines = []
-    for e in entries:
-        detail = {k: v for k, v in e.items() if k not in ("seq", "hash", "recorded_at", "at", "type", "use_case",
-                                                           "version", "actor", "answers")}
-        if e["type"] == "registered":
-            detail = {k: detail[k] for k in ("tier", "policy", "artifact", "sha256") if k in detail}
-        if "policy" in detail and isinstance(detail["policy"], dict):
-            detail["policy"] = f"{detail['policy'].get('name')} {detail['policy'].get('version')}"
-        shown = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v}"
-                          for k, v in detail.items())
-        lines.append(f"{e['at']}  #{e['seq']:<5} {e['version']:<8} {e['type']:<11} by {e['actor']}: {shown}")
-    return "\n".join(lines) + ("\n" if lines else "no events\n")

@@ -79,3 +79,24 @@ def html_page(title: str, headers: Sequence[str], rows: Sequence[Row], meta: str
             f"<style>{_STYLE}</style></head><body>\n<h1>{html.escape(title)}</h1>{meta_html}\n"
             f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>\n"
             f"<script>{_SORT}</script></body></html>\n")
+
+
+# --- a Table result (tiergate.app.results.Table): matrices and the RACI ---------------------------------
+
+
+def as_markdown(table) -> str:
+    return f"## {table.title}\n\n{table.meta}\n\n" + markdown(table.headers, table.rows)
+
+
+def as_csv(table) -> str:
+    return csv_text(table.headers, table.rows)
+
+
+def as_json(table) -> str:
+    from tiergate.jsoncodec import readable
+
+    return readable(table.json_data if table.json_data is not None else records(table.headers, table.rows)) + "\n"
+
+
+def as_html(table) -> str:
+    return html_page(table.title, table.headers, table.rows, table.meta)

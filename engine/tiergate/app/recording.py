@@ -1,0 +1,134 @@
+"""Writing to the ledger: register a version, record an event, promote through a gate, import, store the roster.
+
+Every write is validated against the policy and the ledger before anything is written, and is all or nothing.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable
+
+from tiergate.app.results import Imported, Promoted, Recorded
+from tiergate.errors import Location
+from tiergate.fileio import read_source
+from tiergate.inputs.events import Roster, format_time
+from tiergate.language.policy import Policy
+from tiergate.ledger.service import Ledger
+
+#: Lifecycle event types a person records one at a time (`register`, `promote` and the roster have their own).
+RECORDABLE = ("evidence", "signoff", "waiver", "monitoring", "review", "retired")
+
+
+def open_ledger(path: str | None = None, *, create: bool = True, readonly: bool = False) -> Ledger:
+    """The ledger at `path`, else $TIERGATE_LEDGER, else .tiergate/ledger.db in the working directory."""
+    from tiergate.ledger import ledger_path
+
+    return Ledger(ledger_path(path), create=create, readonly=readonly)
+
+
+def when(at: datetime | None) -> str:
+    """The time an event is recorded at, as stored: `at` when given, else now."""
+    from tiergate.ledger.actions import time_or_now
+
+    return time_or_now(at)
+
+
+def coerce(text: str):
+    """A value written on a command line: true/false, an integer, a number, else the text itself."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def assignments(items: Iterable[str]) -> dict:
+    """NAME=VALUE items as a mapping (values coerced); raises ValueError(item) for an item without `=`."""
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(item)
+        key, _, value = item.partition("=")
+        out[key.strip()] = coerce(value.strip())
+    return out
+
+
+def metrics_file(path: str) -> dict:
+    """The metrics in a YAML or JSON file: a mapping of metric names to values (ValueError when it is not one)."""
+    from tiergate.inputs.yamlsource import load_yaml
+
+    doc = load_yaml(read_source(path), path)
+    if not isinstance(doc.data, dict):
+        raise ValueError("a metrics file holds a mapping of metric names to values")
+    return dict(doc.data)
+
+
+def body(event_type: str, use_case: str, version: str, *, actor: str, at: datetime | None, **fields) -> dict:
+    """An event's body as the ledger stores it; fields given as None are left out."""
+    out = {"at": when(at), "type": event_type, "use_case": use_case, "version": version, "actor": actor}
+    out.update({k: v for k, v in fields.items() if v is not None})
+    if isinstance(out.get("expires"), datetime):
+        out["expires"] = format_time(out["expires"])
+    return out
+
+
+def record(ledger: Ledger, policy: Policy, roster: Roster | None, event_type: str, use_case: str, version: str, *,
+           actor: str, at: datetime | None = None, **fields) -> Recorded:
+    """Validate and append one lifecycle event (evidence, signoff, waiver, monitoring, review, retired)."""
+    from tiergate.ledger.actions import record as append
+
+    event = body(event_type, use_case, version, actor=actor, at=at, **fields)
+    row = append(ledger, policy, roster, event, Location(event_type))
+    return Recorded(row.seq, row.hash, event)
+
+
+def register(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str, version: str, answers_path: str,
+             *, actor: str, at: datetime | None = None, artifact: str | None = None,
+             sha256: str | None = None) -> Recorded:
+    """Classify the use case from its answers file and record the version's registration with its tier."""
+    from tiergate.inputs.answers import load_answers
+    from tiergate.ledger.actions import register as append
+
+    answers = load_answers(answers_path, policy)
+    row, event = append(ledger, policy, roster, use_case, version, answers, actor, when(at), artifact, sha256)
+    return Recorded(row.seq, row.hash, event)
+
+
+def promote(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str, version: str, to: str, *,
+            mode: str | None = None, actor: str, at: datetime | None = None) -> Promoted:
+    """Judge the gate and write the transition in one locked step; raises `Blocked` (with the check) when unmet."""
+    from tiergate.ledger.actions import promote as append
+
+    row, result = append(ledger, policy, roster, use_case, version, to, mode, actor, when(at))
+    return Promoted(row.seq, row.hash, result)
+
+
+def import_events(ledger: Ledger, policy: Policy, roster: Roster | None, events_path: str,
+                  answers_paths: Iterable[str] = (), *, allow_violations: bool = False) -> Imported:
+    """Import an events file whole or not at all, each event validated as if recorded one by one."""
+    from tiergate.inputs.answers import load_answers
+    from tiergate.ledger.importing import import_file
+
+    answers = {}
+    for path in answers_paths:
+        loaded = load_answers(path, policy)
+        answers[loaded.use_case] = loaded
+    admitted = [] if allow_violations else None
+    done = import_file(ledger, policy, roster, read_source(events_path), events_path, answers, admitted)
+    return Imported(done.count, done.head, tuple(admitted or ()))
+
+
+def store_roster(ledger: Ledger, policy: Policy, path: str, *, actor: str, at: datetime | None = None) -> Recorded:
+    """Store a roster file in the ledger, as a recorded event (every change of roles is on the record)."""
+    from tiergate.inputs.events import parse_roster
+    from tiergate.inputs.yamlsource import load_yaml
+    from tiergate.ledger.actions import record as append, roster_body
+
+    data = read_source(path)
+    parse_roster(data, path)  # validated first
+    event = roster_body(load_yaml(data, path).data, actor, when(at))
+    row = append(ledger, policy, None, event, Location(path))
+    return Recorded(row.seq, row.hash, event)

@@ -1,0 +1,25 @@
+"""A model's timeline (`tiergate history`): who did what, when, under which policy version."""
+from __future__ import annotations
+
+import json
+
+from tiergate.jsoncodec import readable
+
+
+def as_text(history) -> str:
+    lines = []
+    for e in history.entries:
+        detail = {k: v for k, v in e.items() if k not in ("seq", "hash", "recorded_at", "at", "type", "use_case",
+                                                           "version", "actor", "answers")}
+        if e["type"] == "registered":
+            detail = {k: detail[k] for k in ("tier", "policy", "artifact", "sha256") if k in detail}
+        if "policy" in detail and isinstance(detail["policy"], dict):
+            detail["policy"] = f"{detail['policy'].get('name')} {detail['policy'].get('version')}"
+        shown = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v}"
+                          for k, v in detail.items())
+        lines.append(f"{e['at']}  #{e['seq']:<5} {e['version']:<8} {e['type']:<11} by {e['actor']}: {shown}")
+    return "\n".join(lines) + ("\n" if lines else "no events\n")
+
+
+def as_json(history) -> str:
+    return readable(list(history.entries)) + "\n"
