@@ -7,18 +7,15 @@ import click
 
 from tiergate.errors import TiergateError
 from tiergate.reports import formats, render
-from tiergate.cli.output import EXIT_INPUT, echo_diagnostics, emit, format_choice, load_policy_or_exit, policy_option
-
-
-def _time(ctx, param, value):
-    if value is None:
-        return None
-    from tiergate.inputs.events import parse_time
-
-    parsed = parse_time(value)
-    if parsed is None:
-        raise click.BadParameter(f"{value!r} is not an RFC 3339 time with an offset (e.g. 2026-03-01T09:30:00Z)")
-    return parsed
+from tiergate.cli.output import (
+    EXIT_INPUT,
+    echo_diagnostics,
+    emit,
+    format_choice,
+    load_policy_or_exit,
+    policy_option,
+    time_value,
+)
 
 
 @click.command("check")
@@ -35,7 +32,7 @@ def _time(ctx, param, value):
 @click.option("--version", "version", help="The model version (default: the latest registered).")
 @click.option("--to", "to", help="The stage the version asks to enter.")
 @click.option("--mode", help="The deployment mode of that transition (shadow, canary, ab_test, full, ...).")
-@click.option("--at", "at", callback=_time, help="Evaluate at this time (RFC 3339; default: now).")
+@click.option("--at", "at", callback=time_value, help="Evaluate at this time (RFC 3339; default: now).")
 @click.option("--replay", is_flag=True, help="Judge every past transition and report violations.")
 @click.option("--fail-on-warn", is_flag=True, help="Unmet recommendations and due obligations exit 1 too.")
 @format_choice(*formats("CheckResult"))

@@ -8,7 +8,6 @@ from functools import wraps
 
 import click
 
-from tiergate.cli.check import _time
 from tiergate.cli.output import (
     EXIT_FINDING,
     EXIT_INPUT,
@@ -18,6 +17,7 @@ from tiergate.cli.output import (
     format_choice,
     load_policy_or_exit,
     plural,
+    time_value,
 )
 from tiergate.errors import TiergateError
 from tiergate.reports import formats, render
@@ -35,7 +35,7 @@ def ledger_options(func=None, *, writes: bool = True):
         click.option("--roster", "roster_path", envvar="TIERGATE_ROSTER", type=click.Path(dir_okay=False, path_type=str),
                      help="Roster file (default: the roster stored in the ledger)."),
         click.option("--actor", envvar="TIERGATE_ACTOR", help="Who acts (default: $TIERGATE_ACTOR, else the OS user)."),
-        click.option("--at", "at", callback=_time, help="When (RFC 3339; default: now)."),
+        click.option("--at", "at", callback=time_value, help="When (RFC 3339; default: now)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -164,7 +164,7 @@ def signoff(use_case, version, gate, role, reject, comment, ledger_path, policy_
 @click.argument("use_case")
 @click.argument("version")
 @click.argument("requirement_id")
-@click.option("--until", "until", required=True, callback=_time, help="When the waiver ends (RFC 3339).")
+@click.option("--until", "until", required=True, callback=time_value, help="When the waiver ends (RFC 3339).")
 @click.option("--justification", required=True, help="Why it is waived.")
 @ledger_options
 def waive(use_case, version, requirement_id, until, justification, ledger_path, policy_path, roster_path, actor, at):

@@ -79,3 +79,15 @@ def emit(text: str, output: str | None = None) -> None:
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def time_value(ctx, param, value):
+    """The callback of a time option (--at, --until): an RFC 3339 time with an offset, as a datetime."""
+    if value is None:
+        return None
+    from tiergate.inputs.events import parse_time
+
+    parsed = parse_time(value)
+    if parsed is None:
+        raise click.BadParameter(f"{value!r} is not an RFC 3339 time with an offset (e.g. 2026-03-01T09:30:00Z)")
+    return parsed

@@ -7,7 +7,6 @@ import click
 
 from tiergate.errors import TiergateError
 from tiergate.reports import formats, render
-from tiergate.cli.check import _time
 from tiergate.cli.output import (
     EXIT_FINDING,
     EXIT_INPUT,
@@ -16,6 +15,7 @@ from tiergate.cli.output import (
     emit,
     format_choice,
     load_policy_or_exit,
+    time_value,
 )
 
 
@@ -28,7 +28,7 @@ from tiergate.cli.output import (
               help="Events: which versions become non-compliant (needs --use-cases and --roster).")
 @click.option("--roster", "roster_path", envvar="TIERGATE_ROSTER", type=click.Path(dir_okay=False, path_type=str),
               help="Who holds which roles (with --events).")
-@click.option("--at", "at", callback=_time, help="Judge versions at this time (default: now).")
+@click.option("--at", "at", callback=time_value, help="Judge versions at this time (default: now).")
 @click.option("--fail-on-change", is_flag=True, help="Exit 1 when anything changed.")
 @format_choice(*formats("DiffResult"))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=str), help="Write the report to a file.")
