@@ -267,7 +267,7 @@ def run_case(tf: TestFile, case: Case) -> CaseResult:
 
 def _run_gate(tf: TestFile, case: Case, answers, result: CaseResult) -> None:
     from tiergate.decide.check import check
-    from tiergate.decide.gates.evaluate import UNMET, WAIVED
+    from tiergate.decide.gates.base import UNMET, WAIVED
 
     r = check(tf.policy, answers, _events(tf, case), _roster(tf, case), version=case.version, to=case.to,
               mode=case.mode, at=case.at, replay=case.replay)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from tiergate.decide.check import CheckResult
 from tiergate.inputs.events import format_time
-from tiergate.decide.gates.evaluate import BREACH, DUE, MET, OK, OVERDUE, UNMET, WAIVED, Status
+from tiergate.decide.gates.base import BREACH, DUE, MET, OK, OVERDUE, UNMET, WAIVED, Status
 from tiergate.jsoncodec import readable
 from tiergate.reports import tabular as tables
 

@@ -6,7 +6,7 @@ from xml.sax.saxutils import escape, quoteattr
 from tiergate.version import __version__
 from tiergate.decide.check import CheckResult
 from tiergate.inputs.events import format_time
-from tiergate.decide.gates.evaluate import WAIVED, Status
+from tiergate.decide.gates.base import WAIVED, Status
 from tiergate.jsoncodec import readable
 from tiergate.reports.check import transition_problem, verdict
 

@@ -1,20 +1,16 @@
 """A gate judged with reasons: each requirement by its kind's evaluator (registry.GateKind.evaluate), waivers
 applied, and the forbids the use case triggers.
 
-Replay decides gates without wording them (plan.py); obligations are evaluated in obligations.py. The statuses
-are named here too, for the reports that read a gate's outcome (they are defined in base.py).
+Replay decides gates without wording them (plan.py); obligations are evaluated in obligations.py.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from tiergate.decide.gates.base import BREACH, DUE, MET, OK, OVERDUE, UNMET, WAIVED, Context, Status
+from tiergate.decide.gates.base import UNMET, Context, Status
 from tiergate.decide.gates.registry import REGISTRY
 from tiergate.decide.gates.waivers import apply_waiver
 from tiergate.decide.workflow import VersionState
-
-__all__ = ["BREACH", "DUE", "MET", "OK", "OVERDUE", "UNMET", "WAIVED", "Status", "evaluate_gate"]
-
 
 def evaluate_gate(ctx: Context, state: VersionState, stage: str, mode: str | None, at: datetime,
                   explain: bool = True) -> list[Status]:
