@@ -282,6 +282,25 @@ def test_deep_nesting_is_refused_without_crashing(text, line):
     assert out["seconds"] < 5
 
 
+def test_pyyamls_own_nesting_limit_is_worded_as_tiergates(monkeypatch):
+    # PyYAML >= 6.0.4 stops at 1000 levels with its own words, and its scanner, looking ahead for a key, can get
+    # there before the scan sees the 101st level; whichever PyYAML is installed, the message is tiergate's
+    import yaml
+
+    from tiergate.inputs import yamlsource
+
+    def refuse(text, Loader=None):
+        mark = yaml.Mark("<unicode string>", 1008, 0, 1008, None, None)
+        raise yaml.scanner.ScannerError("while increasing flow level", mark, "exceeded maximum nesting depth", mark)
+        yield  # a generator, as yaml.parse is
+
+    monkeypatch.setattr(yamlsource.yaml, "parse", refuse)
+    with pytest.raises(TiergateError) as caught:
+        yamlsource.load_yaml("answers: " + "[" * 2000, "bomb.yaml")
+    assert [(d.code, str(d.location), d.message) for d in caught.value.diagnostics] == [
+        ("E300", "bomb.yaml:1", "the YAML nests more than 100 levels deep")]
+
+
 def test_nesting_just_below_the_scan_is_refused_too(schema):
     # few enough brackets to skip the streaming scan: the walk over the nodes still refuses it
     deep = "[" * 300 + "]" * 300

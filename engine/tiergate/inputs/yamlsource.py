@@ -57,6 +57,8 @@ def json_path(parts) -> str:
 def _yaml_error(exc: yaml.YAMLError, file: str, code: str) -> Diagnostic:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
+    if _nests_too_deep(problem):
+        return Diagnostic(code, _TOO_DEEP, Location(file, mark.line + 1) if mark is not None else Location(file))
     context = getattr(exc, "context", None)
     message = f"this is not valid YAML: {problem}" + (f" ({context})" if context else "")
     loc = Location(file, mark.line + 1, mark.column + 1, mark.column + 2) if mark is not None else Location(file)
@@ -132,6 +134,16 @@ def load_yaml_documents(data: bytes | str, file: str, code: str = "E300", multi:
 
 
 _TOO_DEEP = f"the YAML nests more than {MAX_DEPTH} levels deep"
+
+
+def _nests_too_deep(problem: str) -> bool:
+    """Whether PyYAML refused the text for its own nesting limit, which lies far above MAX_DEPTH.
+
+    The libyaml built into PyYAML >= 6.0.4 stops at 1000 levels ("exceeded maximum nesting depth"). Its
+    scanner looks up to 1024 characters ahead for a key, so a run of `[` can reach that limit before
+    _check_shape sees the 101st level; the text is then refused with tiergate's words, as with any PyYAML.
+    """
+    return "nesting" in problem.lower()
 
 
 def _check_shape(text: str, file: str, code: str) -> None:
