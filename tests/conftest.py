@@ -1,12 +1,45 @@
 """Shared fixtures: where the checkout is, a small valid policy, and a command-line runner."""
 from __future__ import annotations
 
+import importlib
+import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Published schemas the reports are validated against (JUnit.xsd, sarif-schema-2.1.0.json), kept beside the checkout
+REFERENCE = ROOT.parent / "shared" / "reference"
+
+
+def in_ci() -> bool:
+    """Whether the suite runs in CI (`CI=true`, as CI services and .ci/run set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def _unavailable(message: str):
+    """In CI a missing prerequisite fails the test, so that a green run never hides one; elsewhere it skips."""
+    if in_ci():
+        pytest.fail(f"{message} (CI=true: it must be there)", pytrace=False)
+    pytest.skip(message)
+
+
+def reference_file(name: str) -> Path:
+    """A file of the shared reference folder beside the checkout (../shared/reference/NAME)."""
+    path = REFERENCE / name
+    if not path.is_file():
+        _unavailable(f"{path} is absent: the report schemas are read from the shared reference folder "
+                     f"beside the checkout")
+    return path
+
+
+def extra_module(name: str):
+    """Import a module of the test extras (pip install -e '.[test]')."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        _unavailable(f"could not import {name!r} ({exc}); pip install -e '.[test]'")
 
 #: the gate stories in examples/events/ and the use case each one follows
 STORY_USE_CASE = {

@@ -13,11 +13,11 @@ from xml.etree import ElementTree
 
 import pytest
 
+from conftest import extra_module, reference_file
 from tiergate.language.load import load_policy
 from tiergate.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 POLICY_FILE = "policies/mlops-default.policy"
 USE_CASES = ROOT / "examples" / "use-cases"
 ROSTER = ROOT / "examples" / "roster.yaml"
@@ -306,10 +306,8 @@ def test_json_values(outputs):
 
 @pytest.fixture(scope="module")
 def junit_schema():
-    if not REFERENCE.is_dir():
-        pytest.skip(f"the shared reference folder {REFERENCE} (JUnit.xsd, sarif-schema-2.1.0.json) is absent")
-    xmlschema = pytest.importorskip("xmlschema")
-    return xmlschema.XMLSchema(str(REFERENCE / "JUnit.xsd"))
+    xsd = reference_file("JUnit.xsd")
+    return extra_module("xmlschema").XMLSchema(str(xsd))
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -367,11 +365,10 @@ def test_junit_of_an_allowed_check_has_passing_testcases(outputs):
 
 @pytest.fixture(scope="module")
 def sarif_validator():
-    if not REFERENCE.is_dir():
-        pytest.skip(f"the shared reference folder {REFERENCE} (JUnit.xsd, sarif-schema-2.1.0.json) is absent")
+    path = reference_file("sarif-schema-2.1.0.json")
     import jsonschema
 
-    schema = json.loads((REFERENCE / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    schema = json.loads(path.read_text(encoding="utf-8"))
     assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
     jsonschema.Draft4Validator.check_schema(schema)
     return jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import SMALL_POLICY, tiergate
+from conftest import SMALL_POLICY, extra_module, reference_file, tiergate
 from tiergate.authoring.policytest import run_tests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,6 @@ SHIPPED_TESTS = POLICIES / "mlops-default_test.yaml"
 GOLDEN = ROOT / "tests" / "golden" / "authoring"
 BROKEN_POLICY = GOLDEN / "mlops-default-broken.policy"
 BROKEN_TESTS = "tests/golden/authoring/broken_test.yaml"
-JUNIT_XSD = ROOT.parent / "shared" / "reference" / "JUnit.xsd"
 UPDATE = os.environ.get("TIERGATE_UPDATE_GOLDEN") == "1"
 EXAMPLES = ROOT / "examples" / "use-cases"
 
@@ -165,10 +164,7 @@ def test_json_report(at_root):
 
 
 def test_junit_report_validates_against_the_junit_schema(at_root, tmp_path):
-    xmlschema = pytest.importorskip("xmlschema")
-    if not JUNIT_XSD.is_file():
-        pytest.skip(f"{JUNIT_XSD} is not on this machine")
-    schema = xmlschema.XMLSchema(str(JUNIT_XSD))
+    schema = extra_module("xmlschema").XMLSchema(str(reference_file("JUnit.xsd")))
     bad = tmp_path / "error_test.yaml"
     bad.write_text(f"policy: {POLICIES / 'mlops-default.policy'}\ncases:\n  - name: answers that are not there\n"
                    "    answers: nowhere.yaml\n    expect: {tier: scheduled}\n", encoding="utf-8")
