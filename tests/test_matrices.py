@@ -405,7 +405,8 @@ def test_graph_dot_parses(policy, tier):
         assert r.id in text
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+@pytest.mark.skipif(shutil.which("dot") is None and os.environ.get("CI") != "true",
+                    reason="Graphviz is not installed (.ci/run installs it; under CI=true its absence fails)")
 @pytest.mark.parametrize("tier", ["ad_hoc", "critical"])
 def test_graph_dot_is_accepted_by_graphviz(policy, tier):
     import subprocess
