@@ -2,7 +2,7 @@
 
 The policy reader (reader.py) reads valid policies without it; this parser is the authority on
 what the grammar accepts. It words every syntax error (E100-E107) a policy can have, and its
-parse table and lexer are what tables.py stores for the reader.
+parse table and lexer are what tablegen.py stores for the reader.
 """
 from __future__ import annotations
 

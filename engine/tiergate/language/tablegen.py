@@ -2,7 +2,7 @@
 
 reader.py reads policies without importing Lark. It needs what Lark computes from policy.lark: the
 LALR parse table, how each rule's children are kept or spliced, and, for each parser state, the
-regular expression Lark's contextual lexer matches there. tables.py takes them from the reference
+regular expression Lark's contextual lexer matches there. tablegen.py takes them from the reference
 parser (lark_parser.py) and stores them in grammar_tables.py, a plain Python module. The stored
 tables carry a checksum of policy.lark; when the grammar has changed since they were written they
 are not used, and the tables are built with Lark at start-up instead (slower, still correct).
