@@ -5,6 +5,7 @@ from tiergate.decide.check import CheckResult
 from tiergate.inputs.events import format_time
 from tiergate.decide.gates.base import BREACH, DUE, MET, OK, OVERDUE, UNMET, WAIVED, Status
 from tiergate.jsoncodec import readable
+from tiergate.reports import escape
 from tiergate.reports import tabular as tables
 
 MARKS = {MET: "✓", OK: "✓", WAIVED: "~", DUE: "!", UNMET: "✗", OVERDUE: "✗", BREACH: "✗"}
@@ -79,20 +80,21 @@ def as_text(result: CheckResult) -> str:
         lines.append(f"warning: {w.location}: {w.message}")
     p = result.policy
     lines.append(f"policy {p.name} {p.version} (sha256 {p.sha256[:12]}), evaluated at {format_time(result.at)}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(map(escape.text, lines)) + "\n"  # each line is one line, whatever its values hold
 
 
 def as_json(result: CheckResult) -> str:
-    return readable(result.to_dict()) + "\n"
+    return escape.json_text(readable(result.to_dict())) + "\n"
 
 
 def as_markdown(result: CheckResult) -> str:
     icon = "✅" if not result.failing else "❌"
-    out = [f"### {icon} {verdict(result)}\n",
-           f"Policy `{result.policy.name}` {result.policy.version}, evaluated at {format_time(result.at)}.\n"]
+    out = [f"### {icon} {escape.markdown(verdict(result))}\n",
+           f"Policy `{escape.markdown(result.policy.name)}` {escape.markdown(result.policy.version)}, "
+           f"evaluated at {format_time(result.at)}.\n"]
     if result.target is not None and result.requirements:
         rows = [[mark(s), f"`{s.id}`", s.status, s.reason, f"line {s.requirement.loc.line}"] for s in result.requirements]
-        out.append(f"\n**Gate into {result.target}**\n\n")
+        out.append(f"\n**Gate into {escape.markdown(result.target)}**\n\n")
         out.append(tables.markdown(["", "requirement", "status", "reason", "policy"], rows))
     if result.violations:
         out.append("\n**Violations**\n\n")

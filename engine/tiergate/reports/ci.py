@@ -1,14 +1,13 @@
 """Check results in the formats CI tools read: JUnit XML, SARIF 2.1.0 and GitHub Actions annotations."""
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
-
 from tiergate.version import __version__
 from tiergate.decide.check import CheckResult
 from tiergate.inputs.events import format_time
 from tiergate.decide.gates.base import WAIVED, Status
 from tiergate.jsoncodec import readable
 from tiergate.reports.check import transition_problem, verdict
+from tiergate.reports.escape import github_message, github_property, json_text, xml, xml_attribute
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -16,25 +15,26 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # --- JUnit ------------------------------------------------------------------------------------
 
 def _testcase(classname: str, s: Status) -> str:
-    head = f'    <testcase name={quoteattr(s.id)} classname={quoteattr(classname)} time="0"'
+    head = f'    <testcase name={xml_attribute(s.id)} classname={xml_attribute(classname)} time="0"'
     if s.failing:
         where = f"{s.requirement.loc.file}:{s.requirement.loc.line}"  # where the policy states the requirement
-        return (f"{head}>\n      <failure message={quoteattr(s.reason)} type={quoteattr(s.status)}>"
-                f"{escape(s.requirement.text)}\n{escape(s.reason)}\nat {escape(where)}</failure>\n    </testcase>")
+        return (f"{head}>\n      <failure message={xml_attribute(s.reason)} type={xml_attribute(s.status)}>"
+                f"{xml(s.requirement.text)}\n{xml(s.reason)}\nat {xml(where)}</failure>\n    </testcase>")
     if s.warning:
-        return f"{head}>\n      <skipped message={quoteattr(s.status + ': ' + s.reason)}/>\n    </testcase>"
+        return f"{head}>\n      <skipped message={xml_attribute(s.status + ': ' + s.reason)}/>\n    </testcase>"
     return f"{head}/>"
 
 
 def _suite(index: int, name: str, classname: str, statuses, stamp: str, extra_failures: list[str] = ()) -> str:
     cases = [_testcase(classname, s) for s in statuses]
     for k, message in enumerate(extra_failures):
-        cases.append(f'    <testcase name="workflow-transition-{k}" classname={quoteattr(classname)} time="0">\n'
-                     f'      <failure message={quoteattr(message)} type="transition">{escape(message)}</failure>\n'
+        cases.append(f'    <testcase name="workflow-transition-{k}" classname={xml_attribute(classname)} time="0">\n'
+                     f'      <failure message={xml_attribute(message)} type="transition">{xml(message)}</failure>\n'
                      f"    </testcase>")
     failures = sum(1 for s in statuses if s.failing) + len(extra_failures)
     skipped = sum(1 for s in statuses if not s.failing and s.warning)
-    return (f'  <testsuite name={quoteattr(name)} package={quoteattr(classname)} id="{index}" timestamp="{stamp}" '
+    return (f'  <testsuite name={xml_attribute(name)} package={xml_attribute(classname)} id="{index}" '
+            f'timestamp="{stamp}" '
             f'hostname="tiergate" tests="{len(cases)}" failures="{failures}" errors="0" skipped="{skipped}" time="0">\n'
             f"    <properties/>\n" + "".join(c + "\n" for c in cases) +
             "    <system-out/>\n    <system-err/>\n  </testsuite>")
@@ -137,24 +137,17 @@ def as_sarif(result: CheckResult) -> str:
             "results": results,
         }],
     }
-    return readable(doc) + "\n"
+    return json_text(readable(doc)) + "\n"
 
 
 # --- GitHub Actions ---------------------------------------------------------------------------
-
-def _gh_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _gh_prop(text: str) -> str:
-    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
-
 
 def as_github(result: CheckResult) -> str:
     lines = []
 
     def annotate(level: str, file: str, line: int, title: str, message: str) -> None:
-        lines.append(f"::{level} file={_gh_prop(file)},line={max(1, line)},title={_gh_prop(title)}::{_gh_data(message)}")
+        lines.append(f"::{level} file={github_property(file)},line={max(1, line)},title={github_property(title)}"
+                     f"::{github_message(message)}")
 
     if result.target is not None:
         if not result.transition_ok:
@@ -173,5 +166,5 @@ def as_github(result: CheckResult) -> str:
         elif o.warning:
             annotate("warning", result.policy.file, o.requirement.loc.line, o.id, f"{o.status}: {o.reason}")
     level = "error" if result.failing else "notice"
-    lines.append(f"::{level} title=tiergate::{_gh_data(verdict(result))}")
+    lines.append(f"::{level} title=tiergate::{github_message(verdict(result))}")
     return "\n".join(lines) + "\n"

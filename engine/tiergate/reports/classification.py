@@ -7,6 +7,7 @@ from typing import Sequence
 
 from tiergate.decide.classify import Classification
 from tiergate.jsoncodec import readable
+from tiergate.reports import escape
 from tiergate.reports import tabular as tables
 
 
@@ -58,7 +59,7 @@ def text_one(c: Classification) -> str:
         for r in group:
             lines.append(f"      {requirement_line(r)}")
     lines.append(f"  policy: {c.policy.name} {c.policy.version} (sha256 {c.policy.sha256[:12]})")
-    return "\n".join(lines) + "\n"
+    return "\n".join(map(escape.text, lines)) + "\n"
 
 
 def as_text(run) -> str:
@@ -71,14 +72,15 @@ def as_text(run) -> str:
 def text_many(results: Sequence[Classification]) -> str:
     if not results:
         return ""
+    text = escape.text
     width_tier = max(len(c.tier) for c in results)
-    width_case = max(len(c.use_case) for c in results)
+    width_case = max(len(text(c.use_case)) for c in results)
     lines = []
     for c in results:
         d = c.deciding
         why = (d.because or "rule matched") + f" ({d.file}:{d.line})" if d is not None else "no rule matched (floor tier)"
         flag = "  FORBIDDEN: " + "; ".join(m.because or m.id for m in c.forbidden) if c.forbidden else ""
-        lines.append(f"{c.tier:<{width_tier}}  {c.use_case:<{width_case}}  {why}{flag}")
+        lines.append(f"{c.tier:<{width_tier}}  {text(c.use_case):<{width_case}}  {text(why + flag)}")
     return "\n".join(lines) + "\n"
 
 
@@ -102,9 +104,9 @@ def summary(run) -> str:
 def as_json(run) -> str:
     results, errors, single = run.results, run.errors, run.single
     if single and results and not errors:
-        return readable(results[0].to_dict()) + "\n"
+        return escape.json_text(readable(results[0].to_dict())) + "\n"
     data = {"classifications": [c.to_dict() for c in results], "errors": [d.to_dict() for d in errors]}
-    return readable(data) + "\n"
+    return escape.json_text(readable(data)) + "\n"
 
 
 HEADERS = ["use_case", "title", "tier", "because", "rule", "forbidden", "requirements"]
@@ -124,8 +126,9 @@ def as_csv(run) -> str:
 
 def as_markdown(run) -> str:
     results, errors, policy = run.results, run.errors, run.policy
-    out = [f"## Classification under {policy.name} {policy.version}\n", tables.markdown(HEADERS, list(_rows(results)))]
+    out = [f"## Classification under {escape.markdown(policy.name)} {escape.markdown(policy.version)}\n",
+           tables.markdown(HEADERS, list(_rows(results)))]
     if errors:
         out.append("\n### Could not be classified\n")
-        out.extend(f"- `{d.location}` {d.code}: {d.message}\n" for d in errors)
+        out.extend(f"- `{escape.markdown(d.location)}` {d.code}: {escape.markdown(d.message)}\n" for d in errors)
     return "".join(out)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from tiergate.jsoncodec import readable
 from tiergate.authoring.policydiff import DiffResult, plural
+from tiergate.reports import escape
 from tiergate.reports import tabular as tables
 
 
@@ -56,20 +57,21 @@ def as_text(result: DiffResult) -> str:
     unchanged = sum(1 for u in result.use_cases if not u.changed)
     if result.with_use_cases:
         out.append(f"{unchanged} use case{'s' if unchanged != 1 else ''} unchanged")
-    return "\n".join(out) + "\n"
+    return "\n".join(map(escape.text, out)) + "\n"  # each line is one line, whatever its values hold
 
 
 def as_json(result: DiffResult) -> str:
-    return readable(result.to_dict()) + "\n"
+    return escape.json_text(readable(result.to_dict())) + "\n"
 
 
 def as_markdown(result: DiffResult) -> str:
-    out = [f"### Policy impact: {result.headline()}\n\n",
-           f"- old: `{result.old.name}` {result.old.version} (sha256 `{result.old.sha256[:12]}`)\n",
-           f"- new: `{result.new.name}` {result.new.version} (sha256 `{result.new.sha256[:12]}`)\n"]
+    md = escape.markdown
+    out = [f"### Policy impact: {md(result.headline())}\n\n",
+           f"- old: `{md(result.old.name)}` {md(result.old.version)} (sha256 `{result.old.sha256[:12]}`)\n",
+           f"- new: `{md(result.new.name)}` {md(result.new.version)} (sha256 `{result.new.sha256[:12]}`)\n"]
     policy_lines = _policy_lines(result, "- ")
     if policy_lines:
-        out.append("\n**Policy changes**\n\n" + "\n".join(policy_lines) + "\n")
+        out.append("\n**Policy changes**\n\n" + "\n".join(map(md, policy_lines)) + "\n")
     changed = [u for u in result.use_cases if u.changed]
     if changed:
         out.append("\n**Use cases**\n\n")

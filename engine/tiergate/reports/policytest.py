@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
-from xml.sax.saxutils import escape, quoteattr
 
 from tiergate.authoring.policytest import CaseResult, TestRun
+from tiergate.reports import escape
+from tiergate.reports.escape import xml, xml_attribute
 
 
 def _show(value) -> str:
@@ -52,7 +53,7 @@ def as_text(run: TestRun, coverage: bool = False) -> str:
             for rid, line in cov["requirements"]:
                 out.append(f"  requirement not exercised: {rid} ({file}:{line})")
     out.append(summary)
-    return "\n".join(out) + "\n"
+    return "\n".join(map(escape.text, out)) + "\n"  # each line is one line, whatever its values hold
 
 
 def as_json(run: TestRun, coverage: bool = False) -> str:
@@ -70,7 +71,7 @@ def as_json(run: TestRun, coverage: bool = False) -> str:
                                 "rules": [{"line": line, "text": t} for line, t in c["rules"]],
                                 "requirements": [{"id": rid, "line": line} for rid, line in c["requirements"]]}
                             for f, c in run.coverage().items()}
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    return escape.json_text(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n"
 
 
 def as_junit(run: TestRun, coverage: bool = False) -> str:
@@ -81,24 +82,24 @@ def as_junit(run: TestRun, coverage: bool = False) -> str:
     for index, (file, results) in enumerate(by_file.items()):
         cases = []
         for r in results:
-            head = f'    <testcase name={quoteattr(r.case.name)} classname={quoteattr(file)} time="0"'
+            head = f'    <testcase name={xml_attribute(r.case.name)} classname={xml_attribute(file)} time="0"'
             if r.passed:
                 cases.append(head + "/>")
                 continue
-            detail = "\n".join([r.error.headline()] if r.error else [] +
-                               [f"{m.field}: expected {_show(m.expected)}, actual {_show(m.actual)}" for m in r.mismatches])
-            kind = "error" if r.error else "failure"
-            cases.append(f"{head}>\n      <{kind} message={quoteattr(detail.splitlines()[0] if detail else kind)} "
-                         f"type=\"{kind}\">{escape(detail)}</{kind}>\n    </testcase>")
+            details = [r.error.headline()] if r.error else [] + \
+                [f"{m.field}: expected {_show(m.expected)}, actual {_show(m.actual)}" for m in r.mismatches]
+            kind = "error" if r.error else "failure"  # each detail one line of the text, whatever its values hold
+            cases.append(f"{head}>\n      <{kind} message={xml_attribute(details[0] if details else kind)} "
+                         f"type=\"{kind}\">{chr(10).join(map(xml, details))}</{kind}>\n    </testcase>")
         failures = sum(1 for r in results if not r.passed and r.error is None)
         errors = sum(1 for r in results if r.error is not None)
-        suites.append(f'  <testsuite name={quoteattr(file)} package={quoteattr(file)} id="{index}" '
+        suites.append(f'  <testsuite name={xml_attribute(file)} package={xml_attribute(file)} id="{index}" '
                       f'timestamp="1970-01-01T00:00:00" hostname="tiergate" tests="{len(results)}" '
                       f'failures="{failures}" errors="{errors}" time="0">\n    <properties/>\n'
                       + "".join(c + "\n" for c in cases) + "    <system-out/>\n    <system-err/>\n  </testsuite>")
     if run.errors:  # test files that could not be used: one errored testcase each, so CI shows them
-        cases = [f'    <testcase name={quoteattr(d.location.file)} classname="test files" time="0">\n'
-                 f'      <error message={quoteattr(d.message)} type={quoteattr(d.code)}>{escape(d.headline())}'
+        cases = [f'    <testcase name={xml_attribute(d.location.file)} classname="test files" time="0">\n'
+                 f'      <error message={xml_attribute(d.message)} type={xml_attribute(d.code)}>{xml(d.headline())}'
                  f"</error>\n    </testcase>" for d in run.errors]
         suites.append(f'  <testsuite name="test files" package="test files" id="{len(suites)}" '
                       f'timestamp="1970-01-01T00:00:00" hostname="tiergate" tests="{len(cases)}" failures="0" '

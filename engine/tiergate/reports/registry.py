@@ -5,6 +5,7 @@ import shutil
 
 from tiergate.inputs.events import format_time
 from tiergate.jsoncodec import readable
+from tiergate.reports import escape
 from tiergate.reports import tabular as tables
 
 HEADERS = ["use_case", "version", "tier", "stage", "since", "next", "unmet", "obligations", "waivers expiring",
@@ -34,7 +35,7 @@ def as_text(status, width: int | None = None) -> str:
     for r in rows:
         c = _cells(r)
         blocked = f"{c[5]} ({len(r.unmet)} unmet)" if r.unmet else c[5]
-        table.append([c[0], c[1], c[2], c[3], c[4], blocked, c[9]])
+        table.append([escape.text(v) for v in (c[0], c[1], c[2], c[3], c[4], blocked, c[9])])
     widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
     fixed = sum(widths[:-1]) + 2 * (len(widths) - 1)
     last = max(10, width - fixed)
@@ -51,7 +52,8 @@ def as_text(status, width: int | None = None) -> str:
 
 
 def as_json(status) -> str:
-    return readable({"policy": status.policy.identity(), "versions": [r.to_dict() for r in status.rows]}) + "\n"
+    data = {"policy": status.policy.identity(), "versions": [r.to_dict() for r in status.rows]}
+    return escape.json_text(readable(data)) + "\n"
 
 
 def as_csv(status) -> str:
@@ -60,7 +62,8 @@ def as_csv(status) -> str:
 
 def as_markdown(status) -> str:
     policy = status.policy
-    return f"## Model registry under {policy.name} {policy.version}\n\n" + tables.markdown(HEADERS, [_cells(r) for r in status.rows])
+    return (f"## Model registry under {escape.markdown(policy.name)} {escape.markdown(policy.version)}\n\n"
+            + tables.markdown(HEADERS, [_cells(r) for r in status.rows]))
 
 
 def as_html(status) -> str:

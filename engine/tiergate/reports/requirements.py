@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from tiergate.jsoncodec import readable
+from tiergate.reports import escape
 
 
 def as_json(listing) -> str:
@@ -10,21 +11,22 @@ def as_json(listing) -> str:
     policy, t = listing.policy, listing.tier
     data = {"policy": policy.identity(), "tier": t.name, "workflow": t.workflow,
             "requirements": [{**requirement_dict(r), "declared_in": r.tier} for r in t.requirements]}
-    return readable(data) + "\n"
+    return escape.json_text(readable(data)) + "\n"
 
 
 def as_text(listing, markdown: bool = False) -> str:
     t = listing.tier
-    out = [f"## Tier {t.name}\n" if markdown else
-           f"tier {t.name} (workflow {t.workflow}): {len(t.requirements)} requirements"]
+    esc = escape.markdown if markdown else escape.text  # each line's text, before the Markdown's own line breaks
+    out = [f"## Tier {esc(t.name)}\n" if markdown else
+           esc(f"tier {t.name} (workflow {t.workflow}): {len(t.requirements)} requirements")]
     for stage, group in listing.groups:
-        out.append(f"\n### {stage}\n" if markdown else f"  {stage}:")
+        out.append(f"\n### {esc(stage)}\n" if markdown else esc(f"  {stage}:"))
         for r in group:
             origin = f", from tier {r.tier}" if r.tier != t.name else ""
             if markdown:
-                out.append(f"- `{r.id}` — {r.text} (line {r.loc.line}{origin})")
+                out.append(esc(f"- `{r.id}` — {r.text} (line {r.loc.line}{origin})"))
             else:
-                out.append(f"    {r.text}  [{r.id}, line {r.loc.line}{origin}]")
+                out.append(esc(f"    {r.text}  [{r.id}, line {r.loc.line}{origin}]"))
     return "\n".join(out) + "\n"
 
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 from typing import Sequence
+
+from tiergate.reports import escape
 
 Row = Sequence[object]
 
@@ -21,8 +22,7 @@ def _cell(value: object) -> str:
 
 def markdown(headers: Sequence[str], rows: Sequence[Row]) -> str:
     def esc(value: object) -> str:
-        text = _cell(value).replace("|", "\\|").replace("\n", "<br>")
-        return text
+        return escape.markdown(_cell(value)).replace("|", "\\|")
 
     def cells(values: Row) -> str:
         return "| " + " | ".join(esc(v) for v in values) + " |"
@@ -35,10 +35,17 @@ def markdown(headers: Sequence[str], rows: Sequence[Row]) -> str:
 def csv_text(headers: Sequence[str], rows: Sequence[Row]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(headers)
+    writer.writerow([_csv(h) for h in headers])
     for row in rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([_csv(v) for v in row])
     return buffer.getvalue()
+
+
+def _csv(value: object) -> str:
+    """A CSV cell: a number tiergate wrote as a number as it is, anything else through escape.csv_cell."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return escape.csv_cell(_cell(value))
 
 
 def records(headers: Sequence[str], rows: Sequence[Row]) -> list[dict]:
@@ -69,14 +76,14 @@ def html_page(title: str, headers: Sequence[str], rows: Sequence[Row], meta: str
         if isinstance(value, (list, tuple)):
             if not value:
                 return ""
-            return "<ul>" + "".join(f"<li>{html.escape(_cell(v))}</li>" for v in value) + "</ul>"
-        return html.escape(_cell(value))
+            return "<ul>" + "".join(f"<li>{escape.html(_cell(v))}</li>" for v in value) + "</ul>"
+        return escape.html(_cell(value))
 
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    head = "".join(f"<th>{escape.html(h)}</th>" for h in headers)
     body = "\n".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    meta_html = f'<p class="meta">{html.escape(meta)}</p>' if meta else ""
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{_STYLE}</style></head><body>\n<h1>{html.escape(title)}</h1>{meta_html}\n"
+    meta_html = f'<p class="meta">{escape.html(meta)}</p>' if meta else ""
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape.html(title)}</title>"
+            f"<style>{_STYLE}</style></head><body>\n<h1>{escape.html(title)}</h1>{meta_html}\n"
             f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>\n"
             f"<script>{_SORT}</script></body></html>\n")
 
@@ -85,7 +92,8 @@ def html_page(title: str, headers: Sequence[str], rows: Sequence[Row], meta: str
 
 
 def as_markdown(table) -> str:
-    return f"## {table.title}\n\n{table.meta}\n\n" + markdown(table.headers, table.rows)
+    title, meta = escape.markdown(table.title), escape.markdown(table.meta)
+    return f"## {title}\n\n{meta}\n\n" + markdown(table.headers, table.rows)
 
 
 def as_csv(table) -> str:
@@ -95,7 +103,8 @@ def as_csv(table) -> str:
 def as_json(table) -> str:
     from tiergate.jsoncodec import readable
 
-    return readable(table.json_data if table.json_data is not None else records(table.headers, table.rows)) + "\n"
+    data = table.json_data if table.json_data is not None else records(table.headers, table.rows)
+    return escape.json_text(readable(data)) + "\n"
 
 
 def as_html(table) -> str:
