@@ -67,16 +67,18 @@ def format_choice(*choices: str, default: str | None = None):
 
 
 def emit(text: str, output: str | None = None) -> None:
-    """Write a report to standard output, or atomically to a file."""
+    """Write a report to standard output, or atomically to a file: a new one, or a regular file it replaces (a
+    link, a directory, a pipe or a device there is refused with exit 2, and nothing is written)."""
     if output:
         from tiergate.fileio import write_atomic
+        from tiergate.reports.escape import text as shown
 
         try:
             write_atomic(output, text)
         except OSError as exc:
-            click.echo(f"tiergate: cannot write {output}: {exc.strerror or exc}", err=True)
+            click.echo(f"tiergate: cannot write {shown(output)}: {exc.strerror or exc}", err=True)
             sys.exit(EXIT_INPUT)
-        click.echo(f"wrote {output}", err=True)
+        click.echo(f"wrote {shown(output)}", err=True)
     else:
         click.echo(text, nl=False)
 
