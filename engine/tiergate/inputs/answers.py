@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 from tiergate.errors import Diagnostic, Location, TiergateError, closest, did_you_mean
 from tiergate.inputs.yamlsource import YamlDocument, json_path, load_yaml
+from tiergate.inputs.schemacheck import UNPRINTABLE
 
 #: id(schema) -> [schema, jsonschema validator, fast check], the most recently used few. An entry holds its schema,
 #: so an id cannot be reused while its entry lives; a schema no policy uses any more is dropped in time.
@@ -171,16 +172,28 @@ def _one_per_mistake(errors: list, document: YamlDocument) -> list[Diagnostic]:
     return diagnostics
 
 
+def _unprintable_id(document: YamlDocument) -> Diagnostic | None:
+    """E306 for a `use_case` that holds a line break or a control character (schemacheck.UNPRINTABLE)."""
+    use_case = document.data.get("use_case")
+    if type(use_case) is not str or UNPRINTABLE.search(use_case) is None:
+        return None
+    return Diagnostic("E306", f"$.use_case is {json.dumps(use_case)}: an id holds no line break or control character",
+                      document.location("$.use_case"))
+
+
 def validate_document(document: YamlDocument, schema) -> list[Diagnostic]:
     if not isinstance(document.data, dict):
         kind = "empty" if document.data is None else f"a {type(document.data).__name__}"
         return [Diagnostic("E301", f"an answers file must be a mapping (use_case, title, owner, answers); this one is {kind}",
                            Location(document.file, document.line_of("$")))]
+    unprintable = _unprintable_id(document)  # whatever the questionnaire's own pattern lets through
     fast = _entry(schema)[2]
     if fast is not None and fast(document.data):  # certainly valid: jsonschema is asked only to word problems
-        return []
+        return [unprintable] if unprintable else []
     errors = sorted(_validator(schema).iter_errors(document.data), key=lambda e: [str(p) for p in e.absolute_path])
-    diagnostics = _one_per_mistake(errors, document)
+    if unprintable:  # one mistake, said once: not again as the schema's `not` or pattern
+        errors = [e for e in errors if list(e.absolute_path) != ["use_case"]]
+    diagnostics = _one_per_mistake(errors, document) + ([unprintable] if unprintable else [])
     return sorted(diagnostics, key=Diagnostic.sort_key)
 
 

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Iterator
 
 from tiergate.errors import WARNING, Diagnostic, Location, TiergateError
 from tiergate.inputs.yamlsource import json_path, load_yaml
+from tiergate.inputs.schemacheck import UNPRINTABLE
 
 EVENT_TYPES = ("registered", "evidence", "signoff", "transition", "waiver", "monitoring", "review", "retired")
 _COMMON = ("at", "type", "use_case", "version", "actor")
@@ -135,6 +136,8 @@ def _schema_problem(error, file: str, line: int, what: str) -> Diagnostic:
         message = f"{what} {path} is {json.dumps(error.instance, default=str)}; allowed: {allowed}"
     elif error.validator == "required":
         message = f"{what} misses {error.message.split(chr(39))[1] if chr(39) in error.message else 'a field'}"
+    elif error.validator == "not" and path in ("$.use_case", "$.version"):
+        message = f"{what} {path} is {json.dumps(error.instance)}: an id holds no line break or control character"
     elif error.validator == "pattern" and path.endswith(("at", "expires")):
         message = f"{what} {path} is {json.dumps(error.instance)}, not an RFC 3339 time with an offset"
     else:
@@ -229,6 +232,8 @@ _STRING_FIELDS = frozenset(_STRINGS)
 #: use case ids and kinds seen to match their patterns (an events file repeats them thousands of times)
 _GOOD_USE_CASES: set[str] = set()
 _GOOD_NAMES: set[str] = set()
+#: versions seen to hold no character an id may not hold (schemacheck.UNPRINTABLE)
+_GOOD_VERSIONS: set[str] = set()
 
 
 def _matches(pattern: re.Pattern, good: set[str], text: str) -> bool:
@@ -267,6 +272,12 @@ def fast_valid(record: dict) -> bool:
     if required is None or (not _UTC_TIME.fullmatch(at) and not _TIME.match(at)) or \
             (use_case not in _GOOD_USE_CASES and not _matches(_USE_CASE, _GOOD_USE_CASES, use_case)):
         return False
+    if version not in _GOOD_VERSIONS:
+        if UNPRINTABLE.search(version) is not None:
+            return False
+        if len(_GOOD_VERSIONS) > 100_000:
+            _GOOD_VERSIONS.clear()
+        _GOOD_VERSIONS.add(version)
     for key in required:
         if key not in record:
             return False
