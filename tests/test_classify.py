@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from conftest import check_golden, tiergate
-from tiergate.language.load import load_policy
+from tiergate import load_policy
 from tiergate.decide.classify import Classification, classify
-from tiergate.errors import TiergateError
+from tiergate import TiergateError
 from tiergate.inputs.answers import Answers, load_answers
 
 ROOT = Path(__file__).resolve().parent.parent

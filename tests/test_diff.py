@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from conftest import SMALL_POLICY, tiergate
-from tiergate.language.load import load_policy
+from tiergate import load_policy
 from tiergate.decide.check import check
 from tiergate.inputs.events import load_events, load_roster
-from tiergate.inputs.answers import load_answers
+from tiergate import load_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "authoring"

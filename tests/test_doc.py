@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import tiergate
-from tiergate.language.load import load_policy
+from tiergate import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKS = sorted((ROOT / "policies").glob("*.policy"))

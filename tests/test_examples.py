@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tiergate.language.load import load_policy
+from tiergate import load_policy
 from tiergate.decide.classify import classify
 from tiergate.inputs.answers import find_answer_files, load_answers
 

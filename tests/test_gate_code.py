@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tiergate.language.load import load_policy
+from tiergate import load_policy
 from tiergate.inputs.events import Event, Holding, Roster, format_time
 from tiergate.decide.gates.base import MET, UNMET, Context
 from tiergate.decide.gates.code import compile_gate

@@ -16,10 +16,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from tiergate.language.load import compile_policy, load_policy
+from tiergate import compile_policy, load_policy
 from tiergate.decide.check import check
 from tiergate.cli import main
-from tiergate.errors import TiergateError
+from tiergate import TiergateError
 from tiergate.inputs.events import EventLog, format_time, parse_events, parse_roster
 from tiergate.decide.gates.base import BREACH, DUE, MET, OK, OVERDUE, UNMET, WAIVED
 

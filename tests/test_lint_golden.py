@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from tiergate.language.load import lint_file
 from tiergate.cli import main
-from tiergate.errors import TiergateError
+from tiergate import TiergateError
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "lint"

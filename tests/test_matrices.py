@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import check_golden, tiergate
-from tiergate.language.load import load_policy
+from tiergate import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "classify"

@@ -19,7 +19,7 @@ from tiergate.decide.check import CheckResult, check
 from tiergate.cli import main
 from tiergate.inputs.events import load_events, parse_time
 from tiergate.decide.gates.base import BREACH, MET, OK, UNMET, WAIVED
-from tiergate.inputs.answers import load_answers
+from tiergate import load_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 STORIES = ROOT / "examples" / "events"
