@@ -361,3 +361,13 @@ def test_json_keeps_values_exact_and_writes_no_raw_terminal_character(policy, ro
         assert value in json.dumps(json.loads(out), ensure_ascii=False) or \
             any(value in s for s in re.findall(r'"((?:[^"\\]|\\.)*)"', out) for s in [json.loads(f'"{s}"')])
     assert json.loads(render(result, "json"))["version"] == value
+
+
+def test_the_fast_paths_see_every_character_there_is_to_escape():
+    """escape's fast paths skip a value that str.isprintable() passes: no character it escapes may pass."""
+    control = re.compile(f"[{escape.CONTROL}]")
+    for c in map(chr, range(0x110000)):
+        if control.search(c):
+            assert not c.isprintable(), hex(ord(c))
+            assert escape.text(c) != c and escape.markdown(c) != c and escape.csv_cell(c) != c
+            assert escape.lines(["a", c]) != "a\n" + c

@@ -80,7 +80,7 @@ def as_text(result: CheckResult) -> str:
         lines.append(f"warning: {w.location}: {w.message}")
     p = result.policy
     lines.append(f"policy {p.name} {p.version} (sha256 {p.sha256[:12]}), evaluated at {format_time(result.at)}")
-    return "\n".join(map(escape.text, lines)) + "\n"  # each line is one line, whatever its values hold
+    return escape.lines(lines) + "\n"  # each line is one line, whatever its values hold
 
 
 def as_json(result: CheckResult) -> str:

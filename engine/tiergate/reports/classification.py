@@ -59,7 +59,7 @@ def text_one(c: Classification) -> str:
         for r in group:
             lines.append(f"      {requirement_line(r)}")
     lines.append(f"  policy: {c.policy.name} {c.policy.version} (sha256 {c.policy.sha256[:12]})")
-    return "\n".join(map(escape.text, lines)) + "\n"
+    return escape.lines(lines) + "\n"
 
 
 def as_text(run) -> str:
@@ -72,16 +72,15 @@ def as_text(run) -> str:
 def text_many(results: Sequence[Classification]) -> str:
     if not results:
         return ""
-    text = escape.text
     width_tier = max(len(c.tier) for c in results)
-    width_case = max(len(text(c.use_case)) for c in results)
+    width_case = max(len(c.use_case) for c in results)
     lines = []
     for c in results:
         d = c.deciding
         why = (d.because or "rule matched") + f" ({d.file}:{d.line})" if d is not None else "no rule matched (floor tier)"
         flag = "  FORBIDDEN: " + "; ".join(m.because or m.id for m in c.forbidden) if c.forbidden else ""
-        lines.append(f"{c.tier:<{width_tier}}  {text(c.use_case):<{width_case}}  {text(why + flag)}")
-    return "\n".join(lines) + "\n"
+        lines.append(f"{c.tier:<{width_tier}}  {c.use_case:<{width_case}}  {why}{flag}")
+    return escape.lines(lines) + "\n"
 
 
 def summary(run) -> str:

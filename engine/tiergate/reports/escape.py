@@ -20,8 +20,9 @@ import re
 from xml.sax.saxutils import escape as _xml_escape
 from xml.sax.saxutils import quoteattr as _xml_quoteattr
 
+_BEYOND_C0 = "\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff"
 #: the characters shown escaped everywhere (a regex character class body); ids may not hold any of them
-CONTROL = "\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff"
+CONTROL = "\\x00-\\x1f" + _BEYOND_C0
 _CONTROL = re.compile(f"[{CONTROL}]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -35,12 +36,24 @@ def _visible(match: re.Match) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+# The fast paths use str.isprintable(): every `CONTROL` character is "Other" or "Separator" in Unicode, which
+# isprintable() refuses, so a printable value holds none (a test keeps this true). It costs a third of a regex
+# search, and most values are printable.
+
+def lines(items: list[str]) -> str:
+    """Lines of text joined by line feeds, each line as `text` (a printable line, as nearly every one is, holds
+    nothing to escape and no line break)."""
+    if all(map(str.isprintable, items)):
+        return "\n".join(items)
+    return "\n".join(map(text, items))
+
+
 def text(value: object) -> str:
     """For plain text (terminals, logs, files): every `CONTROL` character shown as an escape, so a value is
     always one line and sends no terminal escape sequence."""
     if type(value) is not str:
         value = "" if value is None else str(value)
-    if _CONTROL.search(value) is None:
+    if value.isprintable() or _CONTROL.search(value) is None:
         return value
     return _CONTROL.sub(_visible, value)
 
@@ -57,6 +70,8 @@ def _markdown_one(match: re.Match) -> str:
         return "&lt;"
     if c == "]":
         return "]\\"  # `]\(` and `]\:` read as the characters, and no longer make a link
+    if c == "|":
+        return "\\|"
     return _visible(match)
 
 
@@ -65,13 +80,24 @@ def markdown(value: object) -> str:
     link can come from the value. Markdown emphasis and code marks are left to mean what they mean."""
     if type(value) is not str:
         value = "" if value is None else str(value)
-    if _MARKDOWN.search(value) is None:
+    if value.isprintable() and "<" not in value and "]" not in value or _MARKDOWN.search(value) is None:
         return value
     return _MARKDOWN.sub(_markdown_one, value)
 
 
+_MARKDOWN_CELL = re.compile(f"[{CONTROL}|]|<(?=[A-Za-z/!?])|\\](?=[(:])")
+
+
+def markdown_cell(value: str) -> str:
+    """For a cell of a Markdown table: as `markdown`, and `|` as `\\|` so that it does not end the cell."""
+    if value.isprintable() and "|" not in value and "<" not in value and "]" not in value \
+            or _MARKDOWN_CELL.search(value) is None:
+        return value
+    return _MARKDOWN_CELL.sub(_markdown_one, value)
+
+
 #: the first characters that make a spreadsheet read a cell as a formula (OWASP's list)
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value: object) -> str:
@@ -82,8 +108,9 @@ def csv_cell(value: object) -> str:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
         value = "" if value is None else str(value)
-    value = text(value)
-    if value.startswith(_FORMULA):
+    if not value.isprintable() and _CONTROL.search(value) is not None:
+        value = _CONTROL.sub(_visible, value)
+    if value.startswith(FORMULA):
         return "'" + value
     return value
 
@@ -123,8 +150,8 @@ def json_text(document: str) -> str:
     """A whole JSON document with the `CONTROL` characters JSON allows raw written as `\\uXXXX` escapes: the same
     values when read, and no raw one on a terminal. (JSON writers already escape U+0000-U+001F; JSON's own
     structure is ASCII, so each such character is inside a string.)"""
-    if _JSON_RAW.search(document) is None:
-        return document
+    if document.isascii() and "\x7f" not in document or _JSON_RAW.search(document) is None:
+        return document  # (isascii is a flag CPython keeps: most documents are known clean at once)
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from tiergate.jsoncodec import readable
-from tiergate.reports.escape import json_text, text
+from tiergate.reports import escape
 
 
 def as_text(history) -> str:
@@ -18,10 +18,9 @@ def as_text(history) -> str:
             detail["policy"] = f"{detail['policy'].get('name')} {detail['policy'].get('version')}"
         shown = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v}"
                           for k, v in detail.items())
-        lines.append(f"{text(e['at'])}  #{e['seq']:<5} {text(e['version']):<8} {text(e['type']):<11} "
-                     f"by {text(e['actor'])}: {text(shown)}")
-    return "\n".join(lines) + ("\n" if lines else "no events\n")
+        lines.append(f"{e['at']}  #{e['seq']:<5} {e['version']:<8} {e['type']:<11} by {e['actor']}: {shown}")
+    return escape.lines(lines) + ("\n" if lines else "no events\n")  # each line one line, whatever its values hold
 
 
 def as_json(history) -> str:
-    return json_text(readable(list(history.entries))) + "\n"
+    return escape.json_text(readable(list(history.entries))) + "\n"

@@ -57,7 +57,7 @@ def as_text(result: DiffResult) -> str:
     unchanged = sum(1 for u in result.use_cases if not u.changed)
     if result.with_use_cases:
         out.append(f"{unchanged} use case{'s' if unchanged != 1 else ''} unchanged")
-    return "\n".join(map(escape.text, out)) + "\n"  # each line is one line, whatever its values hold
+    return escape.lines(out) + "\n"  # each line is one line, whatever its values hold
 
 
 def as_json(result: DiffResult) -> str:

@@ -53,7 +53,7 @@ def as_text(run: TestRun, coverage: bool = False) -> str:
             for rid, line in cov["requirements"]:
                 out.append(f"  requirement not exercised: {rid} ({file}:{line})")
     out.append(summary)
-    return "\n".join(map(escape.text, out)) + "\n"  # each line is one line, whatever its values hold
+    return escape.lines(out) + "\n"  # each line is one line, whatever its values hold
 
 
 def as_json(run: TestRun, coverage: bool = False) -> str:

@@ -21,11 +21,10 @@ def _cell(value: object) -> str:
 
 
 def markdown(headers: Sequence[str], rows: Sequence[Row]) -> str:
-    def esc(value: object) -> str:
-        return escape.markdown(_cell(value)).replace("|", "\\|")
+    cell = escape.markdown_cell
 
     def cells(values: Row) -> str:
-        return "| " + " | ".join(esc(v) for v in values) + " |"
+        return "| " + " | ".join([cell(_cell(v)) for v in values]) + " |"
 
     lines = [cells(headers), "|" + "|".join("---" for _ in headers) + "|"]
     lines.extend(cells(row) for row in rows)
@@ -43,7 +42,12 @@ def csv_text(headers: Sequence[str], rows: Sequence[Row]) -> str:
 
 def _csv(value: object) -> str:
     """A CSV cell: a number tiergate wrote as a number as it is, anything else through escape.csv_cell."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    kind = type(value)
+    if kind is str:
+        if value.isprintable() and not value.startswith(escape.FORMULA):  # (escape.csv_cell's own fast path)
+            return value
+        return escape.csv_cell(value)
+    if kind is int or kind is float:
         return str(value)
     return escape.csv_cell(_cell(value))
 
