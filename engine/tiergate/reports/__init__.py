@@ -4,6 +4,9 @@
 type can be rendered as (the command line offers exactly those). Every renderer is named `as_<format>` and takes
 the result first; options a format understands (e.g. `coverage` for test runs) follow as keywords.
 Modules are imported when a format is first rendered, so a command pays only for the report it writes.
+Every value that came from input is written through the function of its format in `escape` (text, markdown,
+csv_cell, xml, html, github_message, json_text...): a new renderer does the same, and
+tests/test_output_injection.py tries hostile values on every format listed here.
 """
 from __future__ import annotations
 
