@@ -309,3 +309,15 @@ def test_unexpected_failure_exits_2_not_0(monkeypatch, capsys, clean):
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: boom" in err
     assert "Traceback" not in err
+
+
+def test_fmt_write_refuses_to_replace_a_symbolic_link(cli_runner, write_policy, small_policy, tmp_path):
+    """`fmt --write` on a policy reached through a link leaves the link and its target as they were: exit 2."""
+    target = write_policy(small_policy.replace(*UNFORMATTED_LINE), "real.policy")
+    before = target.read_text(encoding="utf-8")
+    link = tmp_path / "linked.policy"
+    link.symlink_to(target)
+    result = invoke(cli_runner, "fmt", "--write", str(link))
+    assert result.exit_code == 2, result.output
+    assert "cannot rewrite" in result.stderr and "symbolic link" in result.stderr
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == before

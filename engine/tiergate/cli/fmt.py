@@ -38,7 +38,12 @@ def command(policies: tuple[str, ...], write: bool, check: bool) -> None:
                 click.echo(f"{path}: not formatted (run `tiergate fmt --write {path}`)")
         elif write:
             if formatted != original:
-                write_atomic(path, formatted)
+                try:
+                    write_atomic(path, formatted)
+                except OSError as exc:  # a link, a pipe, a device, a full disk: nothing written, said plainly
+                    click.echo(f"tiergate: cannot rewrite {path}: {exc.strerror or exc}", err=True)
+                    unusable = True
+                    continue
                 click.echo(f"reformatted {path}", err=True)
         else:
             click.echo(formatted, nl=False)
