@@ -58,6 +58,7 @@ CODES: dict[str, Code] = _registry(
     Code("E105", ERROR, EXIT_FINDING, "the file is not text"),
     Code("E106", ERROR, EXIT_FINDING, "the file is too large"),
     Code("E107", ERROR, EXIT_FINDING, "a condition nests too deeply"),
+    Code("E108", ERROR, EXIT_FINDING, "a number is too large"),
     # E2xx and W2xx: the policy does not make sense
     Code("E200", ERROR, EXIT_FINDING, "the `policy` header is missing or not first"),
     Code("E201", ERROR, EXIT_FINDING, "a statement that may appear once appears twice"),
@@ -87,6 +88,7 @@ CODES: dict[str, Code] = _registry(
     Code("E280", ERROR, EXIT_FINDING, "a waiver role is not a declared role"),
     Code("E281", ERROR, EXIT_FINDING, "`waivable` has no time limit"),
     Code("E283", ERROR, EXIT_FINDING, "a sign-off requirement asks for no sign-off"),
+    Code("E284", ERROR, EXIT_FINDING, "a duration is zero or longer than 100 years"),
     Code("E286", ERROR, EXIT_FINDING, "the `workflow` attribute is quoted"),
     # E3xx: answers files (and any YAML file)
     Code("E300", ERROR, EXIT_INPUT, "the file is not usable YAML"),
@@ -100,6 +102,7 @@ CODES: dict[str, Code] = _registry(
     Code("E308", ERROR, EXIT_INPUT, "a key is written twice"),
     Code("E309", ERROR, EXIT_INPUT, "the YAML holds too many values"),
     Code("E310", ERROR, EXIT_INPUT, "a rule needs a missing answer"),
+    Code("E311", ERROR, EXIT_INPUT, "a number that is not finite"),
     # E4xx and W4xx: events, the roster, and what `check` makes of them
     Code("E400", ERROR, EXIT_INPUT, "an event cannot be read"),
     Code("E401", ERROR, EXIT_INPUT, "a time without a UTC offset"),

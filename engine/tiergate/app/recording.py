@@ -5,11 +5,12 @@ Every write is validated against the policy and the ledger before anything is wr
 from __future__ import annotations
 
 from datetime import datetime
+from math import isfinite
 from typing import Iterable
 
 from tiergate.app.results import Imported, Promoted, Recorded
-from tiergate.errors import Location
-from tiergate.fileio import read_source
+from tiergate.errors import Diagnostic, Location, TiergateError
+from tiergate.fileio import INPUT_LIMIT, read_source
 from tiergate.inputs.events import Roster, format_time
 from tiergate.language.policy import Policy
 from tiergate.ledger.service import Ledger
@@ -33,7 +34,8 @@ def when(at: datetime | None) -> str:
 
 
 def coerce(text: str):
-    """A value written on a command line: true/false, an integer, a number, else the text itself."""
+    """A value written on a command line: true/false, an integer, a number, else the text itself. (`nan`, `inf` and
+    `1e999` are numbers too, not finite ones: `assignments` refuses them.)"""
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
@@ -46,13 +48,20 @@ def coerce(text: str):
 
 
 def assignments(items: Iterable[str]) -> dict:
-    """NAME=VALUE items as a mapping (values coerced); raises ValueError(item) for an item without `=`."""
+    """NAME=VALUE items as a mapping (values coerced); raises ValueError(item) for an item without `=`, and
+    TiergateError (E311) for a number that is not finite (`psi=nan`, `psi=inf`, `psi=1e999`)."""
     out = {}
     for item in items:
         if "=" not in item:
             raise ValueError(item)
         key, _, value = item.partition("=")
-        out[key.strip()] = coerce(value.strip())
+        key, value = key.strip(), value.strip()
+        out[key] = coerced = coerce(value)
+        if isinstance(coerced, float) and not isfinite(coerced):
+            from tiergate.inputs.yamlsource import NON_FINITE_HINT
+
+            raise TiergateError(Diagnostic("E311", f"`{key}` is `{value}`, which is not a finite number",
+                                           Location("<command line>"), hint=NON_FINITE_HINT))
     return out
 
 
@@ -60,7 +69,7 @@ def metrics_file(path: str) -> dict:
     """The metrics in a YAML or JSON file: a mapping of metric names to values (ValueError when it is not one)."""
     from tiergate.inputs.yamlsource import load_yaml
 
-    doc = load_yaml(read_source(path), path)
+    doc = load_yaml(read_source(path, INPUT_LIMIT, what="metrics (a YAML or JSON mapping)", code="E300"), path)
     if not isinstance(doc.data, dict):
         raise ValueError("a metrics file holds a mapping of metric names to values")
     return dict(doc.data)
@@ -110,6 +119,7 @@ def import_events(ledger: Ledger, policy: Policy, roster: Roster | None, events_
                   answers_paths: Iterable[str] = (), *, allow_violations: bool = False) -> Imported:
     """Import an events file whole or not at all, each event validated as if recorded one by one."""
     from tiergate.inputs.answers import load_answers
+    from tiergate.inputs.events import read_events
     from tiergate.ledger.importing import import_file
 
     answers = {}
@@ -117,17 +127,17 @@ def import_events(ledger: Ledger, policy: Policy, roster: Roster | None, events_
         loaded = load_answers(path, policy)
         answers[loaded.use_case] = loaded
     admitted = [] if allow_violations else None
-    done = import_file(ledger, policy, roster, read_source(events_path), events_path, answers, admitted)
+    done = import_file(ledger, policy, roster, read_events(events_path), events_path, answers, admitted)
     return Imported(done.count, done.head, tuple(admitted or ()))
 
 
 def store_roster(ledger: Ledger, policy: Policy, path: str, *, actor: str, at: datetime | None = None) -> Recorded:
     """Store a roster file in the ledger, as a recorded event (every change of roles is on the record)."""
-    from tiergate.inputs.events import parse_roster
+    from tiergate.inputs.events import parse_roster, read_roster
     from tiergate.inputs.yamlsource import load_yaml
     from tiergate.ledger.actions import record as append, roster_body
 
-    data = read_source(path)
+    data = read_roster(path)
     parse_roster(data, path)  # validated first
     event = roster_body(load_yaml(data, path).data, actor, when(at))
     row = append(ledger, policy, None, event, Location(path))

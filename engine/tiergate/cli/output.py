@@ -87,9 +87,11 @@ def time_value(ctx, param, value):
     """The callback of a time option (--at, --until): an RFC 3339 time with an offset, as a datetime."""
     if value is None:
         return None
-    from tiergate.inputs.events import parse_time
+    from tiergate.inputs.events import OUT_OF_RANGE, parse_time
 
     parsed = parse_time(value)
     if parsed is None:
+        if parse_time(value, any_range=True) is not None:
+            raise click.BadParameter(f"{value!r} {OUT_OF_RANGE}")
         raise click.BadParameter(f"{value!r} is not an RFC 3339 time with an offset (e.g. 2026-03-01T09:30:00Z)")
     return parsed

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from tiergate.errors import Diagnostic, Location, TiergateError, closest, did_you_mean
-from tiergate.inputs.yamlsource import YamlDocument, json_path, load_yaml
+from tiergate.inputs.yamlsource import (
+    NON_FINITE_HINT,
+    YamlDocument,
+    all_finite,
+    json_path,
+    load_yaml,
+    non_finite,
+    show_number,
+)
 from tiergate.inputs.schemacheck import UNPRINTABLE
 
 #: id(schema) -> [schema, jsonschema validator, fast check], the most recently used few. An entry holds its schema,
@@ -186,6 +194,11 @@ def validate_document(document: YamlDocument, schema) -> list[Diagnostic]:
         kind = "empty" if document.data is None else f"a {type(document.data).__name__}"
         return [Diagnostic("E301", f"an answers file must be a mapping (use_case, title, owner, answers); this one is {kind}",
                            Location(document.file, document.line_of("$")))]
+    bad = None if all_finite(document.data) else non_finite(document.data)  # (YAML files refuse them at once)
+    if bad is not None:
+        path, value = bad
+        return [Diagnostic("E311", f"{path} is {show_number(value)}, which is not a finite number",
+                           document.location(path), hint=NON_FINITE_HINT)]
     unprintable = _unprintable_id(document)  # whatever the questionnaire's own pattern lets through
     fast = _entry(schema)[2]
     if fast is not None and fast(document.data):  # certainly valid: jsonschema is asked only to word problems
@@ -229,12 +242,18 @@ def validate_answers(data: dict, schema, file: str = "<answers>", document: Yaml
 def load_answers(path: str | Path, policy=None) -> Answers:
     """Read and validate one answers file against the policy's questionnaire (default pack when None)."""
     from tiergate.language.load import load_policy
-    from tiergate.fileio import read_source
 
     if policy is None:
         policy = load_policy()
     path = Path(path)
-    return parse_answers(read_source(path), str(path), policy.questionnaire)
+    return parse_answers(read_answers(path), str(path), policy.questionnaire)
+
+
+def read_answers(path: str | Path) -> bytes:
+    """The bytes of an answers file, checked before they are read: a regular file of at most 2 MB."""
+    from tiergate.fileio import INPUT_LIMIT, read_source
+
+    return read_source(path, INPUT_LIMIT, what="answers (YAML)", code="E300")
 
 
 def find_answer_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -257,10 +276,8 @@ PARALLEL_FROM = 1000
 def _load_one(args) -> tuple:
     """Worker: read and validate one file; plain tuples travel back (exceptions do not pickle well)."""
     path, schema = args
-    from tiergate.fileio import read_source
-
     try:
-        a = parse_answers(read_source(path), str(path), schema)
+        a = parse_answers(read_answers(path), str(path), schema)
     except TiergateError as exc:
         return ("error", str(path), list(exc.diagnostics))
     return ("ok", str(path), a.use_case, a.title, a.owner, a.answers, a.document)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from tiergate.errors import WARNING, Diagnostic, Location, TiergateError
-from tiergate.inputs.yamlsource import json_path, load_yaml
+from tiergate.inputs.yamlsource import NON_FINITE_HINT, all_finite, json_path, load_yaml, non_finite, show_number
 from tiergate.inputs.schemacheck import UNPRINTABLE
 
 EVENT_TYPES = ("registered", "evidence", "signoff", "transition", "waiver", "monitoring", "review", "retired")
@@ -18,17 +18,36 @@ _COMMON = ("at", "type", "use_case", "version", "actor")
 _validators: dict[str, Any] = {}
 
 
-def parse_time(text: Any) -> datetime | None:
-    """An RFC 3339 timestamp with an offset, as an aware datetime; None when it is not one."""
+def parse_time(text: Any, *, any_range: bool = False) -> datetime | None:
+    """An RFC 3339 timestamp with an offset, as an aware datetime; None when it is not one, or when its UTC time
+    falls outside the years 1 to 9999, where no time can be computed from it (with `any_range`, it is returned)."""
     if isinstance(text, datetime):
-        return text if text.tzinfo is not None else None
-    if not isinstance(text, str) or len(text) < 16:
+        value = text if text.tzinfo is not None else None
+    elif not isinstance(text, str) or len(text) < 16:
         return None
+    else:
+        try:
+            value = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError:
+            return None
+        if value.tzinfo is None:
+            return None
+    if value is not None and not 1 < value.year < 9999 and not any_range and not in_utc_range(value):
+        return None
+    return value
+
+
+def in_utc_range(value: datetime) -> bool:
+    """Whether an aware time, moved to UTC, is still a time (9999-12-31T23:59:59-01:00 is not)."""
     try:
-        value = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        return None
-    return value if value.tzinfo is not None else None
+        value.astimezone(timezone.utc)
+    except OverflowError:
+        return False
+    return True
+
+
+#: the words for a time whose UTC value is outside the times there are
+OUT_OF_RANGE = "lies outside the times tiergate can use: in UTC it falls before the year 1 or after 9999"
 
 
 def format_time(value: datetime | None) -> str | None:
@@ -217,13 +236,14 @@ _STRINGS = ("artifact", "parent", "uri", "role", "gate", "comment", "to", "mode"
 
 #: the types a metric may have (bool is not an int here: type() is compared, not isinstance)
 _METRIC_TYPES = frozenset((int, float, bool, str))
+_INF = float("inf")
 
 
 def _metrics_ok(value: Any) -> bool:
     if type(value) is not dict:
         return False
     for v in value.values():
-        if type(v) not in _METRIC_TYPES or v != v:  # (v != v: NaN)
+        if type(v) not in _METRIC_TYPES:
             return False
     return True
 
@@ -305,6 +325,20 @@ def fast_valid(record: dict) -> bool:
     elif kind == "waiver" and (type(record["expires"]) is not str or not _TIME.match(record["expires"])
                                or not record["justification"]):
         return False
+    for value in record.values():  # a number that is not finite, anywhere: events_from_records says where
+        kind = type(value)
+        if kind is str:
+            continue
+        if kind is dict:
+            for item in value.values():
+                kind = type(item)
+                if kind is float:
+                    if not -_INF < item < _INF:
+                        return False
+                elif (kind is dict or kind is list) and not all_finite(item):
+                    return False
+        elif not all_finite(value):
+            return False
     return True
 
 
@@ -317,14 +351,26 @@ def events_from_records(records: list[tuple[Any, int]], file: str) -> EventLog:
             problems.append(Diagnostic("E400", "an event must be a mapping of fields", Location(file, line)))
             continue
         record = _times_as_text(record)
-        errors = [] if fast_valid(record) else sorted(_validator("events.schema.json").iter_errors(record),
-                                                      key=lambda e: list(map(str, e.absolute_path)))
+        if fast_valid(record):
+            errors = []
+        else:
+            bad = non_finite(record)
+            if bad is not None:
+                path, value = bad
+                problems.append(Diagnostic("E311", f"event {record.get('type', '?')} {path} is {show_number(value)}, "
+                                           "which is not a finite number", Location(file, line), hint=NON_FINITE_HINT))
+                continue
+            errors = sorted(_validator("events.schema.json").iter_errors(record),
+                            key=lambda e: list(map(str, e.absolute_path)))
         if errors:
             problems.extend(_schema_problem(e, file, line, f"event {record.get('type', '?')}") for e in errors[:3])
             continue
         at = parse_time(record["at"])
         if at is None:
-            problems.append(Diagnostic("E401", f"time {record['at']!r} has no UTC offset or is not a valid time",
+            wrong = "has no UTC offset or is not a valid time"
+            if parse_time(record["at"], any_range=True) is not None:
+                wrong = OUT_OF_RANGE
+            problems.append(Diagnostic("E401", f"time {record['at']!r} {wrong}",
                                        Location(file, line), hint="write times like 2026-03-01T09:30:00Z"))
             continue
         if record["type"] == "waiver" and parse_time(record.get("expires")) is None:
@@ -378,11 +424,18 @@ def order_events(events: list[Event]) -> EventLog:
     return EventLog(tuple(unique), tuple(w for _, w in warnings), tuple(c for c, _ in warnings))
 
 
-def load_events(path: str | Path) -> EventLog:
-    from tiergate.fileio import read_source
+def read_events(path: str | Path) -> bytes:
+    """The bytes of an events file, checked before they are read: a regular file, of at most 2 MB in YAML or
+    1 GB in JSON Lines (a ledger's whole history, exported)."""
+    from tiergate.fileio import EVENT_LINES_LIMIT, INPUT_LIMIT, read_source
 
+    limit = EVENT_LINES_LIMIT if str(path).endswith(JSON_LINES) else INPUT_LIMIT
+    return read_source(path, limit, what="events (a YAML list or JSON Lines)", code="E400")
+
+
+def load_events(path: str | Path) -> EventLog:
     path = Path(path)
-    return parse_events(read_source(path), str(path))
+    return parse_events(read_events(path), str(path))
 
 
 # --- roster ---------------------------------------------------------------------------------
@@ -475,8 +528,13 @@ def roster_from_document(document) -> Roster:
     return Roster(people, file)
 
 
-def load_roster(path: str | Path) -> Roster:
-    from tiergate.fileio import read_source
+def read_roster(path: str | Path) -> bytes:
+    """The bytes of a roster file (YAML), checked before they are read: a regular file of at most 2 MB."""
+    from tiergate.fileio import INPUT_LIMIT, read_source
 
+    return read_source(path, INPUT_LIMIT, what="a roster", code="E410")
+
+
+def load_roster(path: str | Path) -> Roster:
     path = Path(path)
-    return parse_roster(read_source(path), str(path))
+    return parse_roster(read_roster(path), str(path))

@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import Any
 
 import yaml
 
 from tiergate.errors import Diagnostic, Location, TiergateError
+from tiergate.fileio import INPUT_LIMIT
 
 try:  # the C parser is several times faster; fall back to pure Python where it is not built
     _Loader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
-MAX_YAML_BYTES = 2 * 1024 * 1024
+MAX_YAML_BYTES = INPUT_LIMIT  # (a file larger is refused before it is read: fileio.read_source)
 MAX_NODES = 200_000
 MAX_DEPTH = 100  # levels; validation and the code that reads the data recurse once per level
 _SCAN_FROM = 1000  # indicator characters; see _check_shape
@@ -220,7 +222,8 @@ def _walk(node, path: str, lines: dict, key_lines: dict, file: str, seen: set, c
                 if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR:
                     out[key_node.value] = value
                 else:
-                    out[loader.construct_object(key_node, deep=True)] = value  # TypeError when unhashable
+                    built = _finite(loader.construct_object(key_node, deep=True), key_node, child, file)
+                    out[built] = value  # TypeError when unhashable
         if loader is not None and node.tag != _MAP:  # !!set, !!omap, ...: let PyYAML build what the tag says
             return loader.construct_object(node, deep=True)
         return out
@@ -232,4 +235,61 @@ def _walk(node, path: str, lines: dict, key_lines: dict, file: str, seen: set, c
         return items
     if loader is None or node.tag == _STR:
         return node.value
-    return loader.construct_object(node, deep=True)
+    return _finite(loader.construct_object(node, deep=True), node, path, file)
+
+
+def _finite(value, node, path: str, file: str):
+    """`value`, unless it is a number that is not finite (`.inf`, `-.inf`, `.nan`, `1.0e+999`): then E311."""
+    if type(value) is float and not isfinite(value):
+        start, end = node.start_mark, node.end_mark
+        raise TiergateError(Diagnostic(
+            "E311", f"{path} is `{node.value}`, which is not a finite number",
+            Location(file, start.line + 1, start.column + 1, end.column + 1 if end.line == start.line else 0),
+            hint=NON_FINITE_HINT))
+    return value
+
+
+#: what to do about a number that is not finite, in every input that may hold one
+NON_FINITE_HINT = "write a finite number: infinity and NaN are not values a requirement can judge"
+
+
+_INF = float("inf")
+
+
+def all_finite(value: Any) -> bool:
+    """Whether every float in `value` (nested dicts and lists, as JSON and YAML give them) is finite (fast)."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is float:
+            if not -_INF < value < _INF:  # (NaN is neither)
+                return False
+        elif kind is dict:
+            stack.extend(value.values())
+        elif kind is list:
+            stack.extend(value)
+    return True
+
+
+def non_finite(value: Any, path: str = "$") -> tuple[str, float] | None:
+    """The JSON path and value of the first number in `value` (nested mappings and lists) that is not finite."""
+    stack = [(value, path)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, float):
+            if not isfinite(value):
+                return path, value
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                if isinstance(key, float) and not isfinite(key):
+                    return f"{path}.{key}", key
+                stack.append((item, f"{path}.{key}"))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((item, f"{path}[{i}]") for i, item in reversed(list(enumerate(value))))
+    return None
+
+
+def show_number(value: float) -> str:
+    """How JSON writes a number that is not finite (which is how most of those who meet one have seen it)."""
+    return "NaN" if value != value else "Infinity" if value > 0 else "-Infinity"

@@ -1,6 +1,7 @@
 """Syntax-tree building: grammar rules -> ast nodes, called by the parser as it reduces each rule."""
 from __future__ import annotations
 
+import math
 import re
 
 from tiergate.errors import Location
@@ -10,6 +11,9 @@ from tiergate.language import ast
 MAX_DEPTH = 64
 
 DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+#: The most digits a whole number may have: what Python reads by default (sys.get_int_max_str_digits), fixed
+#: here so that a policy reads the same wherever it runs.
+MAX_DIGITS = 4300
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
@@ -18,6 +22,15 @@ class NestingTooDeep(Exception):
 
     def __init__(self, loc: Location):
         self.loc = loc
+
+
+class NumberTooLarge(Exception):
+    """A number literal that has too many digits, or is too large to be a finite number; reported as E108."""
+
+    def __init__(self, loc: Location, text: str, whole: bool):
+        self.loc = loc
+        self.text = text
+        self.whole = whole  # a whole number (too many digits), or one with a fraction (beyond the largest float)
 
 
 class _Part:
@@ -62,14 +75,26 @@ class Builder:
     def string(self, tok):
         return ast.Literal(_unescape(str(tok)), "string", self._loc(tok), str(tok))
 
+    def _whole(self, tok, digits: str) -> int:
+        if len(digits) - (digits[0] == "-") > MAX_DIGITS:
+            raise NumberTooLarge(self._loc(tok), str(tok), True)
+        try:
+            return int(digits)
+        except ValueError:  # (a process that lowered Python's own limit below MAX_DIGITS)
+            raise NumberTooLarge(self._loc(tok), str(tok), True) from None
+
     def number(self, tok):
         text = str(tok)
-        value = float(text) if "." in text else int(text)
+        if "." not in text:
+            return ast.Literal(self._whole(tok, text), "number", self._loc(tok), text)
+        value = float(text)
+        if not math.isfinite(value):
+            raise NumberTooLarge(self._loc(tok), text, False)
         return ast.Literal(value, "number", self._loc(tok), text)
 
     def duration(self, tok):
         text = str(tok)
-        return ast.Literal(int(text[:-1]) * DURATION_UNITS[text[-1]], "duration", self._loc(tok), text)
+        return ast.Literal(self._whole(tok, text[:-1]) * DURATION_UNITS[text[-1]], "duration", self._loc(tok), text)
 
     def true(self, tok):
         return ast.Literal(True, "bool", self._loc(tok), "true")
@@ -181,7 +206,8 @@ class Builder:
         return {"kind": "signoff", "roles": roles, "stage": self._name(stage)}
 
     def signoffs(self, count, role, stage):
-        return {"kind": "signoff", "count": int(count), "roles": (self._name(role),), "stage": self._name(stage)}
+        return {"kind": "signoff", "count": self._whole(count, str(count)), "roles": (self._name(role),),
+                "stage": self._name(stage)}
 
     def _optional(self, parts):
         fields = {}

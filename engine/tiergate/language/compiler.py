@@ -36,6 +36,7 @@ class Compilation:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     header: ast.PolicyDecl | None = None
     tier_order: list[ast.Name] = field(default_factory=list)
+    tier_names: dict[str, ast.Name] = field(default_factory=dict)  # the same tiers, for a lookup by name
     roles: dict[str, ast.Name] = field(default_factory=dict)
     workflows: dict[str, ast.WorkflowDecl] = field(default_factory=dict)
     considerations: dict[str, ast.ConsiderationDecl] = field(default_factory=dict)
@@ -47,6 +48,8 @@ class Compilation:
     resolved: dict[str, tuple[dict, list[tuple[str, ast.RequirementNode, str]]]] = field(default_factory=dict)
     schema: dict | None = None
     schema_file: str = ""
+    _stages: dict[str, tuple[ast.WorkflowDecl, dict[str, None]]] = field(default_factory=dict)
+    _all_stages: dict[str, None] | None = None
 
     @property
     def file(self) -> str:
@@ -64,7 +67,21 @@ class Compilation:
 
     @property
     def tiers(self) -> list[str]:
-        return [n.value for n in self.tier_order]
+        return list(self.tier_names)
+
+    def stages_of(self, workflow: ast.WorkflowDecl) -> dict[str, None]:
+        """A workflow's stages in order of first appearance (a dict: a lookup by name), found once."""
+        found = self._stages.get(workflow.name.value)
+        if found is None or found[0] is not workflow:
+            found = self._stages[workflow.name.value] = (workflow, _stages(workflow))
+        return found[1]
+
+    @property
+    def all_stages(self) -> dict[str, None]:
+        """Every stage of every workflow."""
+        if self._all_stages is None:
+            self._all_stages = {s: None for w in self.workflows.values() for s in self.stages_of(w)}
+        return self._all_stages
 
 
 # --- stage 1: declarations ------------------------------------------------------------------
@@ -102,10 +119,11 @@ def collect_declarations(c: Compilation) -> None:
                 seen.add(s.key.value)
         elif isinstance(st, ast.TiersDecl):
             for name in st.names:
-                if name.value in c.tiers:
+                if name.value in c.tier_names:
                     c.error("E202", f"tier `{name}` is listed twice", name.loc)
                 else:
                     c.tier_order.append(name)
+                    c.tier_names[name.value] = name
         elif isinstance(st, ast.RolesDecl):
             for name in st.names:
                 if name.value in c.roles:
@@ -154,7 +172,7 @@ def _known(c: Compilation, name: ast.Name, table, code: str, what: str, plural: 
 
 
 def resolve_names(c: Compilation) -> None:
-    tiers = c.tiers
+    tiers = c.tier_names
     if c.classify is not None:
         for line in c.classify.lines:
             _known(c, line.tier, tiers, "E210", "tier", "tiers")
@@ -180,24 +198,43 @@ def resolve_names(c: Compilation) -> None:
                 if req.waivable.up_to is None:
                     c.error("E281", "`waivable` needs a time limit", req.waivable.loc,
                             hint="add `up to 14d` (say how long a waiver may last at most)")
+                else:
+                    _check_duration(c, req.waivable.up_to, "up to")
+            if req.period is not None:
+                _check_duration(c, req.period, "every")
             if req.kind == "signoff" and req.count < 1:
                 c.error("E283", "a sign-off requirement needs at least 1 sign-off", req.loc)
-            if req.stage is not None and not any(req.stage.value in _stages(w) for w in c.workflows.values()):
-                all_stages = sorted({s for w in c.workflows.values() for s in _stages(w)})
+            if req.stage is not None and req.stage.value not in c.all_stages:
                 c.error("E212", f"unknown stage `{req.stage}`", req.stage.loc,
-                        hint=did_you_mean(req.stage.value, all_stages, "stages"))
+                        hint=did_you_mean(req.stage.value, sorted(c.all_stages), "stages"))
     if c.raci is not None:
         for row in c.raci.rows:
             for cell in row.cells:
                 _known(c, cell.role, c.roles, "E211", "role", "roles")
 
 
-def _stages(workflow: ast.WorkflowDecl) -> list[str]:
+#: The longest period or waiver a policy may set: 100 years (of 365 days, as `y` counts them), in seconds.
+MAX_DURATION = 100 * 365 * 86400
+
+
+def _check_duration(c: Compilation, duration: ast.Literal, keyword: str) -> None:
+    """A period (`every`) or a waiver's limit (`up to`) must be longer than zero and at most 100 years."""
+    if duration.value == 0:
+        what = "a period of zero would make every result overdue at once" if keyword == "every" else \
+            "a waiver that may last no time at all could never be given"
+        c.error("E284", f"`{keyword} {duration.text}`: {what}", duration.loc,
+                hint="give a duration longer than zero, such as `30d`")
+    elif duration.value > MAX_DURATION:
+        c.error("E284", f"`{keyword} {duration.text}` is longer than 100 years", duration.loc,
+                hint="the longest is `100y` (36500d)")
+
+
+def _stages(workflow: ast.WorkflowDecl) -> dict[str, None]:
     seen: dict[str, None] = {}
     for chain in workflow.chains:
         for name in chain:
             seen.setdefault(name.value, None)
-    return list(seen)
+    return seen
 
 
 # --- stage 3: classify ---------------------------------------------------------------------
@@ -208,7 +245,7 @@ def check_classify(c: Compilation) -> None:
     otherwise = [line for line in c.classify.lines if isinstance(line, ast.Otherwise)]
     if not otherwise:
         c.error("E220", "`classify` has no `otherwise` line", c.classify.loc,
-                hint=f"end the block with `otherwise {c.tiers[0] if c.tiers else 'TIER'}` (the tier when no rule holds)")
+                hint=f"end the block with `otherwise {next(iter(c.tier_names), 'TIER')}` (the tier when no rule holds)")
     for extra in otherwise[1:]:
         c.error("E221", f"a second `otherwise` (the first is at line {otherwise[0].loc.line})", extra.loc,
                 hint="keep one `otherwise`, as the last line of `classify`")
@@ -221,12 +258,15 @@ def check_classify(c: Compilation) -> None:
 
 def check_workflows(c: Compilation) -> None:
     for name, decl in c.workflows.items():
-        stages = _stages(decl)
-        edges: list[tuple[str, str]] = []
+        stages = list(c.stages_of(decl))
+        edges: dict[tuple[str, str], None] = {}  # in order of first appearance
+        successors: dict[str, list[str]] = {}
         for chain in decl.chains:
             for a, b in zip(chain, chain[1:]):
-                if (a.value, b.value) not in edges:
-                    edges.append((a.value, b.value))
+                edge = (a.value, b.value)
+                if edge not in edges:
+                    edges[edge] = None
+                    successors.setdefault(a.value, []).append(b.value)
         incoming = {b for _, b in edges}
         starts = [s for s in stages if s not in incoming]
         if not starts:
@@ -240,9 +280,8 @@ def check_workflows(c: Compilation) -> None:
         reached = {starts[0]}
         frontier = [starts[0]]
         while frontier:
-            stage = frontier.pop()
-            for a, b in edges:
-                if a == stage and b not in reached:
+            for b in successors.get(frontier.pop(), ()):
+                if b not in reached:
                     reached.add(b)
                     frontier.append(b)
         for chain in decl.chains:
@@ -257,38 +296,53 @@ def check_workflows(c: Compilation) -> None:
 # --- stage 5: inheritance ------------------------------------------------------------------
 
 def resolve_inheritance(c: Compilation) -> None:
-    reported: set[str] = set()  # tiers of a cycle already reported, so each cycle is reported once
-    for tier in c.tiers:
-        chain = []
-        current = tier
-        while current is not None:
-            if current in chain:
-                if current == tier and not (set(chain) & reported):
-                    reported.update(chain)
-                    names = " -> ".join(chain + [current])
-                    block = c.tier_blocks[tier]
-                    c.error("E230", f"tier `{tier}` extends itself through {names}", (block.parent or block.name).loc,
-                            hint="remove one `extends` to break the cycle")
-                break
-            chain.append(current)
-            block = c.tier_blocks.get(current)
-            current = block.parent.value if block is not None and block.parent is not None else None
-            if current is not None and current not in c.tiers:
-                break
+    declared = c.tier_names
+    parents: dict[str, str | None] = {}  # a tier -> the declared tier it extends (an undeclared one is E215)
+    for tier in declared:
+        block = c.tier_blocks.get(tier)
+        parent = block.parent.value if block is not None and block.parent is not None else None
+        parents[tier] = parent if parent in declared else None
+    _report_cycles(c, parents)
     if c.failed:
         return
-    for tier in c.tiers:
-        _resolve_tier(c, tier)
+    for tier in declared:  # each tier after the tiers it extends, without recursion (a chain may be long)
+        pending = []
+        while tier is not None and tier not in c.resolved:
+            pending.append(tier)
+            tier = parents[tier]
+        for tier in reversed(pending):
+            _resolve_tier(c, tier)
 
 
-def _resolve_tier(c: Compilation, tier: str):
-    if tier in c.resolved:
-        return c.resolved[tier]
+def _report_cycles(c: Compilation, parents: dict[str, str | None]) -> None:
+    """E230 once per circle of `extends`, at the first of its tiers (in the order of the `tiers` line), with the
+    circle followed from there. Each tier is walked through once: a walk stops at a tier an earlier walk saw."""
+    order = {tier: i for i, tier in enumerate(parents)}
+    walked: dict[str, int] = {}  # tier -> the walk that reached it
+    for walk, tier in enumerate(parents):
+        path = []
+        current: str | None = tier
+        while current is not None and current not in walked:
+            walked[current] = walk
+            path.append(current)
+            current = parents[current]
+        if current is None or walked[current] != walk:
+            continue  # the chain ends, or joins one walked before
+        circle = path[path.index(current):]  # the walk came back onto its own path
+        first = min(range(len(circle)), key=lambda i: order[circle[i]])
+        chain = circle[first:] + circle[:first]
+        block = c.tier_blocks[chain[0]]
+        c.error("E230", f"tier `{chain[0]}` extends itself through {' -> '.join(chain + chain[:1])}",
+                (block.parent or block.name).loc, hint="remove one `extends` to break the cycle")
+
+
+def _resolve_tier(c: Compilation, tier: str) -> None:
+    """The attributes and requirements of a tier whose parent (if any) is resolved, kept in c.resolved."""
     block = c.tier_blocks.get(tier)
     attributes: dict[str, Any] = {}
     requirements: list[tuple[str, ast.RequirementNode, str]] = []
     if block is not None and block.parent is not None:
-        parent_attrs, parent_reqs = _resolve_tier(c, block.parent.value)
+        parent_attrs, parent_reqs = c.resolved[block.parent.value]
         attributes.update(parent_attrs)
         requirements.extend(parent_reqs)
     own_ids: dict[str, ast.RequirementNode] = {}
@@ -308,23 +362,24 @@ def _resolve_tier(c: Compilation, tier: str):
     # a tier's own requirement replaces an inherited one with the same id (one pass: linear, not quadratic)
     requirements = [r for r in requirements if r[0] not in own_ids] + own
     c.resolved[tier] = (attributes, requirements)
-    return c.resolved[tier]
 
 
 # --- stage 6: stages of requirements -------------------------------------------------------
 
 def check_requirement_stages(c: Compilation) -> None:
     default = next(iter(c.workflows), None)
-    for tier in c.tiers:
+    known = c.all_stages
+    for tier in c.tier_names:
         attributes, requirements = c.resolved.get(tier, ({}, []))
         workflow = attributes.get("workflow", default)
         built = c.built_workflows.get(workflow)
         if built is None:
             continue
+        stages = built.stage_set
         for rid, node, declared_in in requirements:
-            if node.stage is None or node.stage.value not in {s for w in c.workflows.values() for s in _stages(w)}:
+            if node.stage is None or node.stage.value not in known:
                 continue
-            if node.stage.value not in built.stages:
+            if node.stage.value not in stages:
                 where = f" (inherited by tier `{tier}`)" if declared_in != tier else ""
                 c.error("E242", f"stage `{node.stage}` is not in workflow `{workflow}`, which tier `{tier}` uses{where}",
                         node.stage.loc, hint=did_you_mean(node.stage.value, built.stages, f"stages of `{workflow}`"))

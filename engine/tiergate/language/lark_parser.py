@@ -15,7 +15,7 @@ from lark.indenter import Indenter
 
 from tiergate.errors import Diagnostic, Location, TiergateError
 from tiergate.language import ast
-from tiergate.language.builder import MAX_DEPTH, Builder, NestingTooDeep
+from tiergate.language.builder import MAX_DEPTH, MAX_DIGITS, Builder, NestingTooDeep, NumberTooLarge
 from tiergate.language.syntax_messages import describe_expected, describe_token
 
 
@@ -114,7 +114,7 @@ def parse(text: str, file: str, sources: dict[str, str]) -> ast.Module:
         statements = lark.parse(text if text.endswith("\n") else text + "\n")
     except VisitError as exc:  # an exception raised inside the builder comes back wrapped
         raise TiergateError(_from_exception(exc.orig_exc, file, indenter), sources) from None
-    except (UnexpectedInput, NestingTooDeep, _StrayClose, _BadDedent) as exc:
+    except (UnexpectedInput, NestingTooDeep, NumberTooLarge, _StrayClose, _BadDedent) as exc:
         raise TiergateError(_from_exception(exc, file, indenter), sources) from None
     except RecursionError:
         raise TiergateError(Diagnostic("E107", "the policy nests too deeply to read", Location(file)), sources) from None
@@ -125,6 +125,12 @@ def _from_exception(exc: Exception, file: str, indenter: _PolicyIndenter) -> Dia
     if isinstance(exc, NestingTooDeep):
         return Diagnostic("E107", f"this condition nests more than {MAX_DEPTH} levels deep", exc.loc,
                           hint="split it into simpler rules")
+    if isinstance(exc, NumberTooLarge):
+        hint = "check where the number came from: one this large is almost always a mistake"
+        if exc.whole:
+            return Diagnostic("E108", f"this number has more than {MAX_DIGITS} digits", exc.loc, hint=hint)
+        return Diagnostic("E108", "this number is larger than the largest a number can be (about 1.8e308)", exc.loc,
+                          hint=hint)
     if isinstance(exc, _StrayClose):
         tok = exc.token
         return Diagnostic("E100", f"`{tok}` closes nothing", Location(file, tok.line, tok.column, tok.column + 1),

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tiergate.errors import Diagnostic, TiergateError
-from tiergate.fileio import read_source
+from tiergate.fileio import POLICY_LIMIT, read_source
 from tiergate.language.policy import Policy
 
 
@@ -41,7 +41,13 @@ def lint_source(data: bytes | str, filename: str = "<string>", base_dir: Path | 
 def lint_file(path: str | Path) -> LintResult:
     """Lint one policy file. Raises TiergateError (E001) only when the file cannot be read."""
     path = Path(path)
-    return lint_source(read_source(path), str(path), path.parent)
+    try:
+        data = read_policy(path)
+    except TiergateError as exc:
+        if any(d.code == "E001" for d in exc.diagnostics):
+            raise
+        return LintResult(str(path), None, tuple(exc.diagnostics), None)  # too large: a finding, as lint_source says
+    return lint_source(data, str(path), path.parent)
 
 
 def compile_policy(text: str | bytes, filename: str = "<string>", base_dir: str | Path | None = None) -> Policy:
@@ -61,7 +67,13 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
         path = display(default_policy_path())
     path = Path(path)
-    return compile_policy(read_source(path), str(path), path.parent)
+    return compile_policy(read_policy(path), str(path), path.parent)
+
+
+def read_policy(path: str | Path) -> bytes:
+    """The bytes of a policy file: a regular file of at most 4 MB, checked before it is read (E001, E106)."""
+    return read_source(path, POLICY_LIMIT, what="a policy", code="E106", subject="policy file",
+                       hint="split the policy, or check that this is the file you meant")
 
 
 def format_source(data: bytes | str, filename: str = "<string>") -> str:

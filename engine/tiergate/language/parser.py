@@ -7,11 +7,12 @@ again and words the error, so every syntax error is the reference parser's own.
 from __future__ import annotations
 
 from tiergate.errors import Diagnostic, Location, TiergateError
+from tiergate.fileio import POLICY_LIMIT
 from tiergate.language import ast
 from tiergate.language.reader import reader
 
 #: Largest policy file accepted (bytes); larger files get a clear error instead of a long wait.
-MAX_BYTES = 4 * 1024 * 1024
+MAX_BYTES = POLICY_LIMIT
 
 
 def _decode(data: bytes | str, file: str) -> str:
@@ -32,9 +33,24 @@ def _decode(data: bytes | str, file: str) -> str:
                 hint="save the policy as UTF-8")) from None
     elif len(data) > MAX_BYTES:
         raise TiergateError(Diagnostic("E106", f"policy text is larger than {MAX_BYTES // 1048576} MB", Location(file)))
+    elif not data.isascii():
+        _check_unicode(data, file)
     if data.startswith("\ufeff"):
         data = data[1:]
     return data
+
+
+def _check_unicode(text: str, file: str) -> None:
+    """Refuse text given as str that no UTF-8 file could hold: a lone surrogate (half of a UTF-16 pair)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        line = text.count("\n", 0, exc.start) + 1
+        column = exc.start - (text.rfind("\n", 0, exc.start) + 1) + 1
+        raise TiergateError(Diagnostic(
+            "E105", f"the text is not valid Unicode (a lone surrogate, U+{ord(text[exc.start]):04X})",
+            Location(file, line, column, column + 1),
+            hint="a policy is UTF-8 text: remove the character, or give the file's bytes")) from None
 
 
 def _check_tabs(text: str, file: str) -> list[Diagnostic]:

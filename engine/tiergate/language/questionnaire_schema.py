@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tiergate.errors import Diagnostic, Location, TiergateError
+from tiergate.fileio import INPUT_LIMIT, Unreadable, read_bounded, too_large_words
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,21 @@ _TYPE_WORDS = {"boolean": "true/false", "string": "text", "integer": "a whole nu
 
 def load_schema(path: Path, shown: str, at: Location) -> dict:
     """Read a questionnaire schema file; problems are reported at `at` (the policy line naming it)."""
+    if not shown.isprintable():
+        shown = shown.encode("unicode_escape").decode("ascii")  # (a NUL or a line break, shown as escapes)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TiergateError(Diagnostic("E253", f"questionnaire schema `{shown}` does not exist", at,
-                                       hint="the path is relative to the policy file")) from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_bounded(path, INPUT_LIMIT, "a questionnaire (a JSON Schema)").decode("utf-8")
+    except Unreadable as problem:
+        if problem.reason == "file not found":
+            raise TiergateError(Diagnostic("E253", f"questionnaire schema `{shown}` does not exist", at,
+                                           hint="the path is relative to the policy file")) from None
+        if problem.too_large:
+            raise TiergateError(Diagnostic("E253", f"questionnaire schema `{shown}` is "
+                                           f"{too_large_words(problem.size, INPUT_LIMIT)}", at,
+                                           hint="check that the setting names the questionnaire")) from None
+        raise TiergateError(Diagnostic("E253", f"questionnaire schema `{shown}` {problem.reason}", at,
+                                       hint=problem.hint)) from None
+    except UnicodeDecodeError as exc:
         raise TiergateError(Diagnostic("E253", f"questionnaire schema `{shown}` cannot be read: {exc}", at)) from None
     try:
         schema = json.loads(text)

@@ -2,7 +2,7 @@
 by each kind's obligation evaluator (registry.GateKind.obligation) and the clock."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache, partial
 
 from tiergate.decide.gates.base import BREACH, DUE, OK, OVERDUE, WAIVED, Context, Status
@@ -13,13 +13,18 @@ from tiergate.inputs.events import format_time
 from tiergate.language.policy import Requirement, Tier
 
 DUE_WINDOW = 0.10  # an obligation is `due` in the last 10% of its period
+#: The next result of an obligation whose period runs past the last time there is (9999-12-31) is due then.
+LAST_TIME = datetime.max.replace(tzinfo=timezone.utc)
 
 
 @lru_cache(maxsize=256)
 def _period(seconds: int) -> tuple[timedelta, timedelta]:
     """An obligation's period, and the last part of it in which the next result is due (keyed by the seconds)."""
-    period = timedelta(seconds=seconds)
+    period = timedelta(seconds=min(seconds, _LONGEST))  # (a compiled policy's periods are at most 100 years)
     return period, period * DUE_WINDOW
+
+
+_LONGEST = int((LAST_TIME - datetime.min.replace(tzinfo=timezone.utc)).total_seconds())
 
 
 def schedule(tier: Tier) -> tuple[tuple[Requirement, timedelta, timedelta], ...]:
@@ -38,7 +43,10 @@ def evaluate_obligations(ctx: Context, state: VersionState, at: datetime) -> lis
         if entered is None or entered > at:
             continue
         status, _, last = kinds[req.kind].obligation(req, state, ctx, at, False)
-        next_due = (last if last is not None and last > entered else entered) + period  # the clock starts at entry
+        try:
+            next_due = (last if last is not None and last > entered else entered) + period  # the clock starts at entry
+        except OverflowError:
+            next_due = LAST_TIME
         if status is None:
             status = OVERDUE if at > next_due else DUE if at >= next_due - window else OK
         waivable = (status == OVERDUE or status == BREACH) and req.id in waivers
