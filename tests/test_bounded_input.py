@@ -118,6 +118,38 @@ def test_lint_time_grows_linearly_with_stages_and_tiers(make):
     assert ratio <= 40, f"32x the policy took {ratio:.1f}x the time ({large_best:.3f} s against {small_best:.4f} s)"
 
 
+def _misspelt(n: int) -> str:
+    """n tiers, and n rules that each name a tier that is not declared."""
+    return ('policy "typos" version "1.0.0":\n  description: "generated"\n\nroles owner\n\n'
+            + "tiers " + " < ".join(f"tier{i:05d}" for i in range(n))
+            + "\n\nworkflow default:\n  build -> release\n\nclassify:\n"
+            + "".join(f'  tierx{i:05d} when audience == "public"\n' for i in range(n)) + "  otherwise tier00000\n")
+
+
+def test_hints_for_thousands_of_unknown_names_cost_a_bounded_time():
+    """Each unknown name was compared with every declared one for its did-you-mean: 2,000 misspelt tiers among
+    2,000 took 21 s. The comparisons are counted and bounded; the first hints are as before."""
+    from tiergate.language.gcpause import allow_pauses
+    from tiergate.language.load import lint_source
+
+    small, large = _misspelt(100), _misspelt(3_200)
+    allow_pauses(True)
+    try:
+        times, results = [], []
+        for text in (small, large, small):
+            start = time.process_time()
+            results.append(lint_source(text))
+            times.append(time.process_time() - start)
+    finally:
+        allow_pauses(False)
+    ratio = times[1] / min(times[0], times[2])
+    assert ratio <= 40, f"32x the unknown names took {ratio:.1f}x the time ({times[1]:.2f} s)"
+    found = results[1].diagnostics
+    assert len(found) == 3_200 and {d.code for d in found} == {"E210"}
+    assert found[0].hint == "did you mean `tier00000`?"
+    assert all(d.hint for d in results[0].diagnostics)
+
+
 def test_a_long_chain_of_extends_is_resolved_without_recursion():
     """Each tier extends the next one on the `tiers` line, 2,000 deep: resolved parents first, without recursion
     (RecursionError), and each tier walked through once when looking for circles (each walked its whole chain)."""

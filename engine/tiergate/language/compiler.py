@@ -50,6 +50,9 @@ class Compilation:
     schema_file: str = ""
     _stages: dict[str, tuple[ast.WorkflowDecl, dict[str, None]]] = field(default_factory=dict)
     _all_stages: dict[str, None] | None = None
+    _sorted_stages: list[str] | None = None
+    #: names a hint may still compare a misspelt name with (see suggest)
+    suggestions_left: int = 100_000
 
     @property
     def file(self) -> str:
@@ -60,6 +63,19 @@ class Compilation:
 
     def warn(self, code: str, message: str, loc: Location, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, loc, WARNING, hint))
+
+    def suggest(self, name: str, candidates, what: str = "") -> str | None:
+        """The hint for an unknown name: the closest candidate (did_you_mean), or the candidates when there are few.
+
+        Each hint compares the name with every candidate, so a policy with thousands of unknown names among
+        thousands of declared ones would cost their product. The comparisons are counted: past
+        `suggestions_left` of them, only short lists of candidates are still offered.
+        """
+        if len(candidates) > 12:
+            if self.suggestions_left < len(candidates):
+                return None
+            self.suggestions_left -= len(candidates)
+        return did_you_mean(name, candidates, what)
 
     @property
     def failed(self) -> bool:
@@ -75,6 +91,13 @@ class Compilation:
         if found is None or found[0] is not workflow:
             found = self._stages[workflow.name.value] = (workflow, _stages(workflow))
         return found[1]
+
+    @property
+    def sorted_stages(self) -> list[str]:
+        """Every stage of every workflow, in alphabetical order (for hints)."""
+        if self._sorted_stages is None:
+            self._sorted_stages = sorted(self.all_stages)
+        return self._sorted_stages
 
     @property
     def all_stages(self) -> dict[str, None]:
@@ -111,7 +134,7 @@ def collect_declarations(c: Compilation) -> None:
             for s in st.settings:
                 if s.key.value not in SETTINGS:
                     c.error("E204", f"unknown policy setting `{s.key}`", s.key.loc,
-                            hint=did_you_mean(s.key.value, SETTINGS, "settings"))
+                            hint=c.suggest(s.key.value, SETTINGS, "settings"))
                 elif s.key.value in seen:
                     c.error("E202", f"setting `{s.key}` is given twice", s.key.loc)
                 elif s.value.kind != "string":
@@ -167,7 +190,7 @@ def _declare(c: Compilation, table: dict, name: ast.Name, node, what: str) -> No
 def _known(c: Compilation, name: ast.Name, table, code: str, what: str, plural: str) -> bool:
     if name.value in table:
         return True
-    c.error(code, f"unknown {what} `{name}`", name.loc, hint=did_you_mean(name.value, list(table), plural))
+    c.error(code, f"unknown {what} `{name}`", name.loc, hint=c.suggest(name.value, table, plural))
     return False
 
 
@@ -186,7 +209,7 @@ def resolve_names(c: Compilation) -> None:
                     c.error("E286", "the `workflow` attribute takes a workflow name (no quotes)", s.value.loc)
                 elif s.value.value not in c.workflows:
                     c.error("E213", f"unknown workflow `{s.value.value}`", s.value.loc,
-                            hint=did_you_mean(s.value.value, list(c.workflows), "workflows"))
+                            hint=c.suggest(s.value.value, c.workflows, "workflows"))
         for req in block.requirements:
             for role in req.roles:
                 _known(c, role, c.roles, "E211", "role", "roles")
@@ -194,7 +217,7 @@ def resolve_names(c: Compilation) -> None:
                 for role in req.waivable.roles:
                     if role.value not in c.roles:
                         c.error("E280", f"waiver role `{role}` is not a declared role", role.loc,
-                                hint=did_you_mean(role.value, list(c.roles), "roles"))
+                                hint=c.suggest(role.value, c.roles, "roles"))
                 if req.waivable.up_to is None:
                     c.error("E281", "`waivable` needs a time limit", req.waivable.loc,
                             hint="add `up to 14d` (say how long a waiver may last at most)")
@@ -206,7 +229,7 @@ def resolve_names(c: Compilation) -> None:
                 c.error("E283", "a sign-off requirement needs at least 1 sign-off", req.loc)
             if req.stage is not None and req.stage.value not in c.all_stages:
                 c.error("E212", f"unknown stage `{req.stage}`", req.stage.loc,
-                        hint=did_you_mean(req.stage.value, sorted(c.all_stages), "stages"))
+                        hint=c.suggest(req.stage.value, c.sorted_stages, "stages"))
     if c.raci is not None:
         for row in c.raci.rows:
             for cell in row.cells:
@@ -382,7 +405,7 @@ def check_requirement_stages(c: Compilation) -> None:
             if node.stage.value not in stages:
                 where = f" (inherited by tier `{tier}`)" if declared_in != tier else ""
                 c.error("E242", f"stage `{node.stage}` is not in workflow `{workflow}`, which tier `{tier}` uses{where}",
-                        node.stage.loc, hint=did_you_mean(node.stage.value, built.stages, f"stages of `{workflow}`"))
+                        node.stage.loc, hint=c.suggest(node.stage.value, built.stages, f"stages of `{workflow}`"))
 
 
 # --- stage 7: questionnaire ----------------------------------------------------------------
@@ -423,8 +446,9 @@ def _check_leaf(c: Compilation, view: SchemaView, leaf) -> None:
     if answer is None:
         prefix = ".".join(found)
         where = f" in `{prefix}`" if prefix else ""
-        full = [f"{prefix}.{k}" if prefix else k for k in known]
-        hint = did_you_mean(".".join(path.parts[: len(found) + 1]), full, "answers" + where)
+        # (past the hints' budget a long list gives no hint: it is not built)
+        full = [f"{prefix}.{k}" if prefix else k for k in known] if len(known) <= max(12, c.suggestions_left) else known
+        hint = c.suggest(".".join(path.parts[: len(found) + 1]), full, "answers" + where)
         c.error("E250", f"`{path.dotted}` is not a question of the questionnaire ({c.schema_file})", path.loc, hint=hint)
         return
     name = path.dotted
@@ -465,7 +489,7 @@ def _check_value(c: Compilation, name: str, literal: ast.Literal, answer) -> Non
         c.error("E252", f"`{name}` is {answer.describe()}, so it cannot be compared with {shown}", literal.loc)
         return
     if answer.enum is not None and value not in answer.enum:
-        best = did_you_mean(_show(value), [_show(v) for v in answer.enum])  # quoted, as the policy must write it
+        best = c.suggest(_show(value), [_show(v) for v in answer.enum])  # quoted, as the policy must write it
         allowed = ", ".join(_show(v) for v in answer.enum)
         c.error("E251", f"{shown} is not an allowed value of `{name}`; allowed: {allowed}", literal.loc,
                 hint=best if best and best.startswith("did") else None)

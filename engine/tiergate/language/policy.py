@@ -175,10 +175,11 @@ class Policy:
         return frozenset(r.id for t in self.tiers for r in t.requirements)
 
     def tier(self, name: str) -> Tier:
-        for t in self.tiers:
-            if t.name == name:
-                return t
-        raise KeyError(name)
+        return self._tiers_by_name[name]  # (KeyError for a tier the policy does not have)
+
+    @cached_property
+    def _tiers_by_name(self) -> dict[str, Tier]:
+        return {t.name: t for t in self.tiers}
 
     def workflow_of(self, tier: Tier | str) -> Workflow:
         if isinstance(tier, str):

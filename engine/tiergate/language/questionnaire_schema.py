@@ -66,6 +66,14 @@ class SchemaView:
 
     def __init__(self, schema: dict):
         self.schema = schema
+        self._names: dict[int, tuple[dict, list[str]]] = {}  # id(properties) -> (properties, their sorted names)
+
+    def _sorted_names(self, props: dict) -> list[str]:
+        """The names of a `properties` mapping in order, sorted once however many conditions miss in it."""
+        found = self._names.get(id(props))
+        if found is None or found[0] is not props:
+            found = self._names[id(props)] = (props, sorted(props))
+        return found[1]
 
     def _resolve(self, node: Any, depth: int = 0) -> Any:
         while isinstance(node, dict) and "$ref" in node and depth < 32:
@@ -98,7 +106,7 @@ class SchemaView:
         for i, part in enumerate(parts):
             props = node.get("properties")
             if not isinstance(props, dict) or part not in props:
-                return None, parts[:i], sorted(props) if isinstance(props, dict) else []
+                return None, parts[:i], self._sorted_names(props) if isinstance(props, dict) else []
             node = self._resolve(props[part])
         return self._answer_type(node), parts, []
 
