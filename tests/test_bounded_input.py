@@ -163,6 +163,22 @@ def test_a_long_chain_of_extends_is_resolved_without_recursion():
     assert result.diagnostics == () and result.policy.tier("t0").attributes["level"] == 0
 
 
+@POSIX
+def test_a_chain_of_extends_that_would_copy_millions_is_refused(tmp_path):
+    """32,000 tiers, each extending the one before it with an attribute of its own (a 1 MB file): every tier
+    holds a copy of what it inherits, half a billion entries in all (MemoryError). Refused with E232 instead."""
+    n = 32_000
+    path = tmp_path / "deep.policy"
+    path.write_text(_HEAD.replace("t00000", "t0") + "tiers " + " < ".join(f"t{i}" for i in range(n))
+                    + "\n\nworkflow default:\n  build -> release\n\ntier t0:\n  depth_0: 0\n\n"
+                    + "".join(f"tier t{i} extends t{i - 1}:\n  depth_{i}: {i}\n\n" for i in range(1, n)))
+    result = process("lint", path, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "error[E232]: with tier `t631`, the tiers hold more than 200,000 requirements and attributes" \
+        in result.stdout
+    assert_clean_failure(result.stdout + result.stderr)
+
+
 def test_a_circle_of_extends_is_reported_once_at_its_first_tier():
     text = with_small("tier low:\n", "tier low extends high:\n")
     from tiergate.language.load import lint_source

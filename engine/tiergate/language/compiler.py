@@ -328,13 +328,28 @@ def resolve_inheritance(c: Compilation) -> None:
     _report_cycles(c, parents)
     if c.failed:
         return
+    held = 0  # requirements and attributes of the tiers resolved so far, each tier's inherited ones included
     for tier in declared:  # each tier after the tiers it extends, without recursion (a chain may be long)
         pending = []
         while tier is not None and tier not in c.resolved:
             pending.append(tier)
             tier = parents[tier]
         for tier in reversed(pending):
-            _resolve_tier(c, tier)
+            attributes, requirements = _resolve_tier(c, tier)
+            held += len(attributes) + len(requirements)
+            if held > MAX_INHERITED:
+                block = c.tier_blocks[tier]
+                c.error("E232", f"with tier `{tier}`, the tiers hold more than {MAX_INHERITED:,} requirements and "
+                        "attributes, each tier counting those it inherits", (block.parent or block.name).loc,
+                        hint="a tier inherits every requirement and attribute of the tiers it extends: "
+                             "extend fewer levels, or write what many tiers share in fewer of them")
+                return
+
+
+#: The most requirements and attributes all tiers may hold, each tier counting what it inherits. A tier holds a
+#: copy of everything above it, so a long chain of `extends` (or many tiers under one large tier) would make a
+#: small policy compile into millions of requirements; real policies hold a few hundred.
+MAX_INHERITED = 200_000
 
 
 def _report_cycles(c: Compilation, parents: dict[str, str | None]) -> None:
@@ -359,7 +374,7 @@ def _report_cycles(c: Compilation, parents: dict[str, str | None]) -> None:
                 (block.parent or block.name).loc, hint="remove one `extends` to break the cycle")
 
 
-def _resolve_tier(c: Compilation, tier: str) -> None:
+def _resolve_tier(c: Compilation, tier: str) -> tuple[dict, list]:
     """The attributes and requirements of a tier whose parent (if any) is resolved, kept in c.resolved."""
     block = c.tier_blocks.get(tier)
     attributes: dict[str, Any] = {}
@@ -385,6 +400,7 @@ def _resolve_tier(c: Compilation, tier: str) -> None:
     # a tier's own requirement replaces an inherited one with the same id (one pass: linear, not quadratic)
     requirements = [r for r in requirements if r[0] not in own_ids] + own
     c.resolved[tier] = (attributes, requirements)
+    return attributes, requirements
 
 
 # --- stage 6: stages of requirements -------------------------------------------------------
