@@ -31,7 +31,7 @@ from tiergate.inputs.events import _records
 from tiergate.ledger.actions import record, register, roster_body
 from tiergate.ledger.importing import import_records
 from tiergate.ledger.service import Ledger
-from tiergate.ledger.store.sqlite import SCHEMA_VERSION
+from tiergate.ledger.store.base import SCHEMA_VERSION
 from tiergate.inputs.answers import load_answers
 from tiergate.inputs.yamlsource import load_yaml
 
@@ -485,7 +485,7 @@ def test_a_full_disk_simulated_in_the_library(ledger, tmp_path, policy, disk_ful
         [problem] = caught.value.diagnostics
         assert (problem.code, problem.location.file) == ("E600", str(ledger))
         assert problem.message == "the ledger could not be written (database or disk is full); nothing was recorded"
-        assert led.store.count() == count
+        assert led.count() == count
         # the connection is usable after the rollback: reading works, the lock is released
         assert led.verify().ok
     assert verified(ledger) == count

@@ -15,7 +15,7 @@ from tiergate.ledger import importing
 from tiergate.ledger.importing import import_records
 from tiergate.ledger.registry import _use_case_rows, status
 from tiergate.ledger.service import Ledger
-from tiergate.ledger.store.sqlite import SCHEMA_VERSION
+from tiergate.ledger.store.base import SCHEMA_VERSION
 from tiergate.inputs.answers import load_answers
 
 STORY = "fraud-promotion.yaml"
@@ -60,7 +60,7 @@ def add_results(led, policy, roster, rng: random.Random, count: int) -> list[dat
 
 def whole_history(led, policy, roster, at) -> list[dict]:
     """Status judged from every event of the use case: what the standing rows must give."""
-    return [r.to_dict() for r in _use_case_rows(policy, roster, at, USE_CASE, led.store.bodies(USE_CASE))]
+    return [r.to_dict() for r in _use_case_rows(policy, roster, at, USE_CASE, [(r.seq, r.body) for r in led.store.rows(USE_CASE)])]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -81,7 +81,7 @@ def test_status_after_the_latest_result_reads_only_the_standing_events(story_led
                                           "kind": "metrics_record", "metrics": {"auc": 0.9}})
     expected = whole_history(story_ledger, policy, roster, times[-1])
     read = []
-    monkeypatch.setattr(story_ledger.store, "bodies", lambda use_case: read.append(use_case) or [])
+    monkeypatch.setattr(story_ledger.store, "rows", lambda *args, **kwargs: read.append(args) or iter(()))
     assert [r.to_dict() for r in status(story_ledger, policy, roster, times[-1])] == expected
     assert read == []
 
@@ -197,7 +197,7 @@ def test_an_import_in_many_runs_indexes_the_latest_result_of_each_slot(story_led
     import_records(story_ledger, policy, roster, [(b, i + 1) for i, b in enumerate(bodies)], "results.jsonl", {})
     indexed = sorted(story_ledger.store.standing())
     assert story_ledger.verify().ok
-    story_ledger.store.reindex()  # built again from the events, in one pass
+    story_ledger.reindex()  # built again from the events, in one pass
     assert sorted(story_ledger.store.standing()) == indexed
     at = AFTER_STORY + timedelta(days=61)
     assert [r.to_dict() for r in status(story_ledger, policy, roster, at)] == \

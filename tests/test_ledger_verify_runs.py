@@ -28,7 +28,7 @@ def stories_ledger(tmp_path_factory, policy, roster):
             import_records(led, policy, roster, _records(events.read_bytes(), str(events)), str(events),
                            {use_case: load_answers(ROOT / "examples" / "use-cases" / f"{use_case}.yaml", policy)},
                            admitted=[])
-        count = led.store.count()
+        count = led.count()
     return path, count
 
 
@@ -174,13 +174,12 @@ def test_events_appended_while_verifying_are_left_for_the_next_check(stories_led
     """An append between the chain check and the reading of the index (another CI job recording) does not make
     the index look wrong: both are read as the ledger was when the check began."""
     from tiergate.ledger.actions import record
-    from tiergate.ledger.store.sqlite import SQLiteStore
 
     path, count = stories_ledger
     copy = tampered(path, tmp_path)
     monkeypatch.setattr(verify, "VERIFY_PARALLEL_FROM", 1 if in_runs else 10 ** 9)
     monkeypatch.setattr(parallel, "cores", lambda: RUNS)
-    read_index = SQLiteStore.standing_rows
+    read_index = verify._read_index
 
     def append_first(store):
         with Ledger(copy) as other:
@@ -189,11 +188,11 @@ def test_events_appended_while_verifying_are_left_for_the_next_check(stories_led
                                          "metrics": {"psi": 0.5}})
         return read_index(store)
 
-    monkeypatch.setattr(SQLiteStore, "standing_rows", append_first)
+    monkeypatch.setattr(verify, "_read_index", append_first)
     with Ledger(copy, create=False, readonly=True) as led:
         first = led.verify()
     assert first.ok and first.count == count
-    monkeypatch.setattr(SQLiteStore, "standing_rows", read_index)
+    monkeypatch.setattr(verify, "_read_index", read_index)
     with Ledger(copy, create=False, readonly=True) as led:
         second = led.verify()
     assert second.ok and second.count == count + 1

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Iterator, NamedTuple
 
 from tiergate.errors import Diagnostic, Location, TiergateError
 from tiergate.inputs.events import JSON_LINES, Roster
+from tiergate.language.gcpause import paused_gc
 from tiergate.language.policy import Policy
 from tiergate.inputs.answers import Answers
 from tiergate.ledger.actions import _classified, answers_of
@@ -27,7 +28,6 @@ from tiergate.ledger.service import (
     ROSTER,
     Ledger,
     Validator,
-    bulk,
     stored_row,
     validate_records,
 )
@@ -155,7 +155,7 @@ def import_records(ledger: Ledger, policy: Policy, roster: Roster | None, record
     With a list as `admitted`, events that break the policy but are well formed are imported too (a history
     kept as it happened), with a warning for each appended to the list; without, they are refused.
     """
-    with bulk():
+    with paused_gc():  # (where the process allows it: see service.py)
         prepared = prepare(records, file, answers, _Classifier(policy), yaml=not file.endswith(JSON_LINES))
         runs = [prepared[i:i + RUN_LINES] for i in range(0, len(prepared), RUN_LINES)]
         return _store(ledger, policy, roster, runs, file, admitted)
@@ -167,7 +167,7 @@ def import_file(ledger: Ledger, policy: Policy, roster: Roster | None, data: byt
     from tiergate.inputs.events import _records
     from tiergate.ledger import parallel
 
-    with bulk():
+    with paused_gc():  # (where the process allows it: see service.py)
         if file.endswith(JSON_LINES) and data.count(b"\n") >= PARALLEL_FROM:
             workers = parallel.cores()
             if workers > 1:
@@ -234,12 +234,11 @@ def _store(ledger: Ledger, policy: Policy, roster: Roster | None, runs: Iterable
         for run in runs:
             if len(found) >= MAX_PROBLEMS:
                 continue  # every run is still prepared: a file with malformed events is refused for those
-            rows = []
             for row, line, body in run:
-                known = len(let_in)
+                kind = row[1]
                 try:
-                    if row[1] in row_only:  # judged by its columns alone (most events of a long history)
-                        take_row(row[1], row[2], row[3], row[5], nowhere)
+                    if kind in row_only:  # judged by its columns alone (most events of a long history)
+                        take_row(kind, row[2], row[3], row[5], nowhere)
                     else:
                         learn(body, check(body, nowhere, row[5]))
                 except TiergateError as exc:  # located only when refused: a Location per event costs 3%
@@ -247,19 +246,20 @@ def _store(ledger: Ledger, policy: Policy, roster: Roster | None, runs: Iterable
                                  for d in exc.diagnostics)
                     if len(found) >= MAX_PROBLEMS:
                         break
-                if len(let_in) > known:
-                    for i in range(known, len(let_in)):
+                if let_in and let_in[-1].location is nowhere:  # warnings about this event, not located yet
+                    i = len(let_in) - 1
+                    while i >= 0 and let_in[i].location is nowhere:
                         let_in[i] = replace(let_in[i], location=Location(file, line))
-                rows.append(row)
+                        i -= 1
             if not found:
-                yield rows
+                yield [row for row, _, _ in run]
                 validator.stored()  # (the store writes each run before it asks for the next)
         if found:
             raise TiergateError(found)
         if admitted is not None:
             admitted[:] = let_in
 
-    return Imported(*ledger.store.append_runs(validated()))
+    return Imported(*ledger.append_runs(validated()))
 
 
 class _Unprepared(Exception):

@@ -1,5 +1,5 @@
-"""Work over a large ledger on every core: forked workers that inherit what they judge with, each with its own
-connection to the ledger."""
+"""Work over a large ledger on every core: forked workers that inherit what they judge with; each opens the
+ledger by its URL (Store.url), on a connection of its own, and never uses the parent's."""
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 
 from tiergate.errors import TiergateError
 from tiergate.inputs.events import Roster, format_time, parse_time
+from tiergate.language.gcpause import paused_gc
 from tiergate.language.policy import Policy
 from tiergate.ledger.actions import answers_of, classified_under_another
-from tiergate.ledger.service import NOBODY, RECLASSIFIED, Ledger, body_event, body_of, bulk, event_log
+from tiergate.ledger.service import NOBODY, RECLASSIFIED, Ledger, body_event, body_of, event_log
 
 EXPIRY_WINDOW = timedelta(days=14)
 
@@ -48,7 +49,7 @@ class StatusRow:
 
 def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) -> list[StatusRow]:
     """One row per use case version registered by `at`, judged at `at` under `policy`."""
-    with bulk():
+    with paused_gc():  # (where the process allows it: see service.py)
         return _status(ledger, policy, roster, at)
 
 
@@ -61,7 +62,7 @@ def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime)
         use_cases = [u for u in ledger.store.use_cases() if u != NOBODY]
         if len(use_cases) >= PARALLEL_FROM:  # several ranges per process, for an even load
             parts = parallel.on_every_core(_judge_range, parallel.ranges(use_cases, workers * 4),
-                                           (ledger.path, policy, people, at), workers)
+                                           (ledger.url, policy, people, at), workers)
             return [row for part in parts for row in part]
     return _judge(ledger.store, policy, people, at)
 
@@ -78,19 +79,22 @@ def _judge(store, policy: Policy, people: Roster, at: datetime, first: str | Non
     # judged as of a time before their latest results, these need the results those replaced
     whole = store.replaced_after(at.timestamp(), first, last)
     rows: list[StatusRow] = []
-    # what decides where each version stands (engine/ledger/standing.py), one use case at a time
+    # what decides where each version stands (standing.py), one use case at a time
     for use_case, group in groupby(store.standing(first, last), key=itemgetter(0)):
-        stored = store.bodies(use_case) if use_case in whole else sorted((seq, body) for _, seq, body in group)
+        if use_case == NOBODY:  # (the roster)
+            continue
+        stored = [(r.seq, r.body) for r in store.rows(use_case)] if use_case in whole else \
+            sorted((seq, body) for _, seq, body in group)
         rows.extend(_use_case_rows(policy, people, at, use_case, stored))
     return rows
 
 
-def _judge_range(bounds: tuple[str, str], path, policy: Policy, people: Roster, at: datetime) -> list[StatusRow]:
-    from tiergate.ledger.store.sqlite import SQLiteStore
+def _judge_range(bounds: tuple[str, str], url: str, policy: Policy, people: Roster, at: datetime) -> list[StatusRow]:
+    from tiergate.ledger.store.base import open_store
 
-    store = SQLiteStore(path, create=False, readonly=True)  # a connection of its own, never the parent's
+    store = open_store(url, create=False, readonly=True)  # a connection of its own, never the parent's
     try:
-        with bulk():
+        with paused_gc():
             return _judge(store, policy, people, at, *bounds)
     finally:
         store.close()

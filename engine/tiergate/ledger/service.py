@@ -1,9 +1,19 @@
-"""The ledger's operations: record validated events, promote through gates, import, export, verify."""
+"""The Ledger: validated events chained and appended through a store, and what reading them back needs.
+
+Above the store (store/base.py) and for every backend alike: the validation of each event (`Validator`), its
+canonical JSON and place in the hash chain (chain.py), and the rows of the standing index (standing.py). The
+commands built on it are in actions.py (register, record, promote, export, reclassify), importing.py (import),
+registry.py (status, history) and verify.py (`audit verify`).
+
+Work over a million events makes millions of objects and no reference cycles, so the cyclic garbage collector
+only slows it down (by a third to a half on a million-event import). The collector is one switch for the whole
+process, so the library never turns it off itself: an import and `status` run inside
+`tiergate.language.gcpause.paused_gc()`, which pauses it only in a process whose owner allowed it
+(`allow_pauses()`: the command line does; a server must not), and the workers they fork inherit that choice.
+"""
 from __future__ import annotations
 
-import gc
 import json
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,31 +33,19 @@ from tiergate.inputs.events import (
 )
 from tiergate.jsoncodec import loads
 from tiergate.language.policy import Policy
-from tiergate.ledger.chain import canonical
-from tiergate.ledger.standing import instant_of, slot_of
-from tiergate.ledger.store.sqlite import Row, SQLiteStore
+from tiergate.ledger.chain import GENESIS, canonical, chained
+from tiergate.ledger.standing import index_rows, instant_of, rebuild, slot_of
+from tiergate.ledger.store.base import Row, Store, open_store, split_url
 from tiergate.ledger.verify import Verification
 
 ROSTER, RECLASSIFIED = "roster", "reclassified"
-LEDGER_TYPES = EVENT_TYPES + (ROSTER, RECLASSIFIED)
 NOBODY = "-"  # use_case and version of events that belong to no model (roster imports)
+#: the types of event that change what the validator knows of a use case (see Validator._case)
+MILESTONES = ("registered", RECLASSIFIED, "retired")
 
 
 def refuse(message: str, hint: str | None = None, where: Location | None = None) -> TiergateError:
     return TiergateError(Diagnostic("E610", message, where or Location("<ledger>"), hint=hint))
-
-
-@contextmanager
-def bulk():
-    """For work over many events: it makes millions of objects and no reference cycles, so the cyclic
-    garbage collector only slows it down (by a third to a half on a million-event import)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def stored_row(body: dict, text: str, instant: float | None = None) -> tuple:
@@ -92,8 +90,8 @@ class Validator:
 
     What it knows of a use case is read from the store the first time that use case is touched. For
     one event (`preload=False`) that is the use case's registrations, reclassifications and
-    retirements, and a duplicate is looked for in SQL: recording into a use case with a long history
-    does not read that history. An import (`preload=True`) reads each use case it touches once.
+    retirements, and a duplicate is looked for by the store (`Store.contains`): recording into a use
+    case with a long history does not read that history. An import (`preload=True`) reads each use case it touches once.
 
     With `allow_violations`, an event that breaks the policy but is well formed (a sign-off by someone
     without the role, a waiver nobody could give, an action on a retired version) is let in, each
@@ -107,7 +105,7 @@ class Validator:
     #: their text, which tests/test_ledger_import_runs.py holds by making every value the same)
     digest = staticmethod(hash)
 
-    def __init__(self, policy: Policy, roster: Roster | None, store: SQLiteStore | None = None,
+    def __init__(self, policy: Policy, roster: Roster | None, store: Store | None = None,
                  preload: bool = False, allow_violations: bool = False):
         self.policy = policy
         self.allow_violations = allow_violations
@@ -135,16 +133,15 @@ class Validator:
             if self.store is not None:
                 if self.preload and self.recorded is None:
                     self.recorded = set(self.store.use_cases())
-                if self.preload:  # (one query for the use cases, rather than one per new use case)
-                    rows = ((r.type, r.use_case, r.version, r.body) for r in self.store.rows(use_case)) \
-                        if use_case in self.recorded else ()
-                else:
-                    rows = self.store.milestones(use_case)
-                for type_, use_case_, version, text in rows:
+                if not self.preload:
+                    rows = self.store.rows(use_case, types=MILESTONES)
+                else:  # (one query for the use cases, rather than one per new use case)
+                    rows = self.store.rows(use_case) if use_case in self.recorded else ()
+                for row in rows:
                     # only registrations and reclassifications carry what the columns do not (the tier)
-                    body = json.loads(text) if type_ in ("registered", RECLASSIFIED) else \
-                        {"type": type_, "use_case": use_case_, "version": version}
-                    self._learn(body, case, text, stored=True)
+                    body = json.loads(row.body) if row.type in ("registered", RECLASSIFIED) else \
+                        {"type": row.type, "use_case": row.use_case, "version": row.version}
+                    self._learn(body, case, row.body, stored=True)
         return case
 
     def _break(self, message: str, where: Location, hint: str | None = None) -> None:
@@ -157,8 +154,8 @@ class Validator:
         """Whether this exact event is recorded, or learned, already. A body whose hash is known is looked for
         among those not stored yet, then in the store (where two bodies share a hash, it says which)."""
         if self.digest(text) not in self.seen[use_case]:
-            return not self.preload and self.store is not None and self.store.has_body(use_case, version, text)
-        return text in self.unstored or (self.store is not None and self.store.has_body(use_case, version, text))
+            return not self.preload and self.store is not None and self.store.contains(use_case, version, text)
+        return text in self.unstored or (self.store is not None and self.store.contains(use_case, version, text))
 
     def stored(self) -> None:
         """The store has written every event learned so far: their bodies need not be held any longer."""
@@ -326,9 +323,16 @@ def roster_from_body(body: dict) -> Roster:
 
 
 class Ledger:
-    def __init__(self, path: Path, create: bool = True, readonly: bool = False):
-        self.path = Path(path)
-        self.store = SQLiteStore(self.path, create=create, readonly=readonly)
+    """A ledger, opened from a path or a URL (store/base.py, open_store): `sqlite:///PATH`, `sqlite:PATH` or a
+    plain path name a SQLite file."""
+
+    def __init__(self, path: str | Path, create: bool = True, readonly: bool = False):
+        scheme, where = split_url(path)
+        #: the ledger's file (None for a ledger that is not a file)
+        self.path = (path if isinstance(path, Path) else Path(where)) if scheme == "sqlite" else None
+        self.store: Store = open_store(path, create=create, readonly=readonly, build_index=rebuild)
+        #: what another process opens the same ledger by (each worker of a parallel status or verify does)
+        self.url = self.store.url
 
     def close(self) -> None:
         self.store.close()
@@ -341,7 +345,12 @@ class Ledger:
 
     # --- reading ------------------------------------------------------------------------------
     def head(self) -> str:
-        return self.store.head()[1]
+        """The hash of the last event (GENESIS for an empty ledger)."""
+        return (self.store.head() or (0, GENESIS))[1]
+
+    def count(self) -> int:
+        """The number of events."""
+        return self.store.span()[2]
 
     def bodies(self, use_case: str | None = None, version: str | None = None) -> Iterable[dict]:
         for row in self.store.rows(use_case, version):
@@ -366,32 +375,68 @@ class Ledger:
     # --- writing ------------------------------------------------------------------------------
     def append_bodies(self, bodies: list[dict], policy: Policy, roster: Roster | None, where: Location,
                       decide=None) -> list[Row]:
-        """Validate and append events as one atomic step (all or nothing)."""
+        """Validate and append events as one atomic step (all or nothing).
+
+        `decide(ledger)` runs after the write lock is taken and before anything is written: it may raise to
+        refuse the whole append (how `promote` decides and writes as one step)."""
 
         rows = [stored_row(b, canonical(b)) for b in bodies]
 
-        def check(store) -> None:
+        def check() -> None:
             validator = self.validator(policy, roster)
             for body, row in zip(bodies, rows):
                 validator.learn(body, validator.check(body, where, row[5]))
             if decide is not None:
                 decide(self)
 
-        return self.store.append(rows, check=check)
+        written: list[Row] = []
+        self._write([rows], check, written)
+        return written
+
+    def append_runs(self, runs: Iterable[list[tuple]]) -> tuple[int, str]:
+        """Append runs of rows (as `stored_row` makes them) as one transaction, each run written before the next is
+        read: (events appended, head). `runs` is read under the write lock, so it may validate against what the
+        ledger holds; when it raises, nothing is written."""
+        return self._write(runs, None, None, bulk=True)
+
+    def _write(self, runs: Iterable[list[tuple]], check, keep: list[Row] | None, bulk: bool = False) -> tuple[int, str]:
+        """Chain the rows after the head and store them with their standing rows, under the write lock."""
+        store = self.store
+        with store.writing(bulk=bulk):
+            if check is not None:
+                check()
+            first, previous = store.head() or (0, GENESIS)
+            seq = first
+            now = datetime.now(timezone.utc).isoformat()
+            # the latest event of each shared slot, written when every run is in: a history in time order holds
+            # the monitoring results of thousands of versions in each run, and most of them are replaced later
+            latest: dict[tuple, tuple] = {}
+            for rows in runs:
+                written, previous = chained(rows, seq, previous)
+                store.append(written, now)
+                store.put_standing(index_rows(rows, seq, latest))
+                seq += len(written)
+                if keep is not None:
+                    keep.extend(Row(*r, now) for r in written)
+            store.put_standing(latest.values())
+        return seq - first, previous
+
+    def reindex(self) -> int:
+        """Build the standing index again from the events, as one transaction (what `audit verify` found wrong with
+        it is then gone; the events are not touched). Returns its number of rows."""
+        with self.store.writing():
+            self.store.clear_standing()
+            return rebuild(self.store)
 
     def verify(self, expected_head: str | None = None) -> Verification:
-        """`audit verify` (engine/ledger/verify.py)."""
+        """`audit verify` (verify.py)."""
         from tiergate.ledger.verify import verify
 
-        return verify(self.store, self.path, expected_head)
+        return verify(self.store, expected_head)
 
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def now_text() -> str:
-    return format_time(now())
 
 
 def validate_records(records: list[tuple[Any, int]], file: str) -> EventLog:

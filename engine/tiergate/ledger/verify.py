@@ -7,23 +7,21 @@ must hold from the events it has just checked, and compares.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from operator import itemgetter
-from pathlib import Path
 
 from tiergate.errors import TiergateError
-from tiergate.ledger.chain import GENESIS
+from tiergate.ledger.chain import GENESIS, event_hash
 from tiergate.ledger.standing import SHARED, instant_of, slot_of
-from tiergate.ledger.store.sqlite import SQLiteStore
+from tiergate.ledger.store.base import Store, open_store
 
 try:
     from orjson import loads as _read
 except ImportError:  # pragma: no cover - orjson is a dependency
     _read = json.loads
 
-#: the fields of a body that its row repeats in columns, in the order store.chain gives them
+#: the fields of a body that its row repeats in columns, in the order Store.chain gives them
 _columns_of = itemgetter("at", "type", "use_case", "version", "actor")
 #: events from which `audit verify` checks runs of them on every core
 VERIFY_PARALLEL_FROM = 50_000
@@ -48,7 +46,7 @@ class Verification:
         return self.problem is not None and self.problem.startswith(INDEX_PROBLEM)
 
 
-def verify(store: SQLiteStore, path: Path, expected_head: str | None = None) -> Verification:
+def verify(store: Store, expected_head: str | None = None) -> Verification:
     """Recompute the hash chain from the first event; the first event that breaks it is reported. Then check
     the standing index against the events.
 
@@ -58,21 +56,22 @@ def verify(store: SQLiteStore, path: Path, expected_head: str | None = None) -> 
     check are left for the next one).
     """
     with store.snapshot():
-        return _verify(store, path, expected_head)
+        return _verify(store, expected_head)
 
 
-def _verify(store: SQLiteStore, path: Path, expected_head: str | None) -> Verification:
+def _verify(store: Store, expected_head: str | None) -> Verification:
     from tiergate.ledger import parallel
 
-    low, high, total = store.seq_range()
+    low, high, total = store.span()
     workers = parallel.cores()
     index: list = []
     if workers > 1 and total >= VERIFY_PARALLEL_FROM:
         step = -(-(high - low + 1) // (workers * 2))
         runs = [(first, min(first + step - 1, high)) for first in range(low, high + 1, step)]
-        runs = [(first, last, *(store.before(first) if i else (0, GENESIS))) for i, (first, last) in enumerate(runs)]
-        parts = parallel.on_every_core(_verify_run, runs, (path, expected_head), workers,
-                                       meanwhile=lambda: index.append(store.standing_rows()))
+        runs = [(first, last, *((store.before(first) if i else None) or (0, GENESIS)))
+                for i, (first, last) in enumerate(runs)]
+        parts = parallel.on_every_core(_verify_run, runs, (store.url, expected_head), workers,
+                                       meanwhile=lambda: index.append(_read_index(store)))
     else:
         parts = [_verify_rows(store, None, None, 0, GENESIS, expected_head)]
     count, published_at, own_slots, latest = 0, None, 0, {}
@@ -95,50 +94,43 @@ def _verify(store: SQLiteStore, path: Path, expected_head: str | None) -> Verifi
                                 f"added since (head now {previous})", None)
         return Verification(count, previous, f"the head is {previous}, not the published {expected_head}, which is "
                             "no event of this ledger: the ledger was rewritten", None)
-    problem, seq = _standing_problem(store, index[0] if index else store.standing_rows(), own_slots, latest)
+    problem, seq = _standing_problem(store, index[0] if index else _read_index(store), own_slots, latest)
     if problem is not None:
         return Verification(count, previous, f"{INDEX_PROBLEM}: {problem}", seq)
     return Verification(count, previous)
 
 
-def _verify_run(run: tuple[int, int, int, str], path: Path, expected_head: str | None) -> tuple:
+def _verify_run(run: tuple[int, int, int, str], url: str, expected_head: str | None) -> tuple:
     first, last, last_seq, previous = run
-    store = SQLiteStore(path, create=False, readonly=True)  # a connection of its own, never the parent's
+    store = open_store(url, create=False, readonly=True)  # a connection of its own, never the parent's
     try:
         return _verify_rows(store, first, last, last_seq, previous, expected_head)
     finally:
         store.close()
 
 
-def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_seq: int, previous: str,
+def _verify_rows(store: Store, first: int | None, last: int | None, last_seq: int, previous: str,
                  expected_head: str | None) -> tuple:
     """Check the rows from `first` to `last` (all when None), the row before them being (`last_seq`,
     `previous`): (rows read, last good hash, last good seq, problem, the seq it names, seq whose hash is
     `expected_head`, events with a standing slot of their own, {use_case NUL version NUL slot: (at, seq)} of
     the latest event in each shared slot)."""
-    sha256 = hashlib.sha256
     count, published_at, own_slots, latest = 0, None, 0, {}
-
-    def broken(problem: str, seq: int) -> tuple:
-        return count, previous, last_seq, problem, seq, published_at, 0, {}
-
+    problem, named = None, None
     try:
-        for row in store.chain(first, last):
-            seq, body, prev_hash, stored_hash = row[:4]
+        for seq, at, type_, use_case, version, actor, body, prev_hash, stored_hash in store.chain(first, last):
             count += 1
             if seq != last_seq + 1:
-                return broken(f"event {last_seq + 1} is missing (found {seq} next): an event was deleted or the "
-                              "order was changed", last_seq + 1)
+                problem, named = (f"event {last_seq + 1} is missing (found {seq} next): an event was deleted or the "
+                                  "order was changed"), last_seq + 1
+                break
             if prev_hash != previous:
-                return broken(f"event {seq} does not follow event {seq - 1}: an event before it was deleted, "
-                              "inserted or reordered", seq)
-            if type(body) is not bytes:
-                return broken(f"event {seq} was altered: its content does not match its hash", seq)
-            # link(previous, body), inlined (over the stored bytes): this runs once per event of the ledger
-            digest = sha256(f"{previous}\n".encode())
-            digest.update(body)
-            if digest.hexdigest() != stored_hash:
-                return broken(f"event {seq} was altered: its content does not match its hash", seq)
+                problem, named = (f"event {seq} does not follow event {seq - 1}: an event before it was deleted, "
+                                  "inserted or reordered"), seq
+                break
+            if type(body) is not bytes or event_hash(previous, body) != stored_hash:  # (over the stored bytes)
+                problem, named = f"event {seq} was altered: its content does not match its hash", seq
+                break
             try:
                 fields = _read(body)
             except (ValueError, RecursionError):  # (orjson.JSONDecodeError; UnicodeDecodeError; json without orjson)
@@ -147,16 +139,17 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
                 columns = _columns_of(fields)
             except (KeyError, TypeError):  # (a field missing, or a body that is no object: None, a list, a number)
                 columns = None
-            if columns != row[4:]:
-                return broken(f"event {seq} was altered: its columns do not match its content", seq)
+            if columns != (at, type_, use_case, version, actor):
+                problem, named = f"event {seq} was altered: its columns do not match its content", seq
+                break
             previous, last_seq = stored_hash, seq
             if stored_hash == expected_head:
                 published_at = seq
-            if row[5] not in SHARED:
+            if type_ not in SHARED:
                 own_slots += 1
                 continue
-            shared, at = f"{row[6]}\0{row[7]}\0{slot_of(fields)}", row[4]
-            # the latest by time, then by recording (standing._standing_rows); two UTC times written alike (the
+            shared = f"{use_case}\0{version}\0{slot_of(fields)}"
+            # the latest by time, then by recording (standing.index_rows); two UTC times written alike (the
             # usual case) compare as text
             known = latest.get(shared)
             if known is None:
@@ -167,7 +160,9 @@ def _verify_rows(store: SQLiteStore, first: int | None, last: int | None, last_s
                         else _not_before(at, was):
                     latest[shared] = (at, seq)
     except TiergateError as exc:  # a row that cannot even be read (e.g. text that is not UTF-8)
-        return broken(f"event {last_seq + 1} cannot be read: {exc.diagnostics[0].message}", last_seq + 1)
+        problem, named = f"event {last_seq + 1} cannot be read: {exc.diagnostics[0].message}", last_seq + 1
+    if problem is not None:  # (the last good hash and seq; nothing of the index)
+        return count, previous, last_seq, problem, named, published_at, 0, {}
     return count, previous, last_seq, None, None, published_at, own_slots, latest
 
 
@@ -193,9 +188,16 @@ def _slot_name(key: str) -> str:
     return f"{use_case} {version}, {slot}"
 
 
-def _standing_problem(store: SQLiteStore, index: tuple, own_slots: int, latest: dict) -> tuple[str | None, int | None]:
-    """What is wrong with the standing index (`index`: SQLiteStore.standing_rows), given what the events say it
-    must hold: (problem, seq) or (None, None)."""
+def _read_index(store: Store) -> tuple[tuple[int, int], dict[str, tuple[float, int]]]:
+    """The standing index as the check needs it: ((rows of own slots that name their event, rows of own slots),
+    {use_case NUL version NUL slot: (instant, seq)} of the shared slots)."""
+    return store.own_slots(SHARED), {f"{u}\0{v}\0{slot}": (instant, seq)
+                                     for u, v, slot, instant, seq in store.shared_slots()}
+
+
+def _standing_problem(store: Store, index: tuple, own_slots: int, latest: dict) -> tuple[str | None, int | None]:
+    """What is wrong with the standing index (`index`: _read_index), given what the events say it must hold:
+    (problem, seq) or (None, None)."""
     recorded, shared = index
     for key, (at, seq) in latest.items():
         found = shared.pop(key, None)
@@ -211,7 +213,7 @@ def _standing_problem(store: SQLiteStore, index: tuple, own_slots: int, latest: 
         return f"{_slot_name(key)}: a row for event {seq}, which no event calls for", seq
     matching, rows = recorded
     if rows != own_slots or matching != own_slots:
-        missing, stray = store.standing_strays()
+        missing, stray = store.own_slot_strays(SHARED)
         if missing is not None:
             return f"event {missing} has no row", missing
         return f"a row for event {stray}, which no event calls for", stray
