@@ -53,4 +53,4 @@ def verify(ledger: Ledger, expected_head: str | None = None):
 
 def reindex(ledger: Ledger) -> tuple[int, int]:
     """Build the index `status` reads again from the events: (index rows, events)."""
-    return ledger.store.reindex(), ledger.store.count()
+    return ledger.reindex(), ledger.count()

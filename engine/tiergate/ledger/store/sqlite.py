@@ -448,20 +448,6 @@ class SQLiteStore:
             raise self._translate(exc) from None
         return missing, stray
 
-    # --- not the protocol: for callers that reached into the store before the Ledger had these (app/registry.py
-    # calls them for `tiergate audit reindex`); they go once those call Ledger.reindex() and Ledger.count() ------
-    def reindex(self) -> int:
-        """Ledger.reindex(), through the `build_index` the store was opened with."""
-        if self._build_index is None:
-            raise RuntimeError("this store was opened without build_index: call Ledger.reindex()")
-        with self.writing():
-            self.clear_standing()
-            return self._build_index(self)
-
-    def count(self) -> int:
-        """Ledger.count()."""
-        return self.span()[2]
-
     def _map_into_memory(self) -> None:
         """Read the file mapped into memory, where each page read costs no system call (a SQLite setting; a build
         without memory mapping ignores it): for reading much of a large ledger."""
