@@ -615,3 +615,17 @@ def test_a_roster_with_a_number_that_is_not_finite_is_refused(tmp_path):
     with pytest.raises(TiergateError) as caught:
         load_roster(path)
     assert [(d.code, d.location.line) for d in caught.value.diagnostics] == [("E311", 2)]
+
+
+def test_a_yaml_number_with_too_many_digits_is_named_as_such(tmp_path, policy):
+    """Python reads no more than 4,300 digits: the value was reported as "not a real date or time"."""
+    from tiergate.inputs.answers import load_answers
+
+    path = tmp_path / "answers.yaml"
+    path.write_text(MAINTENANCE.read_text(encoding="utf-8") + "  extra_count: " + "7" * 5000 + "\n", encoding="utf-8")
+    with pytest.raises(TiergateError) as caught:
+        load_answers(path, policy)
+    [found] = caught.value.diagnostics
+    assert (found.code, found.message) == (
+        "E300", "this is not valid YAML: a number of 5,000 characters is more than a number may have")
+    assert found.location.line == MAINTENANCE.read_text(encoding="utf-8").count("\n") + 1

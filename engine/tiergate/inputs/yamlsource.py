@@ -77,9 +77,13 @@ def _bad_scalar(root, file: str, code: str, exc: Exception) -> Diagnostic:
                 yaml.SafeLoader("").construct_object(node, deep=True)
             except (ValueError, TypeError, OverflowError):
                 mark = node.start_mark
+                where = Location(file, mark.line + 1, mark.column + 1, node.end_mark.column + 1)
+                if not node.tag.endswith(":timestamp"):  # a whole number of more digits than Python reads
+                    return Diagnostic(code, f"this is not valid YAML: a number of {len(node.value):,} characters "
+                                      "is more than a number may have", where,
+                                      hint='check the value, or quote it to keep it as text: "..."')
                 return Diagnostic(code, f"this is not valid YAML: `{node.value}` is not a real date or time ({exc})",
-                                  Location(file, mark.line + 1, mark.column + 1, node.end_mark.column + 1),
-                                  hint='check the date, or quote the value to keep it as text: "..."')
+                                  where, hint='check the date, or quote the value to keep it as text: "..."')
         elif isinstance(node, yaml.MappingNode):
             stack.extend(v for pair in reversed(node.value) for v in reversed(pair))
         elif isinstance(node, yaml.SequenceNode):
