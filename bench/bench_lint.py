@@ -203,8 +203,10 @@ def timed(fn, repeat: int) -> tuple[float, float, object]:
 def sizes(counts: list[int], repeat: int, profile: bool) -> bool:
     import tiergate
     from tiergate.language.compiler import compile_module
+    from tiergate.language.gcpause import allow_pauses
     from tiergate.language.parser import parse
 
+    allow_pauses()  # as `tiergate lint` does: a command may pause the garbage collector while it reads a policy
     base = ROOT / "policies"
     tiergate.lint_source(generate_policy(10), "warm.policy", base)  # build the parser once, outside the timings
     print(f"\nPart 2: parse + compile in-process (median of {repeat}; 1-min load average {os.getloadavg()[0]:.2f})")
