@@ -321,3 +321,13 @@ def test_fmt_write_refuses_to_replace_a_symbolic_link(cli_runner, write_policy, 
     assert result.exit_code == 2, result.output
     assert "cannot rewrite" in result.stderr and "symbolic link" in result.stderr
     assert link.is_symlink() and target.read_text(encoding="utf-8") == before
+
+
+def test_fmt_refuses_a_policy_too_large_as_lint_does(cli_runner, tmp_path):
+    """fmt reads a policy as lint does: over 4 MB is E106, checked before the file is read."""
+    big = tmp_path / "big.policy"
+    with open(big, "wb") as handle:
+        handle.truncate(5 * 1024 * 1024)  # sparse: its size says enough
+    for command in ("lint", "fmt"):
+        result = invoke(cli_runner, command, str(big))
+        assert result.exit_code == 2 and "error[E106]" in result.stderr, (command, result.stderr)

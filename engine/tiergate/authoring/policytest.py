@@ -116,12 +116,12 @@ def _error(doc: YamlDocument, path: str, message: str, hint: str | None = None) 
 
 def load_test_file(path: Path, policies: dict[str, Policy]) -> TestFile:
     """Read a test file and its policy; every problem is a located diagnostic (E500)."""
-    from tiergate.language.load import load_policy
-    from tiergate.fileio import read_source
+    from tiergate.fileio import INPUT_LIMIT, read_source
     from tiergate.inputs.events import parse_time
+    from tiergate.language.load import load_policy
 
     file = str(path)
-    doc = load_yaml(read_source(path), file, code="E500")
+    doc = load_yaml(read_source(path, INPUT_LIMIT, what="policy tests", code="E500"), file, code="E500")
     data = doc.data
     if not isinstance(data, dict) or "policy" not in data or "cases" not in data:
         raise TiergateError(_error(doc, "$", "a test file is a mapping with `policy:` (a path) and `cases:` (a list)"))
@@ -196,13 +196,12 @@ def _subdocument(tf: TestFile, where: str, data: Any) -> YamlDocument:
 
 
 def _answers(tf: TestFile, case: Case):
-    from tiergate.fileio import read_source
-    from tiergate.inputs.answers import parse_answers
+    from tiergate.inputs.answers import parse_answers, read_answers
 
     base = Path(tf.file).parent
     if isinstance(case.answers, str):
         path = base / case.answers
-        return parse_answers(read_source(path), str(path), tf.policy.questionnaire)
+        return parse_answers(read_answers(path), str(path), tf.policy.questionnaire)
     from tiergate.inputs.answers import Answers, validate_document
 
     sub = _subdocument(tf, f"$.cases[{case.index}].answers", case.answers)

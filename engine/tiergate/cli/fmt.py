@@ -5,8 +5,7 @@ import sys
 
 import click
 
-from tiergate.language.load import format_source
-from tiergate.fileio import read_source
+from tiergate.language.load import format_source, read_policy
 from tiergate.errors import TiergateError
 from tiergate.fileio import write_atomic
 from tiergate.cli.output import EXIT_FINDING, EXIT_INPUT, EXIT_OK, echo_diagnostics, plural
@@ -24,7 +23,7 @@ def command(policies: tuple[str, ...], write: bool, check: bool) -> None:
     changed = []
     for path in policies:
         try:
-            data = read_source(path)
+            data = read_policy(path)
             formatted = format_source(data, path)
         except TiergateError as exc:
             echo_diagnostics(exc.diagnostics, exc.sources, err=True)
