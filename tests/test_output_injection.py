@@ -371,3 +371,29 @@ def test_the_fast_paths_see_every_character_there_is_to_escape():
             assert not c.isprintable(), hex(ord(c))
             assert escape.text(c) != c and escape.markdown(c) != c and escape.csv_cell(c) != c
             assert escape.lines(["a", c]) != "a\n" + c
+
+
+# --- diagnostics: the messages on standard error carry input too ------------------------------------------------
+
+@pytest.mark.parametrize("value", ["card\n::error::forged", "v1\r\nALLOWED: forged", "\x1b[2J\x1b[31mred", "a\u2028b"])
+def test_a_diagnostic_shows_input_on_one_line_without_control_sequences(value):
+    from tiergate.errors import Diagnostic, Location, render_all
+
+    d = Diagnostic("E610", f"not `{value}`", Location(f"events-{value}.yaml", 2, 3), hint=f"did you mean `{value}`?")
+    text = render_all([d], {f"events-{value}.yaml": f"first\nx: {value}\n"})
+    lines = text.splitlines()
+    assert not any(line.startswith(("::", "ALLOWED")) for line in lines), text
+    assert all(line.isprintable() or "\t" in line for line in lines), text
+    assert lines[0].startswith("events-") and lines[0].endswith("`")
+
+
+def test_register_with_a_control_character_in_the_use_case_id_is_refused_on_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from tiergate.cli import main
+
+    answers = Path(__file__).resolve().parent.parent / "examples" / "use-cases" / "card-fraud-scoring.yaml"
+    result = CliRunner().invoke(main, ["register", "card-fraud-scoring\n::error::forged", "1", "--answers",
+                                       str(answers), "--ledger", str(tmp_path / "l.db"), "--actor", "dana"])
+    assert result.exit_code == 2
+    assert not any(line.startswith("::") for line in result.stderr.splitlines()), result.stderr

@@ -122,6 +122,11 @@ CODES: dict[str, Code] = _registry(
     Code("E600", ERROR, EXIT_INPUT, "the ledger cannot be used"),
     Code("E610", ERROR, EXIT_INPUT, "the ledger refuses the event"),
     Code("W610", WARNING, EXIT_FINDING, "an event that breaks the policy is recorded"),
+    Code("E620", ERROR, EXIT_INPUT, "an event the decision relies on breaks the hash chain"),
+    Code("E621", ERROR, EXIT_INPUT, "a stored event cannot be read"),
+    Code("E630", ERROR, EXIT_INPUT, "the ledger decides who may do what"),
+    Code("E631", ERROR, EXIT_INPUT, "the event's time is refused"),
+    Code("W631", WARNING, EXIT_FINDING, "events were recorded out of time order"),
 )
 
 
@@ -181,13 +186,16 @@ class Diagnostic:
         return f"{self.location}: {self.severity}[{self.code}]: {self.message}"
 
     def render(self, source: str | None = None) -> str:
-        """The headline, the source line with a caret under the spot, and the hint."""
-        lines = [self.headline()]
+        """The headline, the source line with a caret under the spot, and the hint. What came from input cannot
+        forge a line or reach the terminal as a control sequence: in the headline and the hint a control
+        character is shown escaped (`\\n`, `\\x1b`), in the source line as `\ufffd` (so the caret stays under
+        its column)."""
+        lines = [visible(self.headline())]
         loc = self.location
         if source is not None and loc.line:
             text_lines = source.splitlines()
             if 0 < loc.line <= len(text_lines):
-                text = text_lines[loc.line - 1].rstrip("\r\n")
+                text = _blanked(text_lines[loc.line - 1].rstrip("\r\n"))
                 shown = text if len(text) <= 200 else text[:200] + "…"
                 gutter = str(loc.line)
                 lines.append(f" {gutter} | {shown}")
@@ -197,8 +205,23 @@ class Diagnostic:
                     pad = "".join("\t" if ch == "\t" else " " for ch in shown[: loc.column - 1])
                     lines.append(f" {' ' * len(gutter)} | {pad}{'^' * width}")
         if self.hint:
-            lines.append(f"  hint: {self.hint}")
+            lines.append(f"  hint: {visible(self.hint)}")
         return "\n".join(lines)
+
+
+def visible(text: str) -> str:
+    """`text` with every character that is not printable shown escaped, as Python writes it (`\\n`, `\\x1b`,
+    `\\u2028`): one line, no control sequence. Printable text (nearly all) is returned as it is."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def _blanked(line: str) -> str:
+    """A source line with each character that is not printable (a tab aside) replaced by U+FFFD, one for one."""
+    if line.isprintable():
+        return line
+    return "".join(ch if ch.isprintable() or ch == "\t" else "\ufffd" for ch in line)
 
 
 class TiergateError(Exception):
