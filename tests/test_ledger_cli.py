@@ -105,22 +105,23 @@ def test_the_actor_is_the_option_else_the_variable_else_the_os_user(ledger, args
     assert exported(ledger)[0]["actor"] == actor
 
 
-def test_the_roster_comes_from_the_option_or_from_the_ledger(ledger):
+def test_the_roster_comes_from_the_ledger_only(ledger):
     assert tiergate("register", "loan-approval", "1.0", "--answers", USE_CASES / "loan-approval.yaml",
                     "--ledger", ledger, "--actor", "dana", "--at", "2026-01-05T09:00:00Z").exit_code == 0
     signoff = ("signoff", "loan-approval", "1.0", "--gate", "development", "--role", "risk_audit")
     refused = record(ledger, *signoff, actor="rita")
     assert refused.exit_code == 2
     assert "there is no roster, so nobody's roles can be checked" in refused.stderr
-    assert "give --roster FILE, or store one with `tiergate roster import FILE`" in refused.stderr
-    given = record(ledger, *signoff, "--roster", ROSTER, actor="rita")
-    assert given.exit_code == 0 and given.stdout.startswith("recorded signoff #2 for loan-approval 1.0 (")
+    assert "store one with `tiergate roster import FILE`" in refused.stderr
+    given = record(ledger, *signoff, "--roster", ROSTER, actor="rita")  # a roster file decides nothing recorded
+    assert given.exit_code == 2 and "error[E630]" in given.stderr and "tiergate roster import" in given.stderr
     stored = tiergate("roster", "import", ROSTER, "--ledger", ledger, "--actor", "admin", "--at",
                       "2026-01-05T10:00:00Z")
-    assert stored.exit_code == 0 and stored.stdout.startswith("roster stored (#3, ") and "8 people" in stored.stdout
+    assert stored.exit_code == 0 and stored.stdout.startswith("roster stored (#2, ") and "8 people" in stored.stdout
     roster_event = exported(ledger)[-1]
     assert (roster_event["type"], roster_event["use_case"], roster_event["actor"]) == ("roster", "-", "admin")
     assert roster_event["people"]["rita"] == ["risk_audit"]
+    assert record(ledger, *signoff, "--roster", ROSTER, actor="rita").exit_code == 0  # the same roster: accepted
     assert record(ledger, *signoff, actor="raj").exit_code == 0  # no --roster: the stored one
 
 
@@ -269,6 +270,8 @@ def test_promote_into_deployment_needs_an_allowed_mode(ledger):
                if not (r["version"] == "2026.03" and r["at"] >= "2026-04-17")]
     partial = ledger.parent / "fraud-until-17-april.yaml"
     partial.write_text(yaml.safe_dump(records))
+    assert tiergate("roster", "import", ROSTER, "--ledger", ledger, "--actor", "admin",
+                    "--at", "2026-01-01T00:00:00Z").exit_code == 0  # promote decides with the stored roster only
     assert tiergate("import", partial, "--answers", USE_CASES / "card-fraud-scoring.yaml", "--roster", ROSTER,
                     "--ledger", ledger).exit_code == 0
     promote = ("promote", "card-fraud-scoring", "2026.03", "--to", "deployment", "--roster", ROSTER)
@@ -623,14 +626,14 @@ def test_reclassify_records_every_tier_decided_again_and_status_stops_flagging(s
     text = tiergate("status", "--ledger", ledger, "--policy", policy_1_1, "--at", "2026-08-01T00:00:00Z")
     assert "classified under mlops-default 1.0.0" in text.stdout
 
-    done = tiergate("reclassify", "--policy", policy_1_1, "--ledger", ledger, "--actor", "admin",
+    done = tiergate("reclassify", "--policy", policy_1_1, "--ledger", ledger, "--actor", "ari",
                     "--at", "2026-08-01T00:00:00Z")
-    assert (done.exit_code, done.stdout) == (0, "churn-dashboard: scheduled -> monitored\n")
+    assert (done.exit_code, done.stdout) == (0, "churn-dashboard: scheduled -> monitored\n"), done.stderr
     assert done.stderr == ("1 use case changed tier under mlops-default 1.1.0; 7 others kept their tier, now "
                            "recorded as decided under it\n")
     assert state(ledger)[1] == before[1] + 8
     recorded = {e["use_case"]: e for e in exported(ledger)[before[1]:]}
-    assert len(recorded) == 8 and all(e["type"] == "reclassified" and e["actor"] == "admin" and
+    assert len(recorded) == 8 and all(e["type"] == "reclassified" and e["actor"] == "ari" and
                                       e["policy"]["version"] == "1.1.0" for e in recorded.values())
     assert {k: recorded["churn-dashboard"][k] for k in ("version", "from_tier", "to_tier")} == {
         "version": "2026.2", "from_tier": "scheduled", "to_tier": "monitored"}
@@ -647,7 +650,7 @@ def test_reclassify_records_every_tier_decided_again_and_status_stops_flagging(s
     text = tiergate("status", "--ledger", ledger, "--policy", policy_1_1, "--at", "2026-08-01T00:00:00Z")
     assert "classified under" not in text.stdout
     history = tiergate("history", "churn-dashboard", "--ledger", ledger).stdout.splitlines()
-    assert history[-1].endswith("reclassified by admin: from_tier=scheduled, policy=mlops-default 1.1.0, "
+    assert history[-1].endswith("reclassified by ari: from_tier=scheduled, policy=mlops-default 1.1.0, "
                                 "to_tier=monitored")
     # and back under 1.0.0, the flags return until reclassified again
     back = status(ledger, "2026-08-03T00:00:00Z")

@@ -37,20 +37,31 @@ def check(policy: Policy, *, answers: str | None = None, events: str | None = No
 def _from_ledger(path: str, use_case: str, loaded: dict) -> dict:
     """Events, and unless given, the roster and the registered answers, from a ledger."""
     from tiergate.ledger.actions import answers_of
-    from tiergate.ledger.service import Ledger
+    from tiergate.ledger.service import Ledger, same_roster
 
     out = {}
     with Ledger(path, create=False, readonly=True) as ledger:
         out["events"] = ledger.events(use_case)
+        stored = ledger.roster()
         if "roster" not in loaded:
-            roster = ledger.roster()
-            if roster is None:
+            if stored is None:
                 raise TiergateError(Diagnostic("E600", "the ledger holds no roster", Location(path),
                                                hint="give --roster FILE, or `tiergate roster import FILE`"))
-            out["roster"] = roster
+            out["roster"] = stored
+        elif stored is not None and not same_roster(loaded["roster"], stored):
+            raise TiergateError(Diagnostic(
+                "E630", f"the roster given ({loaded['roster'].file}) is not the roster stored in the ledger, which "
+                "decides who may do what", Location(path),
+                hint="leave out --roster, or store the new roster first: tiergate roster import FILE"))
+        registration = ledger.registration(use_case)
         if "answers" not in loaded:
-            registration = ledger.registration(use_case)
             if registration is None:
                 raise TiergateError(Diagnostic("E600", f"{use_case} is not registered in the ledger", Location(path)))
             out["answers"] = answers_of(registration)
+        elif registration is not None and loaded["answers"].to_dict() != answers_of(registration).to_dict():
+            given = loaded["answers"]
+            raise TiergateError(Diagnostic(
+                "E630", f"the answers given ({given.file}) are not the answers {use_case} was registered with: the "
+                "ledger judges a registered use case by its registered answers", Location(given.file),
+                hint="leave out --answers; to judge other answers, register a new version with them"))
     return out

@@ -90,7 +90,7 @@ def record(ledger: Ledger, policy: Policy, roster: Roster | None, event_type: st
     from tiergate.ledger.actions import record as append
 
     event = body(event_type, use_case, version, actor=actor, at=at, **fields)
-    row = append(ledger, policy, roster, event, Location(event_type))
+    row = append(ledger, policy, roster, event, Location(event_type), strict=True)
     return Recorded(row.seq, row.hash, event)
 
 
@@ -102,7 +102,8 @@ def register(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: st
     from tiergate.ledger.actions import register as append
 
     answers = load_answers(answers_path, policy)
-    row, event = append(ledger, policy, roster, use_case, version, answers, actor, when(at), artifact, sha256)
+    row, event = append(ledger, policy, roster, use_case, version, answers, actor, when(at), artifact, sha256,
+                        strict=True)
     return Recorded(row.seq, row.hash, event)
 
 
@@ -111,7 +112,7 @@ def promote(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str
     """Judge the gate and write the transition in one locked step; raises `Blocked` (with the check) when unmet."""
     from tiergate.ledger.actions import promote as append
 
-    row, result = append(ledger, policy, roster, use_case, version, to, mode, actor, when(at))
+    row, result = append(ledger, policy, roster, use_case, version, to, mode, actor, when(at), strict=True)
     return Promoted(row.seq, row.hash, result)
 
 
@@ -140,5 +141,5 @@ def store_roster(ledger: Ledger, policy: Policy, path: str, *, actor: str, at: d
     data = read_roster(path)
     parse_roster(data, path)  # validated first
     event = roster_body(load_yaml(data, path).data, actor, when(at))
-    row = append(ledger, policy, None, event, Location(path))
+    row = append(ledger, policy, None, event, Location(path), strict=True)
     return Recorded(row.seq, row.hash, event)

@@ -43,7 +43,7 @@ def reclassify(ledger: Ledger, policy: Policy, *, actor: str, at: datetime | Non
     from tiergate.app.recording import when
     from tiergate.ledger.actions import reclassify as decide
 
-    return Reclassified(policy, decide(ledger, policy, actor, when(at), dry_run), dry_run)
+    return Reclassified(policy, decide(ledger, policy, actor, when(at), dry_run, strict=True), dry_run)
 
 
 def verify(ledger: Ledger, expected_head: str | None = None):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Sequence
 
 from tiergate.decide.classify import Classification, classify
 from tiergate.errors import WARNING, Diagnostic, Location, TiergateError, did_you_mean
@@ -107,6 +108,9 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
         log_events, warnings = events.events, events.warnings_for(use_case)
     else:
         log_events, warnings = events if isinstance(events, (list, tuple)) else tuple(events), []
+    backwards = recorded_out_of_order(log_events, use_case)
+    if backwards is not None:
+        warnings = [*warnings, backwards]
     at = at or datetime.now(timezone.utc)
     ctx = Context(policy, plan_of(tier), roster, classification.forbidding, classification.values)
     stages, roles, people, ids = workflow.stage_set, policy.role_set, roster.people, policy.requirement_ids
@@ -240,6 +244,25 @@ def _where(events, use_case: str) -> Location:
 
 
 _CHECKED = frozenset(("transition", "signoff", "waiver", "review"))  # the event types that name stages, roles or people
+
+
+def recorded_out_of_order(events: Sequence[Event], use_case: str) -> Diagnostic | None:
+    """A warning (W631) naming the first of a ledger's events of `use_case` dated before one recorded earlier (an
+    imported history keeps its times; the recording commands refuse such a time), else None. The events are still
+    judged in time order, as the history says it happened."""
+    if not events or events[0].file != "ledger":
+        return None
+    latest = None
+    for e in sorted((e for e in events if e.use_case == use_case and e.file == "ledger"), key=lambda e: e.seq):
+        if latest is None or e.at >= latest.at:
+            latest = e
+            continue
+        warning = Diagnostic("W631", f"event {e.seq} ({e.type} by {e.actor}) is dated {format_time(e.at)}, before "
+                                     f"event {latest.seq} ({format_time(latest.at)}), which was recorded earlier: "
+                                     f"the history of {use_case} was not recorded in time order",
+                             e.location, WARNING, "an event dated before events recorded earlier may be backdated")
+        return warning
+    return None
 
 
 def _check_event(e: Event, kind: str, data: dict, workflow, stages: frozenset, roles: frozenset, roster: Roster,

@@ -456,6 +456,8 @@ class Roster:
     file: str = "<roster>"
 
     def holds(self, person: str, role: str, at: datetime) -> bool:
+        if person not in self.people:
+            person = self.identities.get(identity(person), person)
         if role in self.roles_always_held.get(person, ()):
             return True
         return any(h.role == role and h.active(at) for h in self.people.get(person, ())
@@ -471,11 +473,26 @@ class Roster:
         """The people who hold some role only for a period: for them, `holds` looks at the time."""
         return frozenset(p for p, hs in self.people.items() if any(h.since is not None or h.until is not None for h in hs))
 
+    @cached_property
+    def identities(self) -> dict[str, str]:
+        """identity(name) -> the name as the roster writes it: people are told apart by their trimmed, case-folded
+        names (`Raj`, ` raj ` and `RAJ` are one person)."""
+        return {identity(p): p for p in self.people}
+
+    def person(self, name: str) -> str | None:
+        """The roster's spelling of `name`, or None when nobody in the roster has that identity."""
+        return name if name in self.people else self.identities.get(identity(name))
+
     def roles_of(self, person: str, at: datetime) -> list[str]:
-        return [h.role for h in self.people.get(person, ()) if h.active(at)]
+        return [h.role for h in self.people.get(self.person(person) or person, ()) if h.active(at)]
 
     def knows(self, person: str) -> bool:
-        return person in self.people
+        return self.person(person) is not None
+
+
+def identity(name: str) -> str:
+    """What a person's name is compared by: trimmed and case-folded."""
+    return name.strip().casefold()
 
 
 def parse_roster(data: bytes | str, file: str = "<roster>") -> Roster:
@@ -510,7 +527,12 @@ def roster_from_document(document) -> Roster:
                                         where(json_path(e.absolute_path))) for e in errors[:10]])
     people: dict[str, tuple[Holding, ...]] = {}
     problems = []
+    named: dict[str, str] = {}
     for person, items in data["people"].items():
+        twin = named.setdefault(identity(str(person)), str(person))
+        if twin != str(person):
+            problems.append(Diagnostic("E410", f"roster: `{person}` and `{twin}` are one person (names are compared "
+                                               "trimmed and case-folded)", where(f"$.people.{person}")))
         holdings = []
         for i, item in enumerate(items):
             if isinstance(item, str):

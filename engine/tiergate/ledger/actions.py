@@ -34,7 +34,7 @@ def _validated(body: dict, where: Location) -> dict:
 
 
 def register(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str, version: str, answers: Answers,
-             actor: str, at: str, artifact: str | None = None, sha256: str | None = None):
+             actor: str, at: str, artifact: str | None = None, sha256: str | None = None, strict: bool = False):
     if answers.use_case != use_case:
         raise refuse(f"the answers file describes `{answers.use_case}`, not `{use_case}`",
                      where=Location(answers.file))
@@ -46,13 +46,16 @@ def register(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: st
     body.update(_classified(policy, answers))
     body["answers"] = answers.to_dict()
     _validated(body, Location("register"))
-    return ledger.append_bodies([body], policy, roster, Location("register"))[0], body
+    return ledger.append_bodies([body], policy, roster, Location("register"), strict=strict)[0], body
 
 
-def record(ledger: Ledger, policy: Policy, roster: Roster | None, body: dict, where: Location | None = None):
+def record(ledger: Ledger, policy: Policy, roster: Roster | None, body: dict, where: Location | None = None,
+           strict: bool = False):
+    """Validate and append one event. `strict` (how the application layer records what a person does now): only
+    what the ledger holds decides, and the time is the ledger's (see Validator._authorised)."""
     where = where or Location(body["type"])
     _validated(body, where)
-    return ledger.append_bodies([body], policy, roster, where)[0]
+    return ledger.append_bodies([body], policy, roster, where, strict=strict)[0]
 
 
 class Blocked(Exception):
@@ -64,8 +67,10 @@ class Blocked(Exception):
 
 
 def promote(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str, version: str, to: str,
-            mode: str | None, actor: str, at: str):
-    """Evaluate the gate and write the transition in one locked step: only when it is allowed."""
+            mode: str | None, actor: str, at: str, strict: bool = False):
+    """Evaluate the gate and write the transition in one locked step: only when it is allowed. `strict` (the
+    application layer): only the stored roster and the version's policy decide, and the transition records both
+    (`policy_sha256`, `roster_seq`)."""
     from tiergate.decide.check import check
 
     body = {"at": at, "type": "transition", "use_case": use_case, "version": version, "actor": actor, "to": to}
@@ -74,21 +79,24 @@ def promote(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str
     _validated(body, Location("promote"))
     outcome = {}
 
-    def decide(led: Ledger) -> None:
+    def decide(led: Ledger, validator) -> None:
         registration = led.registration(use_case, version)
         if registration is None:
             raise refuse(f"version {version} of {use_case} is not registered")
-        people = roster or led.roster()
-        if people is None:
-            raise refuse("there is no roster, so nobody's sign-offs can be checked",
-                         hint="give --roster FILE, or store one with `tiergate roster import FILE`")
+        people = validator.roster  # strict: the stored roster (a different --roster was refused)
+        if people is None or (strict and validator.roster_seq is None):
+            raise refuse("the ledger holds no roster, so nobody's sign-offs can be checked",
+                         hint="store one with `tiergate roster import FILE`")
         result = check(policy, answers_of(registration), led.events(use_case), people, version=version, to=to,
-                       mode=mode, at=parse_time(at))
+                       mode=mode, at=parse_time(body["at"]))
         outcome["result"] = result
         if not result.allowed:
             raise Blocked(result)
+        if strict:  # what the transition was decided under: the policy (its identity) and the roster event in force
+            body["policy_sha256"] = policy.sha256
+            body["roster_seq"] = validator.roster_seq
 
-    rows = ledger.append_bodies([body], policy, roster, Location("promote"), decide=decide)
+    rows = ledger.append_bodies([body], policy, roster, Location("promote"), decide=decide, strict=strict)
     return rows[0], outcome["result"]
 
 
@@ -124,7 +132,8 @@ def classified_under_another(identity: dict, policy: Policy) -> bool:
     return bool(identity) and (identity.get("name"), identity.get("version")) != (policy.name, policy.version)
 
 
-def reclassify(ledger: Ledger, policy: Policy, actor: str, at: str, dry_run: bool = False) -> list[Reclassification]:
+def reclassify(ledger: Ledger, policy: Policy, actor: str, at: str, dry_run: bool = False,
+               strict: bool = False) -> list[Reclassification]:
     """Classify every registered use case again under `policy`; record a `reclassified` event for each whose tier
     changed, and for each whose tier stays but was decided under another policy version (so that `status` no
     longer flags it: the record says it was decided again). Returns what was (or would be) recorded."""
@@ -148,7 +157,7 @@ def reclassify(ledger: Ledger, policy: Policy, actor: str, at: str, dry_run: boo
                            "actor": actor, "from_tier": reg["current_tier"], "to_tier": new_tier,
                            "policy": policy.identity()})
     if bodies and not dry_run:
-        ledger.append_bodies(bodies, policy, None, Location("reclassify"))
+        ledger.append_bodies(bodies, policy, None, Location("reclassify"), strict=strict)
     return decided
 
 

@@ -44,8 +44,23 @@ NOBODY = "-"  # use_case and version of events that belong to no model (roster i
 MILESTONES = ("registered", RECLASSIFIED, "retired")
 
 
-def refuse(message: str, hint: str | None = None, where: Location | None = None) -> TiergateError:
-    return TiergateError(Diagnostic("E610", message, where or Location("<ledger>"), hint=hint))
+#: how far ahead of the clock a recorded event's `--at` may be (clocks of different machines drift)
+SKEW = timedelta(minutes=5)
+#: a waiver's justification: at least this many characters once trimmed, and at least two words
+JUSTIFICATION_MIN = 15
+
+
+def refuse(message: str, hint: str | None = None, where: Location | None = None, code: str = "E610") -> TiergateError:
+    return TiergateError(Diagnostic(code, message, where or Location("<ledger>"), hint=hint))
+
+
+def same_roster(a: Roster, b: Roster) -> bool:
+    """Whether two rosters give the same people (compared by identity) the same roles for the same periods."""
+    from tiergate.inputs.events import identity
+
+    def keyed(roster: Roster) -> dict:
+        return {identity(p): tuple(sorted(hs, key=repr)) for p, hs in roster.people.items()}
+    return keyed(a) == keyed(b)
 
 
 def stored_row(body: dict, text: str, instant: float | None = None) -> tuple:
@@ -72,7 +87,8 @@ def body_event(body: dict, seq: int) -> Event:
 
 
 def event_log(events: Iterable[Event]) -> EventLog:
-    """Events in time order (equal times in recorded order), as `check --events` orders an events file."""
+    """Events in time order (equal times in recorded order), as `check --events` orders an events file. (Where a use
+    case's events were recorded out of time order, `check` says so: decide/check.py, recorded_out_of_order.)"""
     return EventLog(tuple(sorted(events, key=lambda e: (e.at, e.seq))))
 
 
@@ -83,6 +99,10 @@ class _UseCase:
     tier: str | None = None
     versions: set[str] = field(default_factory=set)
     retired: set[str] = field(default_factory=set)
+    #: version -> the sha256 of the policy it was registered, or last reclassified, under
+    policies: dict[str, str] = field(default_factory=dict)
+    #: (version, requirement) -> (start, end) of each waiver recorded; None until read (see Validator._waivers)
+    waivers: dict[tuple[str, str], list[tuple[datetime, datetime]]] | None = None
 
 
 class Validator:
@@ -106,8 +126,10 @@ class Validator:
     digest = staticmethod(hash)
 
     def __init__(self, policy: Policy, roster: Roster | None, store: Store | None = None,
-                 preload: bool = False, allow_violations: bool = False):
+                 preload: bool = False, allow_violations: bool = False, strict: bool = False):
         self.policy = policy
+        #: a recording command (not an import): only what the ledger holds decides (see `authorise`)
+        self.strict = strict
         self.allow_violations = allow_violations
         self.admitted: list[Diagnostic] = []
         self.tiers = {t.name: t for t in policy.tiers}
@@ -120,15 +142,27 @@ class Validator:
         self.unstored: set[str] = set()
         self.recorded: set[str] | None = None  # (preload) the use cases the ledger has events of
         self.roster = roster
-        if roster is None and store is not None:
-            latest = store.latest(NOBODY, NOBODY, ROSTER)
-            if latest is not None:
-                self.roster = roster_from_body(json.loads(latest.body))
+        #: the seq of the stored roster event in force (None when the ledger holds no roster)
+        self.roster_seq: int | None = None
+        latest = store.latest(NOBODY, NOBODY, ROSTER) if store is not None else None
+        if latest is not None:
+            stored = roster_from_body(json.loads(latest.body))
+            if roster is not None and not same_roster(roster, stored):
+                raise refuse(f"the roster given ({roster.file}) is not the roster stored in the ledger (event "
+                             f"{latest.seq}): the ledger's roster decides who may do what", code="E630",
+                             hint="leave out --roster, or store the new roster first: tiergate roster import FILE")
+            self.roster, self.roster_seq = stored, latest.seq
+        elif roster is not None and strict:
+            raise refuse(f"the ledger holds no roster, and a roster given on the command line ({roster.file}) "
+                         "decides nothing it records", code="E630",
+                         hint="store it first: tiergate roster import FILE")
 
     def _case(self, use_case: str) -> _UseCase:
         case = self.cases.get(use_case)
         if case is None:
             case = self.cases[use_case] = _UseCase()
+            if self.preload or self.store is None:  # (an import reads every event of the use case: waivers too)
+                case.waivers = {}
             self.seen[use_case] = set()
             if self.store is not None:
                 if self.preload and self.recorded is None:
@@ -139,7 +173,7 @@ class Validator:
                     rows = self.store.rows(use_case) if use_case in self.recorded else ()
                 for row in rows:
                     # only registrations and reclassifications carry what the columns do not (the tier)
-                    body = json.loads(row.body) if row.type in ("registered", RECLASSIFIED) else \
+                    body = json.loads(row.body) if row.type in ("registered", RECLASSIFIED, "waiver") else \
                         {"type": row.type, "use_case": row.use_case, "version": row.version}
                     self._learn(body, case, row.body, stored=True)
         return case
@@ -172,10 +206,17 @@ class Validator:
         if kind == "registered":
             case.tier = body.get("tier", case.tier)
             case.versions.add(body["version"])
+            case.policies[body["version"]] = _sha256(body)
         elif kind == RECLASSIFIED:
             case.tier = body.get("to_tier", case.tier)
+            for version in case.versions:
+                case.policies[version] = _sha256(body)
         elif kind == "retired":
             case.retired.add(body["version"])
+        elif kind == "waiver" and case.waivers is not None:
+            start, end = parse_time(body.get("at")), parse_time(body.get("expires"))
+            if start is not None and end is not None:
+                case.waivers.setdefault((body["version"], body.get("requirement")), []).append((start, end))
         self._remember(body["use_case"], text, stored)
 
     def _remember(self, use_case: str, text: str, stored: bool) -> None:
@@ -190,6 +231,9 @@ class Validator:
         `text` is the body's canonical JSON when the caller has it already.
         """
         kind, use_case, version = body["type"], body["use_case"], body["version"]
+        if self.strict:
+            self._authorised(body, where)
+            text = None  # (the actor may now be written as the roster spells it)
         text = text if text is not None else canonical(body)
         if kind in self.ROW_ONLY:
             self.check_row(kind, use_case, version, text, where)
@@ -260,7 +304,7 @@ class Validator:
     def _holds(self, actor: str, role: str, at: datetime, where: Location) -> None:
         if self.roster is None:
             raise refuse("there is no roster, so nobody's roles can be checked", where=where,
-                         hint="give --roster FILE, or store one with `tiergate roster import FILE`")
+                         hint="store one with `tiergate roster import FILE`")
         if not self.roster.holds(actor, role, at):
             held = ", ".join(self.roster.roles_of(actor, at)) or "no role"
             self._break(f"{actor} does not hold role {role} (holds {held})", where,
@@ -280,9 +324,98 @@ class Validator:
         if expires <= at:
             return self._break(f"the waiver expires ({body['expires']}) before it is given", where)
         if req.waiver_max is not None and expires - at > timedelta(seconds=req.waiver_max):
-            self._break(f"the waiver runs {duration(expires - at)}; {rid} may be waived for at most "
-                        f"{duration(timedelta(seconds=req.waiver_max))}", where,
-                        f"let it end by {format_time(at + timedelta(seconds=req.waiver_max))}")
+            return self._break(f"the waiver runs {duration(expires - at)}; {rid} may be waived for at most "
+                               f"{duration(timedelta(seconds=req.waiver_max))}", where,
+                               f"let it end by {format_time(at + timedelta(seconds=req.waiver_max))}")
+        if req.waiver_max is not None:
+            start = chain_start(self._waivers(body["use_case"]).get((body["version"], rid), ()), at)
+            if expires - start > timedelta(seconds=req.waiver_max):
+                self._break(f"with the waivers of {rid} before it, from {format_time(start)}, the requirement would "
+                            f"be waived without a break for {duration(expires - start)}; it may be waived for at "
+                            f"most {duration(timedelta(seconds=req.waiver_max))}", where,
+                            f"let it end by {format_time(start + timedelta(seconds=req.waiver_max))}, or meet it")
+        if self.strict:
+            words = str(body.get("justification", "")).split()
+            if len(" ".join(words)) < JUSTIFICATION_MIN or len(words) < 2:
+                raise refuse(f"the justification {body.get('justification', '')!r} says too little: a waiver needs "
+                             f"at least {JUSTIFICATION_MIN} characters and two words of why", where=where,
+                             hint="say why the requirement cannot be met in time, and what stands in for it")
+
+    def _waivers(self, use_case: str) -> dict:
+        """The waivers recorded for the use case's versions (read from the store on first need)."""
+        case = self._case(use_case)
+        if case.waivers is None:
+            case.waivers = {}
+            if self.store is not None:
+                for row in self.store.rows(use_case, types=("waiver",)):
+                    body = json.loads(row.body)
+                    start, end = parse_time(body.get("at")), parse_time(body.get("expires"))
+                    if start is not None and end is not None:
+                        case.waivers.setdefault((body["version"], body.get("requirement")), []).append((start, end))
+        return case.waivers
+
+    def _authorised(self, body: dict, where: Location) -> None:
+        """(strict: a recording command) What only the ledger decides: the policy the version is judged under, the
+        time (not before the version's latest event, not ahead of the clock), and that the actor is in the roster."""
+        kind, use_case, version = body["type"], body["use_case"], body["version"]
+        at = parse_time(body["at"])
+        if at is not None and at > now() + SKEW:
+            raise refuse(f"the event is dated {body['at']}, later than now ({format_time(now())}): an event is "
+                         "recorded when it happens", where=where, code="E631",
+                         hint=f"leave out --at; it may be at most {duration(SKEW)} ahead of the clock")
+        if kind not in ("registered", ROSTER, RECLASSIFIED):  # (reclassify is how a version changes policy)
+            case = self._case(use_case)
+            expected = case.policies.get(version)
+            if version in case.versions and expected and expected != self.policy.sha256:
+                raise refuse(f"version {version} of {use_case} was classified under the policy with sha256 "
+                             f"{expected[:12]}; the policy given ({self.policy.name} {self.policy.version}, sha256 "
+                             f"{self.policy.sha256[:12]}) is another", where=where, code="E630",
+                             hint="give the policy it was classified under, or decide it again under this one: "
+                                  "tiergate reclassify --policy FILE")
+        # (evidence and monitoring results keep the time they were measured, which a pipeline may report later; a
+        # tier decided again takes effect when it is recorded)
+        if at is not None and kind not in ("evidence", "monitoring", RECLASSIFIED):
+            latest = self._latest_time(use_case, version, kind)
+            if latest is not None and at < latest:
+                raise refuse(f"the event is dated {body['at']}, before the latest event already recorded for "
+                             f"{'the roster' if kind == ROSTER else f'{use_case} {version}'} ({format_time(latest)})",
+                             where=where, code="E631",
+                             hint="an event is recorded when it happens: leave out --at; a past history is brought "
+                                  "in with `tiergate import`")
+        if self.roster is not None:
+            person = self.roster.person(body["actor"])
+            if person is None:
+                raise refuse(f"{body['actor']} is not in the roster (event {self.roster_seq}), so may not act",
+                             where=where, hint=f"add them to the roster first: tiergate roster import FILE")
+            body["actor"] = person  # recorded as the roster writes the name
+
+    def _latest_time(self, use_case: str, version: str, kind: str) -> datetime | None:
+        """The latest time among the version's recorded events (the roster's, for a roster)."""
+        if self.store is None:
+            return None
+        if kind == ROSTER:
+            rows = [self.store.latest(NOBODY, NOBODY, ROSTER)]
+        else:
+            rows = [self.store.latest(use_case, version, t) for t in EVENT_TYPES + (RECLASSIFIED,)]
+        times = [parse_time(r.at) for r in rows if r is not None]
+        return max((t for t in times if t is not None), default=None)
+
+
+def chain_start(waivers, start: datetime) -> datetime:
+    """When the waived span that a waiver starting at `start` continues began: a waiver that starts before or when
+    an earlier one ends continues it (`up to` bounds the span, not each waiver). `waivers`: (start, end) pairs."""
+    moved = True
+    while moved:
+        moved = False
+        for begin, end in waivers:
+            if begin < start <= end:
+                start, moved = begin, True
+    return start
+
+
+def _sha256(body: dict) -> str | None:
+    identity = body.get("policy")
+    return identity.get("sha256") if isinstance(identity, dict) else None
 
 
 def _waivable_hint(rid: str, tier) -> str | None:
@@ -369,25 +502,28 @@ class Ledger:
         return json.loads(latest.body) if latest is not None else None
 
     def validator(self, policy: Policy, roster: Roster | None, preload: bool = False,
-                  allow_violations: bool = False) -> Validator:
-        return Validator(policy, roster, self.store, preload, allow_violations)
+                  allow_violations: bool = False, strict: bool = False) -> Validator:
+        return Validator(policy, roster, self.store, preload, allow_violations, strict)
 
     # --- writing ------------------------------------------------------------------------------
     def append_bodies(self, bodies: list[dict], policy: Policy, roster: Roster | None, where: Location,
-                      decide=None) -> list[Row]:
+                      decide=None, strict: bool = False) -> list[Row]:
         """Validate and append events as one atomic step (all or nothing).
 
-        `decide(ledger)` runs after the write lock is taken and before anything is written: it may raise to
-        refuse the whole append (how `promote` decides and writes as one step)."""
+        `decide(ledger, validator)` runs after the write lock is taken and before anything is written: it may raise
+        to refuse the whole append (how `promote` decides and writes as one step), and may add fields to the bodies.
+        `strict`: a recording command, where only what the ledger holds decides (Validator._authorised), which may
+        write the actor as the roster spells it."""
 
         rows = [stored_row(b, canonical(b)) for b in bodies]
 
         def check() -> None:
-            validator = self.validator(policy, roster)
-            for body, row in zip(bodies, rows):
-                validator.learn(body, validator.check(body, where, row[5]))
+            validator = self.validator(policy, roster, strict=strict)
+            for body in bodies:
+                validator.learn(body, validator.check(body, where))
             if decide is not None:
-                decide(self)
+                decide(self, validator)
+            rows[:] = [stored_row(b, canonical(b)) for b in bodies]
 
         written: list[Row] = []
         self._write([rows], check, written)
