@@ -88,6 +88,44 @@ def test_every_change_near_every_edge_of_a_run(stories_ledger, tmp_path, monkeyp
         assert not one_pass.ok, (change, seq)  # (the last event deleted too: its row in the index is left over)
 
 
+@pytest.mark.parametrize("column", ["body", "hash", "prev_hash", "at", "recorded_at"])
+def test_a_value_of_another_kind_is_named_at_its_seq(stories_ledger, tmp_path, monkeypatch, column):
+    """(A text column of SQLite turns a number into text; a BLOB stays a BLOB, with the same bytes.)"""
+    path, count = stories_ledger
+    for seq in positions(count):
+        copy = tampered(path, tmp_path, (f"UPDATE events SET {column} = CAST({column} AS BLOB) WHERE seq = ?", (seq,)))
+        one_pass, in_runs = both_ways(copy, monkeypatch)
+        assert one_pass == in_runs, (column, seq)
+        wanted = f"event {seq} was altered: its {column} is stored as blob, not text"
+        assert (one_pass.problem, one_pass.seq, one_pass.count) == (wanted, seq, seq - 1), (column, seq)
+
+
+def test_an_event_missing_from_the_database_index_of_use_cases_is_found(stories_ledger, tmp_path, monkeypatch):
+    path, count = stories_ledger
+    seq = count // 2
+    copy = tmp_path / "copy.db"
+    shutil.copy(path, copy)
+    db = sqlite3.connect(copy)
+    row = db.execute("SELECT * FROM events WHERE seq = ?", (seq,)).fetchone()
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'events_by_version'").fetchone()[0]
+    db.execute("DELETE FROM events WHERE seq = ?", (seq,))
+    db.commit()
+    for schema, statement in ((f"{sql} WHERE seq <> {seq}", None), (sql, None)):
+        db.execute("PRAGMA writable_schema = ON")
+        db.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'events_by_version'", (schema,))
+        db.commit()
+        db.close()
+        db = sqlite3.connect(copy)
+        if schema != sql:
+            db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            db.commit()
+    db.close()
+    one_pass, in_runs = both_ways(copy, monkeypatch)
+    assert one_pass == in_runs and one_pass.seq == seq and one_pass.count == count
+    assert one_pass.problem.startswith(f"the database finds itself damaged: row {seq} missing from index "
+                                       "events_by_version") and not one_pass.only_the_index
+
+
 def test_published_heads(stories_ledger, tmp_path, monkeypatch):
     path, count = stories_ledger
     db = sqlite3.connect(path)

@@ -93,6 +93,14 @@ def test_text_beyond_ascii_is_kept_exactly(store):
     assert store.contains("uc", "1", canonical(body))
 
 
+def test_values_are_of_their_kinds_and_the_database_finds_no_damage(store):
+    assert list(store.mistyped()) == [] and store.check_integrity() == []
+    chain = append(store, [event(n) for n in range(5)])
+    assert list(store.mistyped()) == [] and list(store.mistyped(2, 4)) == []
+    assert store.check_integrity() == []
+    assert [r[6] for r in store.chain()] == [r[6].encode() for r in chain]  # (text bodies come as their bytes)
+
+
 def test_the_head_moves_with_each_write(store):
     assert store.head() is None
     first = append(store, [event(0)])

@@ -122,6 +122,8 @@ CODES: dict[str, Code] = _registry(
     Code("E600", ERROR, EXIT_INPUT, "the ledger cannot be used"),
     Code("E610", ERROR, EXIT_INPUT, "the ledger refuses the event"),
     Code("W610", WARNING, EXIT_FINDING, "an event that breaks the policy is recorded"),
+    Code("E620", ERROR, EXIT_INPUT, "an event the decision relies on breaks the hash chain"),
+    Code("E621", ERROR, EXIT_INPUT, "a stored event cannot be read"),
     Code("E630", ERROR, EXIT_INPUT, "the ledger decides who may do what"),
     Code("E631", ERROR, EXIT_INPUT, "the event's time is refused"),
     Code("W631", WARNING, EXIT_FINDING, "events were recorded out of time order"),

@@ -37,10 +37,12 @@ def check(policy: Policy, *, answers: str | None = None, events: str | None = No
 def _from_ledger(path: str, use_case: str, loaded: dict) -> dict:
     """Events, and unless given, the roster and the registered answers, from a ledger."""
     from tiergate.ledger.actions import answers_of
+    from tiergate.ledger.integrity import check_use_case
     from tiergate.ledger.service import Ledger, same_roster
 
     out = {}
     with Ledger(path, create=False, readonly=True) as ledger:
+        check_use_case(ledger.store, use_case)  # the events judged fit the hash chain (E620)
         out["events"] = ledger.events(use_case)
         stored = ledger.roster()
         if "roster" not in loaded:

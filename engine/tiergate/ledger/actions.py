@@ -10,6 +10,7 @@ from tiergate.errors import Location
 from tiergate.inputs.events import EVENT_TYPES, Roster, format_time, parse_time
 from tiergate.language.policy import Policy
 from tiergate.inputs.answers import Answers
+from tiergate.ledger.integrity import check_use_case
 from tiergate.ledger.service import NOBODY, RECLASSIFIED, ROSTER, Ledger, refuse, validate_records
 
 
@@ -80,6 +81,7 @@ def promote(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str
     outcome = {}
 
     def decide(led: Ledger, validator) -> None:
+        check_use_case(led.store, use_case)  # the events decided on fit the hash chain (E620), before anything else
         registration = led.registration(use_case, version)
         if registration is None:
             raise refuse(f"version {version} of {use_case} is not registered")

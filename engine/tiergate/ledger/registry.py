@@ -9,6 +9,7 @@ from tiergate.inputs.events import Roster, format_time, parse_time
 from tiergate.language.gcpause import paused_gc
 from tiergate.language.policy import Policy
 from tiergate.ledger.actions import answers_of, classified_under_another
+from tiergate.ledger.integrity import check_use_case, read_row, unreadable
 from tiergate.ledger.service import NOBODY, RECLASSIFIED, Ledger, body_event, body_of, event_log
 
 EXPIRY_WINDOW = timedelta(days=14)
@@ -107,10 +108,12 @@ def _use_case_rows(policy: Policy, people: Roster, at: datetime, use_case: str,
     lifecycle = set(EVENT_TYPES)
     events, registrations, tier_now, identity = [], [], None, {}
     for seq, text in stored:
-        body = body_of(text)
+        body = body_of(text, seq)
         kind = body["type"]
         if kind in lifecycle:
             event = body_event(body, seq)
+            if event.at is None:
+                raise unreadable(seq, "its `at` is not a time")
             events.append(event)
             if kind != "registered" or event.at > at:
                 continue
@@ -180,10 +183,9 @@ def _next_stage(workflow, stage: str) -> str | None:
 
 def history(ledger: Ledger, use_case: str, version: str | None = None) -> list[dict]:
     """The timeline of a use case (or one version): every recorded event with its chain position."""
-    import json
-
+    check_use_case(ledger.store, use_case)  # (a timeline that hides or alters an event is no timeline: E620)
     out = []
     for row in ledger.store.rows(use_case, version):
-        body = json.loads(row.body)
+        body = read_row(row)
         out.append({"seq": row.seq, "hash": row.hash, "recorded_at": row.recorded_at, **body})
     return out

@@ -34,6 +34,7 @@ from tiergate.inputs.events import (
 from tiergate.jsoncodec import loads
 from tiergate.language.policy import Policy
 from tiergate.ledger.chain import GENESIS, canonical, chained
+from tiergate.ledger.integrity import read_body, read_row, unreadable
 from tiergate.ledger.standing import index_rows, instant_of, rebuild, slot_of
 from tiergate.ledger.store.base import Row, Store, open_store, split_url
 from tiergate.ledger.verify import Verification
@@ -69,13 +70,20 @@ def stored_row(body: dict, text: str, instant: float | None = None) -> tuple:
         instant_of(body) if instant is None else instant
 
 
-def body_of(text: str) -> dict:
-    """A stored body as a dict."""
-    return loads(text)
+def body_of(text: str, seq: int = 0) -> dict:
+    """A stored body as a dict; one that cannot be read is E621, naming `seq` (integrity.read_body)."""
+    return read_body(text, seq)
 
 
 def row_event(row: Row) -> Event:
-    return body_event(body_of(row.body), row.seq)
+    """A stored event as an Event; one that cannot be read, or whose columns are not its content, is E621."""
+    try:
+        event = body_event(read_row(row), row.seq)
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise unreadable(row.seq, f"it is not an event ({exc})") from None
+    if event.at is None:
+        raise unreadable(row.seq, "its `at` is not a time")
+    return event
 
 
 def body_event(body: dict, seq: int) -> Event:
@@ -486,20 +494,28 @@ class Ledger:
         return self.store.span()[2]
 
     def bodies(self, use_case: str | None = None, version: str | None = None) -> Iterable[dict]:
+        """The stored bodies in recorded order; one that cannot be read is E621, naming its seq."""
         for row in self.store.rows(use_case, version):
-            yield json.loads(row.body)
+            yield read_row(row)
 
     def events(self, use_case: str | None = None, version: str | None = None) -> EventLog:
         """The lifecycle events (as Event objects) in time order, equal times in recorded order."""
         return event_log(row_event(r) for r in self.store.rows(use_case, version, types=EVENT_TYPES))
 
     def roster(self) -> Roster | None:
+        """The stored roster in force (the latest); one that cannot be read is E621, naming its seq."""
         latest = self.store.latest(NOBODY, NOBODY, ROSTER)
-        return roster_from_body(json.loads(latest.body)) if latest is not None else None
+        if latest is None:
+            return None
+        try:
+            return roster_from_body(read_row(latest))
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            raise unreadable(latest.seq, f"it is not a roster ({exc})") from None
 
     def registration(self, use_case: str, version: str | None = None) -> dict | None:
+        """The latest registration of the use case (or version); one that cannot be read is E621, naming its seq."""
         latest = self.store.latest(use_case, version, "registered")
-        return json.loads(latest.body) if latest is not None else None
+        return read_row(latest) if latest is not None else None
 
     def validator(self, policy: Policy, roster: Roster | None, preload: bool = False,
                   allow_violations: bool = False, strict: bool = False) -> Validator:

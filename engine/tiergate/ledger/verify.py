@@ -1,9 +1,13 @@
-"""`audit verify`: the hash chain from the first event to the head, then the index `status` reads.
+"""`audit verify`: the hash chain from the first event to the head, the kind of every stored value, the database's
+own check of itself, then the index `status` reads.
 
 The chain makes the events tamper-evident. The standing index (engine/ledger/standing.py) is derived from
 them, and `status` reads it instead of the events: a row taken out of it, or pointed at an older result,
 would hide an event from `status` while the chain stays intact. So verify also rebuilds what the index
-must hold from the events it has just checked, and compares.
+must hold from the events it has just checked, and compares. A value stored as another kind than its column's
+(a body as a BLOB) is named at its seq, and what only the database can see (its pages, its own indexes against
+its tables: an event taken out of its index by use case is missed by every command that selects a use case's
+events) comes from `Store.check_integrity`.
 """
 from __future__ import annotations
 
@@ -75,12 +79,15 @@ def _verify(store: Store, expected_head: str | None) -> Verification:
     else:
         parts = [_verify_rows(store, None, None, 0, GENESIS, expected_head)]
     count, published_at, own_slots, latest = 0, None, 0, {}
+    typed = next(iter(store.mistyped()), None)  # (seq, column, what is stored) of the first value of a wrong kind
     for run_count, previous, last_seq, problem, problem_seq, published, run_own, run_latest in parts:
         count += run_count
         if published_at is None:
             published_at = published
-        if problem is not None:
+        if problem is not None and (typed is None or problem_seq < typed[0]):
             return Verification(count, previous, problem, problem_seq)
+        if typed is not None and (problem is not None or typed[0] <= last_seq):
+            return _mistyped(store, low, *typed)
         own_slots += run_own
         for slot, (at, seq) in run_latest.items():  # runs in order: a later run's result wins a tie
             known = latest.get(slot)
@@ -94,10 +101,28 @@ def _verify(store: Store, expected_head: str | None) -> Verification:
                                 f"added since (head now {previous})", None)
         return Verification(count, previous, f"the head is {previous}, not the published {expected_head}, which is "
                             "no event of this ledger: the ledger was rewritten", None)
+    if typed is not None:  # (a value past the events counted: appended since they were)
+        return _mistyped(store, low, *typed)
+    damage = store.check_integrity()
+    if damage:
+        seq, what = min(damage, key=lambda d: (d[0] is None, d[0] or 0))
+        more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
+        return Verification(count, previous, f"the database finds itself damaged: {what}{more}"
+                            + (f"; event {seq} is hidden from the commands that read a use case's events"
+                               if seq is not None else ""), seq)
     problem, seq = _standing_problem(store, index[0] if index else _read_index(store), own_slots, latest)
     if problem is not None:
         return Verification(count, previous, f"{INDEX_PROBLEM}: {problem}", seq)
     return Verification(count, previous)
+
+
+def _mistyped(store: Store, low: int, seq: int, column: str, kind: str) -> Verification:
+    """The problem of a value stored as another kind than its column's, after the events before it (intact)."""
+    before = store.before(seq)
+    count = seq - low if before is not None else 0
+    wanted = "an integer" if column == "seq" else "text"
+    return Verification(count, before[1] if before is not None else GENESIS,
+                        f"event {seq} was altered: its {column} is stored as {kind}, not {wanted}", seq)
 
 
 def _verify_run(run: tuple[int, int, int, str], url: str, expected_head: str | None) -> tuple:
@@ -127,6 +152,9 @@ def _verify_rows(store: Store, first: int | None, last: int | None, last_seq: in
             if prev_hash != previous:
                 problem, named = (f"event {seq} does not follow event {seq - 1}: an event before it was deleted, "
                                   "inserted or reordered"), seq
+                break
+            if body is None:  # (stored as another kind than text: `mistyped` names it)
+                problem, named = f"event {seq} was altered: its body is not stored as text", seq
                 break
             if type(body) is not bytes or event_hash(previous, body) != stored_hash:  # (over the stored bytes)
                 problem, named = f"event {seq} was altered: its content does not match its hash", seq

@@ -95,7 +95,8 @@ class Store(Protocol):
 
     def chain(self, first: int | None = None, last: int | None = None) -> Iterator[tuple]:
         """(seq, at, type, use_case, version, actor, body, prev_hash, hash) of the events in seq order, from `first`
-        to `last` (all when not given), the body as the stored bytes: what `audit verify` hashes."""
+        to `last` (all when not given), the body as the stored bytes: what `audit verify` hashes. A body that is not
+        stored as text comes as None (`mistyped` says what it is)."""
 
     def rows(self, use_case: str | None = None, version: str | None = None,
              types: Sequence[str] | None = None) -> Iterator[Row]:
@@ -106,6 +107,16 @@ class Store(Protocol):
 
     def contains(self, use_case: str, version: str, body: str) -> bool:
         """Whether an event of this version with exactly this canonical body is stored."""
+
+    def mistyped(self, first: int | None = None, last: int | None = None) -> Iterator[tuple[int, str, str]]:
+        """(seq, column, what is stored) of each value of the events from `first` to `last` (all when not given)
+        that is not of its column's kind (seq an integer, every other column text), in seq order. A backend whose
+        columns cannot hold another kind gives none."""
+
+    def check_integrity(self) -> list[tuple[int | None, str]]:
+        """What the database itself finds wrong with the file (its pages, its own indexes agreeing with its tables:
+        an event its selection by use case would miss): (the seq a problem names, or None; the problem). Empty when
+        it finds nothing. Reads the whole ledger."""
 
     # --- the standing index ------------------------------------------------------------------------------
     def put_standing(self, rows: Iterable[tuple]) -> None:
