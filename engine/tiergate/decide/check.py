@@ -1,7 +1,7 @@
 """`check`: may a model version enter a stage now, and did its history follow the policy (replay)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Sequence
 
@@ -96,6 +96,13 @@ class CheckResult:
         }
 
 
+def _spelled_as_in(roster: Roster, e: Event) -> Event:
+    """The event with its actor as the roster spells the name, when the roster knows that person by another spelling
+    (names are compared trimmed and case-folded): separation of duties and role checks then compare one identity."""
+    name = roster.person(e.actor)
+    return e if name is None or name == e.actor else replace(e, actor=name)
+
+
 def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event], roster: Roster, *,
           version: str | None = None, to: str | None = None, mode: str | None = None,
           at: datetime | None = None, replay: bool = False) -> CheckResult:
@@ -130,6 +137,8 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
         kind = e.type
         if kind == "monitoring" and e.version in states:  # the most common events: the latest of each kind is
             continue  # found when asked (below)
+        if e.actor not in people:  # `Raj` or ` raj` for the roster's `raj`: one identity, spelled as the roster does
+            e = _spelled_as_in(roster, e)
         state = states.get(e.version)
         if state is None:
             if kind != "registered":
