@@ -9,26 +9,53 @@ from tiergate.inputs.events import Event, format_time, parse_time
 from tiergate.language.policy import Requirement
 
 
+def span_start(waivers: tuple[Event, ...], index: int, may_waive) -> datetime:
+    """When the continuous waived span that `waivers[index]` belongs to began: an earlier waiver that may count and
+    had not expired when a later one of the span began carries the start back, so that a waiver renewed before it
+    ends does not restart the clock of the policy's `up to` (which bounds the whole span)."""
+    start = waivers[index].at
+    for w in reversed(waivers[:index]):
+        if w.at >= start or not may_waive(w):
+            continue
+        expires = parse_time(w.data.get("expires"))
+        if expires is not None and expires >= start:
+            start = w.at
+    return start
+
+
+def _too_long(req: Requirement, waivers: tuple[Event, ...], index: int, expires: datetime, may_waive):
+    """None when the waiver keeps within `up to`; else when its span began (its own start, or an earlier waiver's)."""
+    if req.waiver_max is None:
+        return None
+    start = span_start(waivers, index, may_waive) if index else waivers[index].at
+    return start if expires - start > timedelta(seconds=req.waiver_max) else None
+
+
 def find_waiver(req: Requirement, state: VersionState, ctx: Context, at: datetime) -> tuple[Event | None, list[str]]:
     """The waiver that counts for `req` at `at`, and why each other waiver does not."""
     notes: list[str] = []
     waivers = state.waivers.get(req.id)
     if not waivers:
         return None, notes
-    for w in reversed(waivers):
+    def may_waive(w: Event) -> bool:
+        return any(ctx.roster.holds(w.actor, role, w.at) for role in req.waivable_by)
+
+    for index in range(len(waivers) - 1, -1, -1):
+        w = waivers[index]
         if w.at > at:
             continue
         expires = parse_time(w.data.get("expires"))
         by = f"the waiver by {w.actor} (line {w.line})"
         if not req.waivable_by:
             notes.append(f"{by} does not count: {req.id} is not waivable")
-        elif not any(ctx.roster.holds(w.actor, role, w.at) for role in req.waivable_by):
+        elif not may_waive(w):
             notes.append(f"{by} does not count: only {', '.join(req.waivable_by)} may waive {req.id}")
         elif expires is None or expires <= at:
             notes.append(f"{by} expired at {format_time(expires)}")
-        elif req.waiver_max is not None and expires - w.at > timedelta(seconds=req.waiver_max):
-            days = (expires - w.at).total_seconds() / 86400
-            notes.append(f"{by} does not count: it runs {days:g} days, longer than the "
+        elif (began := _too_long(req, waivers, index, expires, may_waive)) is not None:
+            days = (expires - began).total_seconds() / 86400
+            span = "it runs" if began == w.at else f"with the waivers it renews (from {format_time(began)}) it runs"
+            notes.append(f"{by} does not count: {span} {days:g} days, longer than the "
                          f"{req.waiver_max / 86400:g} days the policy allows")
         else:
             return w, notes
@@ -40,13 +67,17 @@ def is_waived(req: Requirement, state: VersionState, ctx: Context, at: datetime)
     waivers = state.waivers.get(req.id)
     if not waivers or not req.waivable_by:
         return False
-    for w in reversed(waivers):
-        if w.at > at or not any(ctx.holds(w.actor, role, w.at) for role in req.waivable_by):
+    def may_waive(w: Event) -> bool:
+        return any(ctx.holds(w.actor, role, w.at) for role in req.waivable_by)
+
+    for index in range(len(waivers) - 1, -1, -1):
+        w = waivers[index]
+        if w.at > at or not may_waive(w):
             continue
         expires = parse_time(w.data.get("expires"))
         if expires is None or expires <= at:
             continue
-        if req.waiver_max is None or expires - w.at <= timedelta(seconds=req.waiver_max):
+        if _too_long(req, waivers, index, expires, may_waive) is None:
             return True
     return False
 
