@@ -104,6 +104,20 @@ def test_a_backdated_event_is_refused(loan):
     assert state(loan) == before
 
 
+def test_evidence_dated_before_the_latest_transition_is_refused(loan):
+    """A result may carry the time it was measured, but not one before a decision already taken: backdated
+    evidence would otherwise make a past transition look compliant in replay."""
+    assert run(loan, "promote", "loan-approval", "1.0", "--to", "ideation", at="2026-01-06T09:00:00Z").exit_code == 0
+    assert run(loan, "evidence", "loan-approval", "1.0", "pii_handling", "fields=0",
+               at="2026-01-06T10:00:00Z").exit_code == 0  # after the transition: kept with its time
+    before = state(loan)
+    for kind in ("evidence", "monitor"):
+        what = ("pii_handling",) if kind == "evidence" else ("input_drift",)
+        refused(run(loan, kind, "loan-approval", "1.0", *what, "psi=0.1" if kind == "monitor" else "fields=0",
+                    at="2026-01-06T08:00:00Z"), "E631", "before the latest transition", "cannot change it")
+    assert state(loan) == before
+
+
 def test_an_event_dated_ahead_of_the_clock_is_refused(loan):
     before = state(loan)
     refused(run(loan, "evidence", "loan-approval", "1.0", "pii_handling", "fields=0", at="2099-01-01T00:00:00Z"),

@@ -380,8 +380,8 @@ class Validator:
                              f"{self.policy.sha256[:12]}) is another", where=where, code="E630",
                              hint="give the policy it was classified under, or decide it again under this one: "
                                   "tiergate reclassify --policy FILE")
-        # (evidence and monitoring results keep the time they were measured, which a pipeline may report later; a
-        # tier decided again takes effect when it is recorded)
+        # (evidence and monitoring results keep the time they were measured, which a pipeline may report later, but
+        # not from before the version's latest transition (above); a tier decided again takes effect when recorded)
         if at is not None and kind not in ("evidence", "monitoring", RECLASSIFIED):
             latest = self._latest_time(use_case, version, kind)
             if latest is not None and at < latest:
@@ -390,12 +390,29 @@ class Validator:
                              where=where, code="E631",
                              hint="an event is recorded when it happens: leave out --at; a past history is brought "
                                   "in with `tiergate import`")
+        if at is not None and kind in ("evidence", "monitoring"):
+            decided = self._latest_decision(use_case, version)
+            if decided is not None and at < decided:
+                raise refuse(f"the {kind} result is dated {body['at']}, before the latest transition of {use_case} "
+                             f"{version} ({format_time(decided)}): a result measured before a decision was taken "
+                             "cannot change it afterwards", where=where, code="E631",
+                             hint="record it with the time it is recorded (leave out --at); a past history is "
+                                  "brought in with `tiergate import`")
         if self.roster is not None:
             person = self.roster.person(body["actor"])
             if person is None:
                 raise refuse(f"{body['actor']} is not in the roster (event {self.roster_seq}), so may not act",
                              where=where, hint=f"add them to the roster first: tiergate roster import FILE")
             body["actor"] = person  # recorded as the roster writes the name
+
+    def _latest_decision(self, use_case: str, version: str) -> datetime | None:
+        """When the version last moved (its latest transition or retirement): what replay judges, and what a result
+        dated earlier would change after the fact."""
+        if self.store is None:
+            return None
+        rows = [self.store.latest(use_case, version, t) for t in ("transition", "retired")]
+        times = [parse_time(r.at) for r in rows if r is not None]
+        return max((t for t in times if t is not None), default=None)
 
     def _latest_time(self, use_case: str, version: str, kind: str) -> datetime | None:
         """The latest time among the version's recorded events (the roster's, for a roster)."""
