@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from tiergate.errors import WARNING, Diagnostic, Location, TiergateError
 from tiergate.inputs.yamlsource import NON_FINITE_HINT, all_finite, json_path, load_yaml, non_finite, show_number

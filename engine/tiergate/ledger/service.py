@@ -31,7 +31,6 @@ from tiergate.inputs.events import (
     make_event,
     parse_time,
 )
-from tiergate.jsoncodec import loads
 from tiergate.language.policy import Policy
 from tiergate.ledger.chain import GENESIS, canonical, chained
 from tiergate.ledger.integrity import read_body, read_row, unreadable
@@ -402,7 +401,7 @@ class Validator:
             person = self.roster.person(body["actor"])
             if person is None:
                 raise refuse(f"{body['actor']} is not in the roster (event {self.roster_seq}), so may not act",
-                             where=where, hint=f"add them to the roster first: tiergate roster import FILE")
+                             where=where, hint="add them to the roster first: tiergate roster import FILE")
             body["actor"] = person  # recorded as the roster writes the name
 
     def _latest_decision(self, use_case: str, version: str) -> datetime | None:
