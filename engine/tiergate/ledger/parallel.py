@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator
 
-#: what the forked workers of on_every_core call, and with what (set only while they run)
+#: in a forked worker: what it calls, and with what (handed to it when it starts; the parent never sets it, so
+#: several threads of one process may each run their own pool)
 _task: tuple[Callable, tuple] | None = None
 
 
@@ -12,12 +13,12 @@ def cores() -> int:
     """How many processes may work at once: 1 where processes cannot be forked (workers inherit compiled
     policies, which cannot be sent to them)."""
     import multiprocessing
-    import os
+
+    from tiergate.cpus import usable_cpus
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return min(count, 8)
+    return min(usable_cpus(), 8)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -35,13 +36,21 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _pool(workers: int):
+def _start_worker(parent: int, func: Callable, shared: tuple) -> None:
+    """A forked worker's initializer: remember its task (inherited through the fork, never pickled), and end
+    with its parent."""
+    global _task
+    _task = (func, shared)
+    _exit_with_parent(parent)
+
+
+def _pool(workers: int, func: Callable, shared: tuple):
     import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_exit_with_parent,
-                               initargs=(os.getpid(),))
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker,
+                               initargs=(os.getpid(), func, shared))
 
 
 def _run(job: Any) -> Any:
@@ -54,16 +63,11 @@ def on_every_core(func: Callable, jobs: Iterable[Any], shared: tuple, workers: i
     """[func(job, *shared) for job in jobs], the jobs shared out among `workers` forked processes; results
     in the order of the jobs. `shared` is inherited, never pickled; each job and result is. `meanwhile` runs
     here while they work."""
-    global _task
-    _task = (func, shared)
-    try:
-        with _pool(workers) as pool:
-            futures = [pool.submit(_run, job) for job in jobs]
-            if meanwhile is not None:
-                meanwhile()
-            return [future.result() for future in futures]
-    finally:
-        _task = None
+    with _pool(workers, func, shared) as pool:
+        futures = [pool.submit(_run, job) for job in jobs]
+        if meanwhile is not None:
+            meanwhile()
+        return [future.result() for future in futures]
 
 
 def streamed(func: Callable, jobs: Iterable[Any], shared: tuple, workers: int) -> Iterator[Any]:
@@ -71,9 +75,7 @@ def streamed(func: Callable, jobs: Iterable[Any], shared: tuple, workers: int) -
     work ahead of the reader by at most two jobs each (what is not read yet is held in memory)."""
     from collections import deque
 
-    global _task
-    _task = (func, shared)
-    pool = _pool(workers)
+    pool = _pool(workers, func, shared)
     try:
         pending: deque = deque()
         for job in jobs:
@@ -83,7 +85,6 @@ def streamed(func: Callable, jobs: Iterable[Any], shared: tuple, workers: int) -
         while pending:
             yield pending.popleft().result()
     finally:
-        _task = None
         pool.shutdown(wait=True, cancel_futures=True)
 
 

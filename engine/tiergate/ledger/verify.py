@@ -69,17 +69,25 @@ def _verify(store: Store, expected_head: str | None) -> Verification:
     low, high, total = store.span()
     workers = parallel.cores()
     index: list = []
+    whole: dict = {}  # the checks of the whole table, run here while the workers check the chain
+
+    def meanwhile() -> None:
+        index.append(_read_index(store))
+        whole["typed"] = next(iter(store.mistyped()), None)
+        whole["damage"] = store.check_integrity()
+
     if workers > 1 and total >= VERIFY_PARALLEL_FROM:
         step = -(-(high - low + 1) // (workers * 2))
         runs = [(first, min(first + step - 1, high)) for first in range(low, high + 1, step)]
         runs = [(first, last, *((store.before(first) if i else None) or (0, GENESIS)))
                 for i, (first, last) in enumerate(runs)]
-        parts = parallel.on_every_core(_verify_run, runs, (store.url, expected_head), workers,
-                                       meanwhile=lambda: index.append(_read_index(store)))
+        parts = parallel.on_every_core(_verify_run, runs, (store.url, expected_head), workers, meanwhile=meanwhile)
     else:
         parts = [_verify_rows(store, None, None, 0, GENESIS, expected_head)]
     count, published_at, own_slots, latest = 0, None, 0, {}
-    typed = next(iter(store.mistyped()), None)  # (seq, column, what is stored) of the first value of a wrong kind
+    if "typed" not in whole:
+        meanwhile()
+    typed = whole["typed"]  # (seq, column, what is stored) of the first value of a wrong kind
     for run_count, previous, last_seq, problem, problem_seq, published, run_own, run_latest in parts:
         count += run_count
         if published_at is None:
@@ -103,7 +111,7 @@ def _verify(store: Store, expected_head: str | None) -> Verification:
                             "no event of this ledger: the ledger was rewritten", None)
     if typed is not None:  # (a value past the events counted: appended since they were)
         return _mistyped(store, low, *typed)
-    damage = store.check_integrity()
+    damage = whole["damage"]
     if damage:
         seq, what = min(damage, key=lambda d: (d[0] is None, d[0] or 0))
         more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
