@@ -3,7 +3,7 @@
 The schemas' patterns are ECMA-262 regexes, but jsonschema applies them with Python's `re.search`, whose `$`
 also matches before a final line feed: `^[a-z0-9]+(-[a-z0-9]+)*$` let `card-fraud-scoring\\n` through, and it
 registered as a second use case that reads like the first. Each schema now also says `not` a line break or
-control character (schemacheck.UNPRINTABLE), the fast checks agree, and answers files are held to it whatever
+control character (errors.UNPRINTABLE), the fast checks agree, and answers files are held to it whatever
 their questionnaire says. Refused: in events files (YAML and JSON Lines), in answers files, on the command line.
 """
 from __future__ import annotations
@@ -18,7 +18,8 @@ from conftest import tiergate
 from tiergate.errors import TiergateError
 from tiergate.inputs.answers import parse_answers
 from tiergate.inputs.events import _validator, fast_valid, parse_events
-from tiergate.inputs.schemacheck import UNPRINTABLE, compile_schema
+from tiergate.errors import UNPRINTABLE
+from tiergate.inputs.schemacheck import compile_schema
 from tiergate.language.load import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent

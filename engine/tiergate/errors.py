@@ -1,6 +1,7 @@
 """Source locations, diagnostics, the registry of diagnostic codes, and the one error type the engine raises."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
@@ -187,9 +188,9 @@ class Diagnostic:
 
     def render(self, source: str | None = None) -> str:
         """The headline, the source line with a caret under the spot, and the hint. What came from input cannot
-        forge a line or reach the terminal as a control sequence: in the headline and the hint a control
-        character is shown escaped (`\\n`, `\\x1b`), in the source line as `\ufffd` (so the caret stays under
-        its column)."""
+        forge a line or reach the terminal as a control sequence: in the headline and the hint a `CONTROL`
+        character is shown escaped (`visible`), in the source line as U+FFFD (so the caret stays under its
+        column)."""
         lines = [visible(self.headline())]
         loc = self.location
         if source is not None and loc.line:
@@ -209,19 +210,43 @@ class Diagnostic:
         return "\n".join(lines)
 
 
-def visible(text: str) -> str:
-    """`text` with every character that is not printable shown escaped, as Python writes it (`\\n`, `\\x1b`,
-    `\\u2028`): one line, no control sequence. Printable text (nearly all) is returned as it is."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+#: the characters no output writes raw and no id may hold (a regex character class body): control characters
+#: (U+0000-U+001F, the line feed, carriage return and tab among them; U+007F-U+009F), the line and paragraph
+#: separators, the bidirectional embeddings, overrides and isolates (they reorder what a reader sees) and lone
+#: surrogates (no UTF-8 carries them). Reports (reports/escape.py), diagnostics and the id checks share it.
+CONTROL = "\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff"
+UNPRINTABLE = re.compile(f"[{CONTROL}]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escaped(match: re.Match) -> str:
+    """One `CONTROL` character as a reader recognises it: `\\n`, `\\r`, `\\t`, else `\\x1b` below U+0100 and
+    `\\u2028` above."""
+    c = match.group()
+    named = _NAMED.get(c)
+    if named is not None:
+        return named
+    code = ord(c)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(value: object) -> str:
+    """`value` as text with every `CONTROL` character shown escaped: always one line, no terminal escape sequence.
+    A printable value (nearly every one: every `CONTROL` character is one `str.isprintable` refuses) is returned
+    as it is."""
+    if type(value) is not str:
+        value = "" if value is None else str(value)
+    if value.isprintable() or UNPRINTABLE.search(value) is None:
+        return value
+    return UNPRINTABLE.sub(escaped, value)
 
 
 def _blanked(line: str) -> str:
-    """A source line with each character that is not printable (a tab aside) replaced by U+FFFD, one for one."""
+    """A source line with each `CONTROL` character but the tab replaced by U+FFFD, one for one (the caret below
+    stays under its column)."""
     if line.isprintable():
         return line
-    return "".join(ch if ch.isprintable() or ch == "\t" else "\ufffd" for ch in line)
+    return UNPRINTABLE.sub(lambda m: m.group() if m.group() == "\t" else "\ufffd", line)
 
 
 class TiergateError(Exception):

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterable
 
-from tiergate.errors import Diagnostic, Location, TiergateError, closest, did_you_mean
+from tiergate.errors import UNPRINTABLE, Diagnostic, Location, TiergateError, closest, did_you_mean
 from tiergate.inputs.yamlsource import (
     NON_FINITE_HINT,
     YamlDocument,
@@ -17,7 +17,6 @@ from tiergate.inputs.yamlsource import (
     non_finite,
     show_number,
 )
-from tiergate.inputs.schemacheck import UNPRINTABLE
 
 #: id(schema) -> [schema, jsonschema validator, fast check], the most recently used few. An entry holds its schema,
 #: so an id cannot be reused while its entry lives; a schema no policy uses any more is dropped in time.
@@ -181,7 +180,7 @@ def _one_per_mistake(errors: list, document: YamlDocument) -> list[Diagnostic]:
 
 
 def _unprintable_id(document: YamlDocument) -> Diagnostic | None:
-    """E306 for a `use_case` that holds a line break or a control character (schemacheck.UNPRINTABLE)."""
+    """E306 for a `use_case` that holds a line break or a control character (errors.UNPRINTABLE)."""
     use_case = document.data.get("use_case")
     if type(use_case) is not str or UNPRINTABLE.search(use_case) is None:
         return None

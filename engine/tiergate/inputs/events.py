@@ -9,9 +9,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from tiergate.errors import WARNING, Diagnostic, Location, TiergateError
+from tiergate.errors import UNPRINTABLE, WARNING, Diagnostic, Location, TiergateError
 from tiergate.inputs.yamlsource import NON_FINITE_HINT, all_finite, json_path, load_yaml, non_finite, show_number
-from tiergate.inputs.schemacheck import UNPRINTABLE
 
 EVENT_TYPES = ("registered", "evidence", "signoff", "transition", "waiver", "monitoring", "review", "retired")
 _COMMON = ("at", "type", "use_case", "version", "actor")
@@ -252,7 +251,7 @@ _STRING_FIELDS = frozenset(_STRINGS)
 #: use case ids and kinds seen to match their patterns (an events file repeats them thousands of times)
 _GOOD_USE_CASES: set[str] = set()
 _GOOD_NAMES: set[str] = set()
-#: versions seen to hold no character an id may not hold (schemacheck.UNPRINTABLE)
+#: versions seen to hold no character an id may not hold (errors.UNPRINTABLE)
 _GOOD_VERSIONS: set[str] = set()
 
 

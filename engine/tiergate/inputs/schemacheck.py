@@ -15,13 +15,6 @@ ANNOTATIONS = {"$schema", "$id", "$defs", "definitions", "$comment", "title", "d
                "deprecated", "readOnly", "writeOnly"}
 
 
-#: a character no id may hold, whatever a schema's pattern lets through: control characters (a line break
-#: among them), DEL and U+0080-U+009F, the line and paragraph separators, the bidirectional embeddings,
-#: overrides and isolates, lone surrogates. The characters reports show escaped (tiergate.reports.escape):
-#: a valid id is always written as it is. The schemas say the same with `"not": {"pattern": ...}`.
-UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
 class Unsupported(Exception):
     pass
 
@@ -163,7 +156,7 @@ class _Compiler:
         # As jsonschema applies it: re.search, so `$` also matches before a final line feed ("id\n" matches
         # "^[a-z]+$"). The fast check must never pass what jsonschema refuses; passing less gains nothing, since
         # whatever it refuses goes to jsonschema. A schema that must refuse a line break says so itself (see
-        # UNPRINTABLE), and then both refuse it.
+        # errors.UNPRINTABLE), and then both refuse it.
         regex = re.compile(value)
         return lambda v: not isinstance(v, str) or regex.search(v) is not None
 

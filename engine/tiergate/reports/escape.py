@@ -5,11 +5,9 @@ through the function of its format. Each first tests with one precompiled regex 
 value itself when there is nothing to escape, so reports of ordinary values cost next to nothing more and
 read exactly as before. docs/ci.md ("Values from input in reports") says what each format does.
 
-`CONTROL` is what no report writes raw: control characters (U+0000-U+001F, including the line feed,
-carriage return and tab; U+007F-U+009F, including NEL U+0085), the line and paragraph separators
-U+2028-U+2029, the bidirectional embeddings, overrides and isolates U+202A-U+202E and U+2066-U+2069
-(they reorder what a reader sees) and lone surrogates U+D800-U+DFFF (no UTF-8 can carry them). Each is
-shown as a Python-style escape a reader recognises: `\\n`, `\\r`, `\\t`, else `\\x1b` below U+0100 and
+`CONTROL` (defined in tiergate.errors, which diagnostics and the id checks share) is what no report writes
+raw: control characters, the line and paragraph separators, the bidirectional controls and lone surrogates.
+Each is shown as a Python-style escape a reader recognises: `\\n`, `\\r`, `\\t`, else `\\x1b` below U+0100 and
 `\\u2028` above. A backslash already in a value is left as it is: these forms are for reading; the JSON
 formats carry every value exactly.
 """
@@ -20,20 +18,10 @@ import re
 from xml.sax.saxutils import escape as _xml_escape
 from xml.sax.saxutils import quoteattr as _xml_quoteattr
 
-_BEYOND_C0 = "\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff"
-#: the characters shown escaped everywhere (a regex character class body); ids may not hold any of them
-CONTROL = "\\x00-\\x1f" + _BEYOND_C0
-_CONTROL = re.compile(f"[{CONTROL}]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+from tiergate.errors import CONTROL, UNPRINTABLE, escaped, visible
 
-
-def _visible(match: re.Match) -> str:
-    c = match.group()
-    named = _NAMED.get(c)
-    if named is not None:
-        return named
-    code = ord(c)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+_CONTROL = UNPRINTABLE
+_visible = escaped
 
 
 # The fast paths use str.isprintable(): every `CONTROL` character is "Other" or "Separator" in Unicode, which
@@ -48,14 +36,9 @@ def lines(items: list[str]) -> str:
     return "\n".join(map(text, items))
 
 
-def text(value: object) -> str:
-    """For plain text (terminals, logs, files): every `CONTROL` character shown as an escape, so a value is
-    always one line and sends no terminal escape sequence."""
-    if type(value) is not str:
-        value = "" if value is None else str(value)
-    if value.isprintable() or _CONTROL.search(value) is None:
-        return value
-    return _CONTROL.sub(_visible, value)
+#: For plain text (terminals, logs, files): every `CONTROL` character shown as an escape, so a value is always
+#: one line and sends no terminal escape sequence (the diagnostics on standard error use the same function).
+text = visible
 
 
 #: in Markdown: control characters; `<` that could open an HTML tag, comment or autolink (`<script`,
