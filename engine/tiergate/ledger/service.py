@@ -335,7 +335,9 @@ class Validator:
                                f"{duration(timedelta(seconds=req.waiver_max))}", where,
                                f"let it end by {format_time(at + timedelta(seconds=req.waiver_max))}")
         if req.waiver_max is not None:
-            start = chain_start(self._waivers(body["use_case"]).get((body["version"], rid), ()), at)
+            from tiergate.decide.gates.waivers import span_start  # (only a waiver needs the gates' rules)
+
+            start = span_start(self._waivers(body["use_case"]).get((body["version"], rid), ()), at)
             if expires - start > timedelta(seconds=req.waiver_max):
                 self._break(f"with the waivers of {rid} before it, from {format_time(start)}, the requirement would "
                             f"be waived without a break for {duration(expires - start)}; it may be waived for at "
@@ -423,18 +425,6 @@ class Validator:
             rows = [self.store.latest(use_case, version, t) for t in EVENT_TYPES + (RECLASSIFIED,)]
         times = [parse_time(r.at) for r in rows if r is not None]
         return max((t for t in times if t is not None), default=None)
-
-
-def chain_start(waivers, start: datetime) -> datetime:
-    """When the waived span that a waiver starting at `start` continues began: a waiver that starts before or when
-    an earlier one ends continues it (`up to` bounds the span, not each waiver). `waivers`: (start, end) pairs."""
-    moved = True
-    while moved:
-        moved = False
-        for begin, end in waivers:
-            if begin < start <= end:
-                start, moved = begin, True
-    return start
 
 
 def _sha256(body: dict) -> str | None:

@@ -9,17 +9,17 @@ from tiergate.inputs.events import Event, format_time, parse_time
 from tiergate.language.policy import Requirement
 
 
-def span_start(waivers: tuple[Event, ...], index: int, may_waive) -> datetime:
-    """When the continuous waived span that `waivers[index]` belongs to began: an earlier waiver that may count and
-    had not expired when a later one of the span began carries the start back, so that a waiver renewed before it
-    ends does not restart the clock of the policy's `up to` (which bounds the whole span)."""
-    start = waivers[index].at
-    for w in reversed(waivers[:index]):
-        if w.at >= start or not may_waive(w):
-            continue
-        expires = parse_time(w.data.get("expires"))
-        if expires is not None and expires >= start:
-            start = w.at
+def span_start(spans, start: datetime) -> datetime:
+    """When the continuous waived span that a waiver starting at `start` belongs to began. `spans`: the (start, end)
+    of the earlier waivers that may count. A waiver that starts before or when another ends continues it, so a
+    waiver renewed before it ends does not restart the clock of the policy's `up to`, which bounds the whole span.
+    The recording check (ledger/service.py) and the judging below use this one rule."""
+    moved = True
+    while moved:
+        moved = False
+        for begin, end in spans:
+            if begin < start <= end:
+                start, moved = begin, True
     return start
 
 
@@ -27,7 +27,10 @@ def _too_long(req: Requirement, waivers: tuple[Event, ...], index: int, expires:
     """None when the waiver keeps within `up to`; else when its span began (its own start, or an earlier waiver's)."""
     if req.waiver_max is None:
         return None
-    start = span_start(waivers, index, may_waive) if index else waivers[index].at
+    start = waivers[index].at
+    if index:
+        earlier = [(w.at, parse_time(w.data.get("expires"))) for w in waivers[:index] if may_waive(w)]
+        start = span_start([(b, e) for b, e in earlier if e is not None], start)
     return start if expires - start > timedelta(seconds=req.waiver_max) else None
 
 
