@@ -409,20 +409,19 @@ class Validator:
     def _latest_decision(self, use_case: str, version: str) -> datetime | None:
         """When the version last moved (its latest transition or retirement): what replay judges, and what a result
         dated earlier would change after the fact."""
-        if self.store is None:
-            return None
-        rows = [self.store.latest(use_case, version, t) for t in ("transition", "retired")]
-        times = [parse_time(r.at) for r in rows if r is not None]
-        return max((t for t in times if t is not None), default=None)
+        return self._latest_of(use_case, version, ("transition", "retired"))
 
     def _latest_time(self, use_case: str, version: str, kind: str) -> datetime | None:
         """The latest time among the version's recorded events (the roster's, for a roster)."""
+        if kind == ROSTER:
+            return self._latest_of(NOBODY, NOBODY, (ROSTER,))
+        return self._latest_of(use_case, version, EVENT_TYPES + (RECLASSIFIED,))
+
+    def _latest_of(self, use_case: str, version: str, types: tuple[str, ...]) -> datetime | None:
+        """The latest time among the version's recorded events of these types (None without a store, or none)."""
         if self.store is None:
             return None
-        if kind == ROSTER:
-            rows = [self.store.latest(NOBODY, NOBODY, ROSTER)]
-        else:
-            rows = [self.store.latest(use_case, version, t) for t in EVENT_TYPES + (RECLASSIFIED,)]
+        rows = [self.store.latest(use_case, version, t) for t in types]
         times = [parse_time(r.at) for r in rows if r is not None]
         return max((t for t in times if t is not None), default=None)
 
