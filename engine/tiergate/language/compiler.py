@@ -16,7 +16,7 @@ from typing import Any, Callable
 from tiergate.language import conditions
 from tiergate.errors import ERROR, WARNING, Diagnostic, Location, TiergateError, did_you_mean
 from tiergate.language.policy import Consideration, Policy, RaciRow, Requirement, Rule, Tier, Workflow
-from tiergate.language.questionnaire_schema import SchemaView, literal_fits, load_schema
+from tiergate.language.questionnaire_schema import SchemaView, literal_fits, parse_schema, read_schema
 from tiergate.language.requirements import KINDS, line_text
 from tiergate.resources import display, schema_path
 from tiergate.language import ast
@@ -46,6 +46,8 @@ class Compilation:
     built_workflows: dict[str, Workflow] = field(default_factory=dict)
     # tier name -> (attributes, requirement nodes with their ids, declaring tier)
     resolved: dict[str, tuple[dict, list[tuple[str, ast.RequirementNode, str]]]] = field(default_factory=dict)
+    #: the questionnaire's text when it is given rather than read from its file (a policy stored in a ledger)
+    schema_source: str | None = None
     schema: dict | None = None
     schema_file: str = ""
     _stages: dict[str, tuple[ast.WorkflowDecl, dict[str, None]]] = field(default_factory=dict)
@@ -440,7 +442,9 @@ def check_questionnaire(c: Compilation) -> None:
         shown = "questionnaire.schema.json (shipped)"
         at = c.header.loc if c.header is not None else Location(c.file, 1, 1)
     try:
-        c.schema = load_schema(path, shown, at)
+        if c.schema_source is None:
+            c.schema_source = read_schema(path, shown, at)
+        c.schema = parse_schema(c.schema_source, shown, at)
         c.schema_file = display(path)
     except TiergateError as exc:
         c.diagnostics.extend(exc.diagnostics)
@@ -586,6 +590,7 @@ def build_policy(c: Compilation) -> Policy:
                              for k, d in c.considerations.items()),
         rules=rules, floor=otherwise.tier.value, floor_loc=otherwise.loc, raci=raci,
         questionnaire=MappingProxyType(c.schema), questionnaire_file=c.schema_file,
+        questionnaire_source=c.schema_source or "",
         warnings=tuple(sorted((d for d in c.diagnostics if not d.is_error), key=Diagnostic.sort_key)),
     )
 
@@ -623,10 +628,12 @@ STAGES: tuple[tuple[str, Callable[[Compilation], None]], ...] = (
     ("raci", check_raci),
 )
 
-def compile_module(module: ast.Module, base_dir: Path | None = None) -> tuple[Policy | None, list[Diagnostic]]:
-    """Run every stage; returns the Policy (None when there were errors) and all diagnostics, sorted."""
+def compile_module(module: ast.Module, base_dir: Path | None = None,
+                   schema_source: str | None = None) -> tuple[Policy | None, list[Diagnostic]]:
+    """Run every stage; returns the Policy (None when there were errors) and all diagnostics, sorted.
+    `schema_source`: the questionnaire's text, when it is not to be read from the file the policy names."""
     with paused_gc():
-        c = Compilation(module, base_dir)
+        c = Compilation(module, base_dir, schema_source=schema_source)
         for _name, stage in STAGES:
             stage(c)
         diagnostics = sorted(c.diagnostics, key=Diagnostic.sort_key)

@@ -25,8 +25,10 @@ class LintResult:
         return tuple(d for d in self.diagnostics if not d.is_error)
 
 
-def lint_source(data: bytes | str, filename: str = "<string>", base_dir: Path | None = None) -> LintResult:
-    """Parse and compile; every problem comes back as diagnostics, nothing is raised for bad policy text."""
+def lint_source(data: bytes | str, filename: str = "<string>", base_dir: Path | None = None,
+                schema_source: str | None = None) -> LintResult:
+    """Parse and compile; every problem comes back as diagnostics, nothing is raised for bad policy text.
+    `schema_source`: the questionnaire's text, when it is not read from the file the policy names (a stored policy)."""
     from tiergate.language.compiler import compile_module
     from tiergate.language.parser import parse
 
@@ -34,7 +36,7 @@ def lint_source(data: bytes | str, filename: str = "<string>", base_dir: Path | 
         module = parse(data, filename)
     except TiergateError as exc:
         return LintResult(filename, exc.sources.get(filename), tuple(exc.diagnostics), None)
-    policy, diagnostics = compile_module(module, base_dir)
+    policy, diagnostics = compile_module(module, base_dir, schema_source)
     return LintResult(filename, module.source, tuple(diagnostics), policy)
 
 
@@ -50,11 +52,13 @@ def lint_file(path: str | Path) -> LintResult:
     return lint_source(data, str(path), path.parent)
 
 
-def compile_policy(text: str | bytes, filename: str = "<string>", base_dir: str | Path | None = None) -> Policy:
-    """Compile policy text; raises TiergateError carrying every diagnostic when it has errors."""
+def compile_policy(text: str | bytes, filename: str = "<string>", base_dir: str | Path | None = None,
+                   schema_source: str | None = None) -> Policy:
+    """Compile policy text; raises TiergateError carrying every diagnostic when it has errors. `schema_source`: the
+    questionnaire's text, when it is not read from the file the policy names (a policy stored in a ledger)."""
     if base_dir is None and filename != "<string>":
         base_dir = Path(filename).parent
-    result = lint_source(text, filename, Path(base_dir) if base_dir is not None else None)
+    result = lint_source(text, filename, Path(base_dir) if base_dir is not None else None, schema_source)
     if result.policy is None:
         raise TiergateError(list(result.diagnostics), {filename: result.source} if result.source else None)
     return result.policy

@@ -144,6 +144,8 @@ class Policy:
     raci: tuple[RaciRow, ...]
     questionnaire: Mapping[str, Any] = field(repr=False)
     questionnaire_file: str = ""
+    #: the questionnaire schema's text, as read (what a ledger stores beside the policy's source)
+    questionnaire_source: str = field(default="", repr=False)
     warnings: tuple[Diagnostic, ...] = ()
 
     def __post_init__(self) -> None:
@@ -185,6 +187,13 @@ class Policy:
         if isinstance(tier, str):
             tier = self.tier(tier)
         return self.workflows[tier.workflow or self.default_workflow]
+
+    @cached_property
+    def questionnaire_sha256(self) -> str:
+        """The SHA-256 of the questionnaire schema's text."""
+        import hashlib
+
+        return hashlib.sha256(self.questionnaire_source.encode("utf-8")).hexdigest()
 
     def identity(self) -> dict:
         return {"name": self.name, "version": self.version, "sha256": self.sha256}

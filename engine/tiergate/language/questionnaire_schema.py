@@ -31,10 +31,9 @@ _TYPE_WORDS = {"boolean": "true/false", "string": "text", "integer": "a whole nu
                "array": "a list", "object": "a group of answers", "null": "null"}
 
 
-def load_schema(path: Path, shown: str, at: Location) -> dict:
-    """Read a questionnaire schema file; problems are reported at `at` (the policy line naming it)."""
-    if not shown.isprintable():
-        shown = shown.encode("unicode_escape").decode("ascii")  # (a NUL or a line break, shown as escapes)
+def read_schema(path: Path, shown: str, at: Location) -> str:
+    """The text of a questionnaire schema file; problems are reported at `at` (the policy line naming it)."""
+    shown = _shown(shown)
     try:
         text = read_bounded(path, INPUT_LIMIT, "a questionnaire (a JSON Schema)").decode("utf-8")
     except Unreadable as problem:
@@ -49,6 +48,18 @@ def load_schema(path: Path, shown: str, at: Location) -> dict:
                                        hint=problem.hint)) from None
     except UnicodeDecodeError as exc:
         raise TiergateError(Diagnostic("E253", f"questionnaire schema `{shown}` cannot be read: {exc}", at)) from None
+    return text
+
+
+def _shown(shown: str) -> str:
+    if not shown.isprintable():
+        return shown.encode("unicode_escape").decode("ascii")  # (a NUL or a line break, shown as escapes)
+    return shown
+
+
+def parse_schema(text: str, shown: str, at: Location) -> dict:
+    """A questionnaire schema from its text (a file's, or one stored in a ledger); problems are reported at `at`."""
+    shown = _shown(shown)
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as exc:
