@@ -167,10 +167,11 @@ def test_other_pages_name_only_registered_codes(page: Path):
 
 
 def test_doc_says_the_exit_status_of_each_code():
-    """The lint section: 2 only for a file that cannot be read (E001), else 1; the others: every error exits 2."""
+    """The lint section: 2 only for a file that is no policy text at all (E001, E105, E106), else 1; the others:
+    every error exits 2."""
     lint, _, others = doc().partition(OTHER_COMMANDS)
     assert others, f"docs/errors.md has no section `{OTHER_COMMANDS}`"
-    assert "2 when a file cannot be read at all (E001)" in lint
+    assert "2 when a file cannot be used at all: it cannot be read (E001), is not text (E105) or is too large (E106)" in lint
     assert "every error listed here ends the command with exit status 2" in others
     in_lint = {code for code, _, _ in ROW.findall(lint)}
     for code, entry in CODES.items():
@@ -178,6 +179,6 @@ def test_doc_says_the_exit_status_of_each_code():
         if entry.severity == WARNING:
             assert entry.exit_class == EXIT_FINDING, code
         elif code in in_lint:
-            assert entry.exit_class == (EXIT_INPUT if code == "E001" else EXIT_FINDING), code
+            assert entry.exit_class == (EXIT_INPUT if code in ("E001", "E105", "E106") else EXIT_FINDING), code
         else:
             assert entry.exit_class == EXIT_INPUT, code

@@ -161,7 +161,7 @@ def test_e105_not_utf8(tmp_path, monkeypatch):
     (tmp_path / "team-models.policy").write_bytes(text.encode("cp1252"))  # saved by an editor set to Windows-1252
     result = lint("team-models.policy")
     assert result.stdout == PYTHON_OUTPUTS["E105"]
-    assert result.exit_code == 1
+    assert result.exit_code == 2, "a file that is not text is unusable input"
 
 
 def test_e105_binary_file(tmp_path, monkeypatch):
@@ -172,7 +172,7 @@ def test_e105_binary_file(tmp_path, monkeypatch):
         "team-models.policy: error[E105]: this is a binary file, not policy text\n"
         "  hint: a policy is UTF-8 text; check the file name\n"
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
 
 
 def test_e106_too_large(tmp_path, monkeypatch):
@@ -183,7 +183,7 @@ def test_e106_too_large(tmp_path, monkeypatch):
     (tmp_path / "team-models.policy").write_bytes(base + padding * ((size - len(base)) // len(padding) + 1))
     result = lint("team-models.policy")
     assert result.stdout == PYTHON_OUTPUTS["E106"]
-    assert result.exit_code == 1
+    assert result.exit_code == 2, "a file too large is unusable input"
 
 
 PYTHON_CODES = {"E001", "E105", "E106"}

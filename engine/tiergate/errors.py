@@ -21,9 +21,10 @@ class Code:
     """A diagnostic code: its severity, its exit class, and a few words that name the problem.
 
     The exit class is the status a command ends with when the code fails it: EXIT_FINDING for a policy
-    finding, EXIT_INPUT for input that cannot be used. Policy codes (E0xx to E2xx) are counted as
-    `tiergate lint` reports them; a command that only loads the policy stops with EXIT_INPUT on any of
-    them. A warning fails a command only where warnings are made to (`lint --strict`): its input can be
+    finding, EXIT_INPUT for input that cannot be used. Policy codes (E0xx to E2xx) are findings as
+    `tiergate lint` reports them, except the three that say a file is no policy text at all: unreadable
+    (E001), not text (E105), too large (E106); a command that only loads the policy stops with EXIT_INPUT on
+    any of them. A warning fails a command only where warnings are made to (`lint --strict`): its input can be
     used, so its class is EXIT_FINDING.
     """
 
@@ -56,8 +57,8 @@ CODES: dict[str, Code] = _registry(
     Code("E102", ERROR, EXIT_FINDING, "the file ends too early"),
     Code("E103", ERROR, EXIT_FINDING, "a tab is used for indentation"),
     Code("E104", ERROR, EXIT_FINDING, "the indentation does not fit"),
-    Code("E105", ERROR, EXIT_FINDING, "the file is not text"),
-    Code("E106", ERROR, EXIT_FINDING, "the file is too large"),
+    Code("E105", ERROR, EXIT_INPUT, "the file is not text"),
+    Code("E106", ERROR, EXIT_INPUT, "the file is too large"),
     Code("E107", ERROR, EXIT_FINDING, "a condition nests too deeply"),
     Code("E108", ERROR, EXIT_FINDING, "a number is too large"),
     # E2xx and W2xx: the policy does not make sense
@@ -77,6 +78,8 @@ CODES: dict[str, Code] = _registry(
     Code("E230", ERROR, EXIT_FINDING, "tiers extend each other in a circle"),
     Code("E231", ERROR, EXIT_FINDING, "a requirement id is used twice in one tier"),
     Code("E232", ERROR, EXIT_FINDING, "tiers inherit too much"),
+    Code("E233", ERROR, EXIT_FINDING, "a `drop` names nothing the tier inherits"),
+    Code("E234", ERROR, EXIT_FINDING, "a measure is dropped twice, or dropped and stated again"),
     Code("E240", ERROR, EXIT_FINDING, "a workflow needs exactly one start stage"),
     Code("E241", ERROR, EXIT_FINDING, "a stage cannot be reached"),
     Code("E242", ERROR, EXIT_FINDING, "a stage is not in the workflow the tier uses"),

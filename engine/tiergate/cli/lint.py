@@ -6,7 +6,7 @@ import sys
 import click
 
 from tiergate.language.load import lint_file
-from tiergate.errors import TiergateError
+from tiergate.errors import CODES, TiergateError
 from tiergate.cli.output import EXIT_FINDING, EXIT_INPUT, EXIT_OK, echo_diagnostics, echo_json, plural
 
 
@@ -35,8 +35,14 @@ def command(policies: tuple[str, ...], fmt: str, strict: bool) -> None:
                        err=True)
         else:
             click.echo(f"{plural(len(policies), 'policy file')}: no problems", err=True)
-    if unreadable:
+    if unreadable or any(_unusable(d.code) for d in diagnostics):
         sys.exit(EXIT_INPUT)
     if any(d.is_error for d in diagnostics) or (strict and diagnostics):
         sys.exit(EXIT_FINDING)
     sys.exit(EXIT_OK)
+
+
+def _unusable(code: str) -> bool:
+    """A code of a file that is no policy text at all (E001, E105, E106): exit 2, as for any unusable input."""
+    registered = CODES.get(code)
+    return registered is not None and registered.exit_class == EXIT_INPUT
