@@ -203,7 +203,7 @@ def test_the_scenarios_say_what_they_should(outputs):
         "review:risk_audit@deployment": "ok"}
     deployment = replay["violations"][2]["unmet"]
     assert "evidence:red_team@deployment" not in {u["id"] for u in deployment}  # waived at the time
-    assert {"deployment@deployment", "signoff:2xrisk_audit@deployment"} <= {u["id"] for u in deployment}
+    assert {"deployment@deployment", "signoff:risk_audit@deployment"} <= {u["id"] for u in deployment}
     assert [w["code"] for w in replay["warnings"]] == ["W425"]
 
 

@@ -212,7 +212,8 @@ def test_json_lists_every_use_case_in_the_documented_shape():
     down = by_id["ecommerce-recommender"]
     assert (down["old_tier"], down["new_tier"], down["direction"]) == ("critical", "monitored", "down")
     assert down["added"] == ["signoff:data_ops@deployment"]
-    assert "signoff:2xrisk_audit@deployment" in down["removed"]
+    assert "evidence:load_test@deployment" in down["removed"]
+    assert "signoff:risk_audit@deployment" not in down["removed"]  # monitored asks for one, critical for two
     assert by_id["adhoc-analysis"] == {"use_case": "adhoc-analysis", "old_tier": "ad_hoc", "new_tier": "ad_hoc",
                                        "direction": "same", "added": [], "removed": []}
     assert by_id["loan-approval"]["added"] == ["signoff:data_ops@deployment"]

@@ -69,8 +69,8 @@ def test_markdown_of_the_default_pack_reads_the_rules_in_words():
     text = tiergate("doc", DEFAULT).stdout
     assert ('- **critical** when `availability` is "realtime" and `audience` is one of "public", "internal_many" — '
             "Results are served live to customers or to many colleagues") in text
-    assert "- Required: 2 signoffs from risk_audit before deployment (`signoff:2xrisk_audit@deployment`, line 117)" \
-        in text
+    assert ('- Required: 2 signoffs from risk_audit before deployment as "signoff:risk_audit@deployment" '
+            "(`signoff:risk_audit@deployment`, line 117)") in text
     assert ("- Required: evidence lineage_review before preproduction waivable by risk_audit up to 14d "
             "(`evidence:lineage_review@preproduction`, line 109)") in text
     assert "| Model acceptance | I | C | C | A/R |  |  |  |" in text

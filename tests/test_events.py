@@ -118,7 +118,7 @@ def test_a_duplicate_sign_off_does_not_count_twice(policy, answers, roster):
                  decision="approve")
     log = parse_events(*dump([REG, approve, approve], "yaml"))
     result = check(policy, answers, log, roster, to="deployment", at=datetime(2026, 1, 3, tzinfo=timezone.utc))
-    status = {s.id: s for s in result.requirements}["signoff:2xrisk_audit@deployment"]
+    status = {s.id: s for s in result.requirements}["signoff:risk_audit@deployment"]
     assert status.status == "unmet"
     assert status.reason.startswith("needs 2 approving sign-offs from risk_audit for deployment (1 so far)")
     assert [w.code for w in result.warnings] == ["W403"]

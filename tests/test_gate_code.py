@@ -9,6 +9,7 @@ with metrics that hold and do not; waivers valid, expired, too long and by the w
 from __future__ import annotations
 
 import random
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -158,8 +159,24 @@ def test_a_kind_without_code_of_its_own_calls_its_decider():
 
 
 def test_approvals_are_counted_once_per_stage_and_role():
-    """critical@deployment asks for risk_audit once and for two risk_audit sign-offs: one count serves both."""
+    """A gate that asks for a reviewer once and for two reviewers: one count serves both."""
+    from conftest import SMALL_POLICY
+    from tiergate import compile_policy
+
+    text = SMALL_POLICY.replace("  require signoff from reviewer before release\n",
+                                "  require signoff from reviewer before release\n"
+                                '  require 2 signoffs from reviewer before release as "two-reviewers"\n')
+    source = plan_of(compile_policy(text).tier("high")).blocking["release"].source
+    assert source.count("'reviewer' in held") == 1
+    [(one, two)] = re.findall(r"len\((\w+)\) >= 1\).*len\((\w+)\) >= 2\)", source, re.DOTALL)
+    assert one == two  # one list of approvers, counted against both
+
+
+def test_the_critical_tier_asks_for_its_risk_sign_offs_once():
+    """The default pack's critical tier asks for two risk_audit sign-offs at deployment in place of the one it
+    inherits: one requirement, counted once."""
     policy = _policy(ROOT / "policies" / "mlops-default.policy")
+    gate = [r for r in policy.tier("critical").gate("deployment") if r.kind == "signoff" and "risk_audit" in r.roles]
+    assert [(r.id, r.count) for r in gate] == [("signoff:risk_audit@deployment", 2)]
     source = plan_of(policy.tier("critical")).blocking["deployment"].source
     assert source.count("'risk_audit' in held") == 1
-    assert "len(a1) >= 1" in source and "len(a1) >= 2" in source

@@ -450,7 +450,7 @@ WHERE_EACH_STORY_LEAVES_ITS_MODEL = {
         ("critical", "retired", None, [], {}, 0, False),
     ("loan-approval", "4.2.0", "2026-05-15T12:00:00Z"):
         ("critical", "preproduction", "deployment",
-         ["signoff:risk_audit@deployment", "signoff:2xrisk_audit@deployment"], {}, 0, False),
+         ["signoff:risk_audit@deployment"], {}, 0, False),
     ("loan-approval", "4.2.0", "2026-05-20T12:00:00Z"):
         ("critical", "deployment", "monitoring", [], {}, 1, True),
     ("churn-dashboard", "2026.2", "2026-06-12T12:00:00Z"):

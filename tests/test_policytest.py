@@ -213,7 +213,7 @@ def test_coverage_lists_what_no_case_exercised(one_case):
     assert f"coverage of {policy}: 2%" in result.stdout
     assert f"  rule not exercised: {policy}:35: Results are served live to customers" in result.stdout
     assert f"  rule not exercised: {policy}:45:" not in result.stdout
-    assert f"  requirement not exercised: signoff:2xrisk_audit@deployment ({policy}:117)" in result.stdout
+    assert f"  requirement not exercised: signoff:risk_audit@deployment ({policy}:117)" in result.stdout
     assert f"  requirement not exercised: no-public-ad-hoc ({policy}:59)" in result.stdout
     assert result.stdout.count("rule not exercised") == 10
     assert result.stdout.count("requirement not exercised") == 34

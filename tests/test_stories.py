@@ -149,7 +149,7 @@ def test_fraud_promotion_full_mode_is_blocked_canary_allowed(policy, roster):
                    to="deployment", mode="canary", replay=True)
     assert canary.allowed is True and canary.violations == ()
     assert all(s.status == MET for s in canary.requirements)
-    assert by_id(canary.requirements)["signoff:2xrisk_audit@deployment"].reason == \
+    assert by_id(canary.requirements)["signoff:risk_audit@deployment"].reason == \
         "approved by risk_audit: rita, raj"
 
 
@@ -181,28 +181,26 @@ def test_loan_without_risk_signoff_is_a_violation(policy, roster):
     assert (v.kind, v.version, v.from_stage, v.to_stage, v.mode) == ("gate", "4.2.0", "preproduction",
                                                                      "deployment", "canary")
     assert v.at == parse_time("2026-05-15T16:30:00Z") and v.line == 215
-    assert v.message == ("entered deployment while its gate was not met: signoff:risk_audit@deployment, "
-                         "signoff:2xrisk_audit@deployment")
+    assert v.message == "entered deployment while its gate was not met: signoff:risk_audit@deployment"
+    # the critical tier asks for two risk sign-offs in place of the one it inherits: one requirement, not two
     assert {s.id: s.reason for s in v.unmet} == {
         "signoff:risk_audit@deployment":
-            "needs an approving sign-off from risk_audit for deployment (none recorded)",
-        "signoff:2xrisk_audit@deployment":
             "needs 2 approving sign-offs from risk_audit for deployment (none recorded)",
     }
     # Rita's approval of 19 May does not repair the history; the gate of deployment still lacks a second
     # risk auditor today, and every obligation is kept.
     assert r.failing and not r.compliant and r.exit_code() == 1
     standing = by_id(r.standing)
-    assert standing["signoff:risk_audit@deployment"].status == MET
-    assert standing["signoff:2xrisk_audit@deployment"].status == UNMET
+    assert standing["signoff:risk_audit@deployment"].status == UNMET
+    assert standing["signoff:risk_audit@deployment"].reason == (
+        "needs 2 approving sign-offs from risk_audit for deployment (1 so far)")
     assert all(o.status == OK for o in r.obligations)
 
 
 def test_loan_was_blocked_before_the_push(policy, roster):
     r = story(policy, roster, "loan-no-risk-signoff.yaml", "2026-05-15T12:00:00Z", to="deployment", mode="canary")
     assert r.allowed is False
-    assert [s.id for s in r.requirements if s.failing] == ["signoff:risk_audit@deployment",
-                                                           "signoff:2xrisk_audit@deployment"]
+    assert [s.id for s in r.requirements if s.failing] == ["signoff:risk_audit@deployment"]
 
 
 def test_loan_without_risk_signoff_cli(at_root):
@@ -213,9 +211,9 @@ def test_loan_without_risk_signoff_cli(at_root):
     assert lines[1] == "violations:"
     assert lines[2] == ("  ✗ 2026-05-15T16:30:00Z version 4.2.0: preproduction -> deployment (canary) "
                         "[examples/events/loan-no-risk-signoff.yaml:215]: entered deployment while its gate was "
-                        "not met: signoff:risk_audit@deployment, signoff:2xrisk_audit@deployment")
-    assert lines[3] == ("      ✗ signoff:risk_audit@deployment: needs an approving sign-off from risk_audit for "
-                        "deployment (none recorded)  [policies/mlops-default.policy:93]")
+                        "not met: signoff:risk_audit@deployment")
+    assert lines[3] == ("      ✗ signoff:risk_audit@deployment: needs 2 approving sign-offs from risk_audit for "
+                        "deployment (none recorded)  [policies/mlops-default.policy:117]")
 
 
 # --- (c) bias-fail-then-pass: per protected attribute ---------------------------------------
