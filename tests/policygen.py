@@ -6,6 +6,7 @@ be rendered in the canonical layout (what `tiergate fmt` prints) or in a messy b
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -23,7 +24,7 @@ QUESTIONNAIRE = ROOT / "schemas" / "questionnaire.schema.json"
 KEYWORDS = frozenset(
     """policy version tiers roles workflow consideration classify otherwise tier forbid waivable raci
     require recommend when because extends signoff signoffs from before evidence where for deployment in
-    monitoring every after review by up to as and or not contains true false""".split()
+    monitoring every after review by up to as and or not contains true false drop""".split()
 )
 
 #: Tokens that may touch their neighbours without a space in a messy layout.
@@ -179,6 +180,8 @@ class GeneratedPolicy:
     own_ids: dict[str, list[str]] = field(default_factory=dict)
     #: tier -> its parent, if it extends one
     parents: dict[str, str] = field(default_factory=dict)
+    #: tier -> the inherited ids its block drops
+    drops: dict[str, list[str]] = field(default_factory=dict)
 
     def canonical(self) -> str:
         """The text `tiergate fmt` prints for this policy."""
@@ -330,6 +333,7 @@ def valid_policies(draw) -> GeneratedPolicy:
 
     own_ids: dict[str, list[str]] = {}
     parents: dict[str, str] = {}
+    drops: dict[str, list[str]] = {}
     for index, tier in enumerate(tiers):
         if not draw(st.booleans()) and index:
             continue
@@ -339,6 +343,11 @@ def valid_policies(draw) -> GeneratedPolicy:
             parents[tier] = parent
         items, ids = _tier_items(draw, roles, stages, kinds, workflow_names)
         own_ids[tier] = ids
+        inherited = [rid for rid in _ids(own_ids, parents, drops, parent) if rid not in ids] if parent else []
+        if inherited and draw(st.booleans()):
+            rid = draw(st.sampled_from(inherited))
+            drops[tier] = [rid]
+            items.insert(draw(st.integers(0, len(items))), Line(1, ["drop", _quote(rid), "because", draw(strings())]))
         top.append(Statement("tier", [Line(0, head)] + items))
 
     if draw(st.booleans()):
@@ -355,7 +364,21 @@ def valid_policies(draw) -> GeneratedPolicy:
 
     # statements after the header may come in any order
     ordered = draw(st.permutations(top))
-    return GeneratedPolicy([statements[0]] + list(ordered), tiers, own_ids, parents)
+    return GeneratedPolicy([statements[0]] + list(ordered), tiers, own_ids, parents, drops)
+
+
+def _ids(own_ids: dict, parents: dict, drops: dict, tier: str | None) -> list[str]:
+    """A tier's requirement ids, as the compiler resolves them: its parent's, less those it drops or redefines, then
+    its own in written order."""
+    if tier is None:
+        return []
+    own = own_ids.get(tier, [])
+    gone = set(own) | set(drops.get(tier, ()))
+    return [rid for rid in _ids(own_ids, parents, drops, parents.get(tier)) if rid not in gone] + own
+
+
+def expected_ids(generated: GeneratedPolicy, tier: str) -> list[str]:
+    return _ids(generated.own_ids, generated.parents, generated.drops, tier)
 
 
 def _tier_items(draw, roles, stages, kinds, workflow_names):
@@ -376,8 +399,9 @@ def _tier_items(draw, roles, stages, kinds, workflow_names):
         stage = draw(st.sampled_from(stages))
         if kind == "signoff":
             chosen = draw(st.lists(st.sampled_from(roles), min_size=1, max_size=3, unique=True))
-            tokens = [severity, "signoff", "from"] + _commas(chosen) + ["before", stage]
-            rid = f"signoff:{'+'.join(chosen)}@{stage}"
+            any_of = draw(st.booleans())
+            tokens = [severity, "signoff", "from"] + (["any", "of"] if any_of else []) + _commas(chosen) + ["before", stage]
+            rid = f"signoff:{('|' if any_of else '+').join(chosen)}@{stage}"
         elif kind == "signoffs":
             count = draw(st.integers(2, 4))
             role = draw(st.sampled_from(roles))
@@ -412,6 +436,10 @@ def _tier_items(draw, roles, stages, kinds, workflow_names):
             because = draw(st.from_regex(r"[A-Za-z][A-Za-z ,.'-]{0,30}", fullmatch=True))
             tokens += ["because", _quote(because)]
             rid = f"forbid:{_slug(because)}"
+        if kind != "forbid" and draw(st.integers(0, 3)) == 0:  # only for the use cases whose answers meet it
+            condition = draw(QUESTION_CONDITIONS)
+            tokens += ["when"] + condition
+            rid += "/when-" + hashlib.sha256(_join(condition, lambda: 1).encode()).hexdigest()[:8]
         clauses = []
         if draw(st.booleans()):
             waivers = draw(st.lists(st.sampled_from(roles), min_size=1, max_size=2, unique=True))
@@ -502,9 +530,10 @@ def meaning(policy) -> dict:
                 "requirements": [
                     (r.id, r.kind, r.severity, r.text, r.tier, r.stage, r.relation, r.roles, r.count, r.subject,
                      _condition(r.condition), r.for_names, r.modes, r.period, r.waivable_by, r.waiver_max,
-                     r.because, r.covers)
+                     r.because, r.covers, _condition(r.when), r.any_of)
                     for r in t.requirements
                 ],
+                "dropped": [(d.id, d.tier, d.because, d.requirement.text) for d in t.dropped],
             }
             for t in policy.tiers
         ],

@@ -330,7 +330,8 @@ def test_json_shape_for_one_file(at_root, policy):
     result = tiergate("classify", "examples/use-cases/loan-approval.yaml", "--format", "json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert list(data) == ["use_case", "title", "tier", "policy", "matched", "forbidden", "requirements"]
+    assert list(data) == ["use_case", "title", "tier", "policy", "matched", "forbidden", "requirements", "not_applying"]
+    assert data["not_applying"] == []  # the default pack states no requirement with `when`
     assert (data["use_case"], data["title"], data["tier"]) == ("loan-approval", "Consumer loan approval", "critical")
     assert data["policy"] == {"name": "mlops-default", "version": policy.version, "sha256": policy.sha256}
     assert len(data["policy"]["sha256"]) == 64
@@ -377,7 +378,8 @@ def test_json_shape_for_several_files(at_root):
         ("ecommerce-recommender", "critical"), ("inflight-meal-counts", "monitored"), ("loan-approval", "critical"),
         ("plane-fuelling", "critical"), ("predictive-maintenance", "monitored")]
     for c in data["classifications"]:
-        assert list(c) == ["use_case", "title", "tier", "policy", "matched", "forbidden", "requirements"]
+        assert list(c) == ["use_case", "title", "tier", "policy", "matched", "forbidden", "requirements",
+                           "not_applying"]
     # two files named one by one are "several" too
     two = tiergate("classify", "examples/use-cases/loan-approval.yaml", "examples/use-cases/adhoc-analysis.yaml",
                    "--format", "json")

@@ -300,7 +300,8 @@ def test_requirements_text(policy):
 
 def test_requirements_json(policy):
     data = json.loads(ok("requirements", "critical", "--format", "json"))
-    assert list(data) == ["policy", "tier", "workflow", "requirements"]
+    assert list(data) == ["policy", "tier", "workflow", "requirements", "dropped"]
+    assert data["dropped"] == []  # the default pack drops nothing
     assert (data["tier"], data["workflow"]) == ("critical", "default")
     assert [r["id"] for r in data["requirements"]] == [r.id for r in policy.tier("critical").requirements]
     for r in data["requirements"]:

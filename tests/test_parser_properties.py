@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import tiergate
 from tiergate import TiergateError
 from tiergate.errors import ERROR, WARNING
-from policygen import DEFAULT_POLICY, MUTATION_WORDS, ROOT, mutations, valid_policies
+from policygen import DEFAULT_POLICY, MUTATION_WORDS, ROOT, expected_ids, mutations, valid_policies
 
 POLICIES = ROOT / "policies"
 DEFAULT_TEXT = DEFAULT_POLICY.read_text(encoding="utf-8")
@@ -92,11 +92,8 @@ def test_mutated_default_pack_is_reported_not_raised(text, with_base, as_bytes):
 
 
 def _expected_ids(generated, tier: str) -> list[str]:
-    """A tier's requirement ids: its parent's, less those it redefines, then its own in written order."""
-    own = generated.own_ids.get(tier, [])
-    parent = generated.parents.get(tier)
-    inherited = _expected_ids(generated, parent) if parent else []
-    return [rid for rid in inherited if rid not in own] + own
+    """A tier's requirement ids: its parent's, less those it drops or redefines, then its own in written order."""
+    return expected_ids(generated, tier)
 
 
 @PROPERTY

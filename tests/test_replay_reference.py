@@ -213,8 +213,12 @@ def gates_policy():
     from test_gates import GATES_POLICY, ROOT
     from tiergate.language.load import compile_policy
 
-    # one more gate, of a single role that tess holds only for a while; and an obligation that can be waived
-    text = GATES_POLICY.replace("  require deployment in", "  require signoff from risk before watch\n  require deployment in")
+    # one more gate, of a single role that tess holds only for a while; and an obligation that can be waived;
+    # a sign-off any of two roles may give, and evidence required only of use cases that declare gender (`when`)
+    text = GATES_POLICY.replace("  require deployment in", "  require signoff from risk before watch\n"
+                                "  require signoff from any of reviewer, risk before build\n"
+                                '  require evidence load_test before build when protected_attributes contains "gender"\n'
+                                "  require deployment in")
     text = text.replace("every 10d after live\n", "every 10d after live waivable by risk up to 7d\n", 1)
     return compile_policy(text, "gates.policy", ROOT / "policies")
 

@@ -78,6 +78,8 @@ CODES: dict[str, Code] = _registry(
     Code("E230", ERROR, EXIT_FINDING, "tiers extend each other in a circle"),
     Code("E231", ERROR, EXIT_FINDING, "a requirement id is used twice in one tier"),
     Code("E232", ERROR, EXIT_FINDING, "tiers inherit too much"),
+    Code("E233", ERROR, EXIT_FINDING, "a `drop` names nothing the tier inherits"),
+    Code("E234", ERROR, EXIT_FINDING, "a measure is dropped twice, or dropped and stated again"),
     Code("E240", ERROR, EXIT_FINDING, "a workflow needs exactly one start stage"),
     Code("E241", ERROR, EXIT_FINDING, "a stage cannot be reached"),
     Code("E242", ERROR, EXIT_FINDING, "a stage is not in the workflow the tier uses"),

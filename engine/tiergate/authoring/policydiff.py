@@ -84,6 +84,7 @@ def _other_changes(old: Policy, new: Policy) -> list[str]:
                 out.append(f"tier {tier.name} attribute {key}: {a!r} -> {b!r}")
         if before.parent != tier.parent:
             out.append(f"tier {tier.name} extends: {before.parent} -> {tier.parent}")
+        out.extend(_drop_changes(before, tier))
     for role in new.roles:
         if role not in old.roles:
             out.append(f"role added: {role}")
@@ -112,6 +113,21 @@ def _other_changes(old: Policy, new: Policy) -> list[str]:
     for task in dict.fromkeys([*old_r, *new_r]):
         if old_r.get(task) != new_r.get(task):
             out.append(f"RACI task {task!r} changed")
+    return out
+
+
+def _drop_changes(before, after) -> list[str]:
+    """The measures a tier newly drops, no longer drops, or drops for another reason (its own drops, not those it
+    inherits from a tier that drops them)."""
+    old = {d.id: d for d in before.dropped if d.tier == before.name}
+    new = {d.id: d for d in after.dropped if d.tier == after.name}
+    out = []
+    for rid, d in new.items():
+        if rid not in old:
+            out.append(f"tier {after.name} drops `{rid}` (from tier {d.requirement.tier}): {d.because}")
+        elif old[rid].because != d.because:
+            out.append(f"tier {after.name} drops `{rid}` for another reason: {old[rid].because!r} -> {d.because!r}")
+    out.extend(f"tier {after.name} no longer drops `{rid}`" for rid in old if rid not in new)
     return out
 
 

@@ -1,4 +1,5 @@
-"""Answers -> tier: the rules that matched, the answers they rested on, forbids, and the tier's requirements."""
+"""Answers -> tier: the rules that matched, the answers they rested on, forbids, and the tier's requirements that
+hold for the use case."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,10 +37,13 @@ class _Compiled:
         ranks = {t.name: t.rank for t in policy.tiers}
         self.tier_names = [t.name for t in policy.tiers]
         self.forbids = [t.forbids for t in policy.tiers]
+        #: the requirements of each tier that hold only for some use cases: their `when` is decided with the forbids
+        self.conditional = [t.conditional for t in policy.tiers]
         self.matcher = compile_many([r.condition.node for r in policy.rules], [ranks[r.tier] for r in policy.rules],
                                     ranks[policy.floor],
-                                    then={t.rank: [f.condition.node for f in t.forbids] for t in policy.tiers
-                                          if t.forbids})
+                                    then={t.rank: [f.condition.node for f in t.forbids]
+                                          + [r.when.node for r in t.conditional]
+                                          for t in policy.tiers if t.forbids or t.conditional})
 
 
 def _prepared(policy: Policy) -> _Compiled:
@@ -49,15 +53,16 @@ def _prepared(policy: Policy) -> _Compiled:
 class Classification:
     """The outcome for one use case. Details are computed when first read, so bulk runs stay fast."""
 
-    __slots__ = ("policy", "_answers", "tier", "_matched", "_forbidden", "__dict__")
+    __slots__ = ("policy", "_answers", "tier", "_matched", "_forbidden", "_left_out", "__dict__")
 
     def __init__(self, policy: Policy, answers: Answers | dict, tier: str, matched: list[int],
-                 forbidden: tuple[Requirement, ...]):
+                 forbidden: tuple[Requirement, ...], left_out: frozenset[str] = frozenset()):
         self.policy = policy
         self._answers = answers  # an Answers, or the answers document it is made from on first use
         self.tier = tier
         self._matched = matched
         self._forbidden = forbidden
+        self._left_out = left_out  # ids of the tier's requirements whose `when` the answers do not meet
 
     @cached_property
     def answers(self) -> Answers:
@@ -114,7 +119,17 @@ class Classification:
 
     @property
     def requirements(self) -> tuple[Requirement, ...]:
-        return tuple(r for r in self.policy.tier(self.tier).requirements if r.kind != "forbid")
+        """The tier's requirements that hold for this use case: one whose `when` its answers do not meet is left out
+        (`not_applying` lists those)."""
+        left_out = self._left_out
+        return tuple(r for r in self.policy.tier(self.tier).requirements
+                     if r.kind != "forbid" and r.id not in left_out)
+
+    @property
+    def not_applying(self) -> tuple[Requirement, ...]:
+        """The tier's requirements whose `when` this use case's answers do not meet."""
+        left_out = self._left_out
+        return tuple(r for r in self.policy.tier(self.tier).requirements if r.id in left_out)
 
     def to_dict(self) -> dict:
         return {
@@ -125,6 +140,7 @@ class Classification:
             "matched": [m.to_dict() for m in self.matched],
             "forbidden": [m.to_dict() for m in self.forbidden],
             "requirements": [requirement_dict(r) for r in self.requirements],
+            "not_applying": [requirement_dict(r) for r in self.not_applying],
         }
 
 
@@ -157,10 +173,18 @@ def classify(policy: Policy, answers: Answers | dict[str, Any]) -> Classificatio
     except (KeyError, TypeError, IndexError):
         needed = [(r.loc, r.condition) for r in policy.rules]
         needed += [(f.loc, f.condition) for forbids in prepared.forbids for f in forbids]
+        needed += [(r.loc, r.when) for conditional in prepared.conditional for r in conditional]
         raise _missing_answer(policy, _as_answers(answers), needed) from None
     forbids = prepared.forbids[best]
-    forbidden = tuple(forbids[i] for i in hits) if hits else ()
-    return Classification(policy, answers, prepared.tier_names[best], matched, forbidden)
+    conditional = prepared.conditional[best]
+    if not conditional:
+        forbidden = tuple(forbids[i] for i in hits) if hits else ()
+        return Classification(policy, answers, prepared.tier_names[best], matched, forbidden)
+    n = len(forbids)
+    forbidden = tuple(forbids[i] for i in hits if i < n)
+    held = {i - n for i in hits if i >= n}
+    left_out = frozenset(r.id for i, r in enumerate(conditional) if i not in held)
+    return Classification(policy, answers, prepared.tier_names[best], matched, forbidden, left_out)
 
 
 def _as_answers(answers) -> Answers:

@@ -169,6 +169,16 @@ class RequirementNode(NamedTuple):
     explicit_id: Literal | None = None
     because: Literal | None = None  # forbid only
     clause_order: tuple[str, ...] = ()  # "waivable"/"as", as written
+    when: Condition | None = None  # on the answers: the requirement holds only for use cases that meet it
+    any_of: bool = False  # signoff: one approval from any one of the roles (not one from each)
+
+
+class Drop(NamedTuple):
+    """`drop "ID" because "REASON"`: a tier leaves out a requirement or forbid it inherits."""
+
+    target: Literal  # the id, a string
+    because: Literal
+    loc: Location
 
 
 class TierDecl(NamedTuple):
@@ -177,7 +187,8 @@ class TierDecl(NamedTuple):
     settings: tuple[Setting, ...]
     requirements: tuple[RequirementNode, ...]
     loc: Location
-    items: tuple[Any, ...] = ()  # settings and requirements in written order
+    items: tuple[Any, ...] = ()  # settings, requirements and drops in written order
+    drops: tuple[Drop, ...] = ()
 
 
 class RaciCell(NamedTuple):

@@ -199,10 +199,17 @@ class Builder:
             rest = rest[1:]
         settings = tuple(i for i in rest if isinstance(i, ast.Setting))
         reqs = tuple(i for i in rest if isinstance(i, ast.RequirementNode))
-        return ast.TierDecl(self._name(name), parent, settings, reqs, self._loc(kw), tuple(rest))
+        drops = tuple(i for i in rest if isinstance(i, ast.Drop))
+        return ast.TierDecl(self._name(name), parent, settings, reqs, self._loc(kw), tuple(rest), drops)
+
+    def drop(self, kw, target, because):
+        return ast.Drop(self.string(target), because.value, self._loc(kw))
 
     # requirement bodies return the fields they set
-    def signoff(self, roles, stage):
+    def signoff(self, *rest):
+        if len(rest) == 3:  # `from any of R1, R2`
+            return {"kind": "signoff", "any_of": True, "roles": rest[1], "stage": self._name(rest[2])}
+        roles, stage = rest
         return {"kind": "signoff", "roles": roles, "stage": self._name(stage)}
 
     def signoffs(self, count, role, stage):
@@ -259,8 +266,16 @@ class Builder:
         fields["clause_order"] = tuple(order)
         return fields
 
+    def applies_when(self, condition):
+        return _Part("when", condition)
+
     def requirement(self, severity, body, *clauses):
-        return ast.RequirementNode(severity=str(severity), loc=self._loc(severity), **body, **self._clauses(clauses))
+        when = None
+        if clauses and _part(clauses[0], "when"):
+            when = clauses[0].value
+            clauses = clauses[1:]
+        return ast.RequirementNode(severity=str(severity), loc=self._loc(severity), **body, **self._clauses(clauses),
+                                   when=when)
 
     def forbid(self, kw, condition, *rest):
         because = None

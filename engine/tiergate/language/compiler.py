@@ -15,9 +15,9 @@ from typing import Any, Callable
 
 from tiergate.language import conditions
 from tiergate.errors import ERROR, WARNING, Diagnostic, Location, TiergateError, did_you_mean
-from tiergate.language.policy import Consideration, Policy, RaciRow, Requirement, Rule, Tier, Workflow
+from tiergate.language.policy import Consideration, Dropped, Policy, RaciRow, Requirement, Rule, Tier, Workflow
 from tiergate.language.questionnaire_schema import SchemaView, literal_fits, parse_schema, read_schema
-from tiergate.language.requirements import KINDS, line_text
+from tiergate.language.requirements import KINDS, line_text, requirement_id
 from tiergate.resources import display, schema_path
 from tiergate.language import ast
 from tiergate.language.gcpause import paused_gc
@@ -46,6 +46,8 @@ class Compilation:
     built_workflows: dict[str, Workflow] = field(default_factory=dict)
     # tier name -> (attributes, requirement nodes with their ids, declaring tier)
     resolved: dict[str, tuple[dict, list[tuple[str, ast.RequirementNode, str]]]] = field(default_factory=dict)
+    # tier name -> the inherited (id, node, declaring tier) it leaves out, each with its `drop` and the dropping tier
+    dropped: dict[str, list] = field(default_factory=dict)
     #: the questionnaire's text when it is given rather than read from its file (a policy stored in a ledger)
     schema_source: str | None = None
     schema: dict | None = None
@@ -377,21 +379,24 @@ def _report_cycles(c: Compilation, parents: dict[str, str | None]) -> None:
 
 
 def _resolve_tier(c: Compilation, tier: str) -> tuple[dict, list]:
-    """The attributes and requirements of a tier whose parent (if any) is resolved, kept in c.resolved."""
+    """The attributes and requirements of a tier whose parent (if any) is resolved, kept in c.resolved; the measures
+    it drops (with those its parent dropped) in c.dropped."""
     block = c.tier_blocks.get(tier)
     attributes: dict[str, Any] = {}
     requirements: list[tuple[str, ast.RequirementNode, str]] = []
+    dropped: list[tuple[tuple[str, ast.RequirementNode, str], ast.Drop, str]] = []
     if block is not None and block.parent is not None:
         parent_attrs, parent_reqs = c.resolved[block.parent.value]
         attributes.update(parent_attrs)
         requirements.extend(parent_reqs)
+        dropped.extend(c.dropped.get(block.parent.value, ()))
     own_ids: dict[str, ast.RequirementNode] = {}
     own: list[tuple[str, ast.RequirementNode, str]] = []
     if block is not None:
         for s in block.settings:
             attributes[s.key.value] = s.value.value
         for node in block.requirements:
-            rid = node.explicit_id.value if node.explicit_id is not None else KINDS[node.kind].derive_id(node)
+            rid = requirement_id(node)
             if rid in own_ids:
                 first = own_ids[rid].loc.line
                 c.error("E231", f"requirement id `{rid}` is used twice in tier `{tier}` (first at line {first})",
@@ -399,10 +404,49 @@ def _resolve_tier(c: Compilation, tier: str) -> tuple[dict, list]:
                 continue
             own_ids[rid] = node
             own.append((rid, node, tier))
+        if block.drops:
+            requirements = _drop(c, block, tier, requirements, own_ids, dropped)
     # a tier's own requirement replaces an inherited one with the same id (one pass: linear, not quadratic)
     requirements = [r for r in requirements if r[0] not in own_ids] + own
+    if dropped and own_ids:  # a tier that states a measure again takes it back from a drop above it
+        dropped = [d for d in dropped if d[0][0] not in own_ids]
     c.resolved[tier] = (attributes, requirements)
+    if dropped:
+        c.dropped[tier] = dropped
     return attributes, requirements
+
+
+def _drop(c: Compilation, block: ast.TierDecl, tier: str, inherited: list, own_ids: dict, dropped: list) -> list:
+    """The inherited requirements without those the tier drops; each drop recorded in `dropped`, or reported (E233:
+    nothing inherited by that id; E234: dropped twice, or dropped and stated again in the same tier)."""
+    by_id = {entry[0]: entry for entry in inherited}
+    seen: dict[str, ast.Drop] = {}
+    for drop in block.drops:
+        rid = drop.target.value
+        if block.parent is None:
+            c.error("E233", f"tier `{tier}` extends no tier, so it has nothing to drop", drop.loc,
+                    hint=f"drop only in a tier that extends another: `tier {tier} extends PARENT:`")
+            continue
+        if rid in seen:
+            c.error("E234", f"`{rid}` is dropped twice in tier `{tier}` (first at line {seen[rid].loc.line})",
+                    drop.target.loc, hint="keep one `drop` line")
+            continue
+        seen[rid] = drop
+        if rid in own_ids:
+            c.error("E234", f"tier `{tier}` drops `{rid}` and states it again (line {own_ids[rid].loc.line})",
+                    drop.target.loc, hint="a requirement of the tier with the same id replaces the inherited one "
+                                          "already: remove the `drop`, or the requirement")
+            continue
+        entry = by_id.get(rid)
+        if entry is None:
+            parent = block.parent.value
+            c.error("E233", f"tier `{tier}` inherits no requirement or forbid `{rid}` from `{parent}`",
+                    drop.target.loc, hint=c.suggest(rid, list(by_id), "ids") or
+                    f"`tiergate requirements {parent}` lists the ids a tier holds")
+            continue
+        dropped.append((entry, drop, tier))
+    gone = {d[0][0] for d in dropped}
+    return [entry for entry in inherited if entry[0] not in gone]
 
 
 # --- stage 6: stages of requirements -------------------------------------------------------
@@ -455,6 +499,7 @@ def check_questionnaire(c: Compilation) -> None:
         conditions_to_check += [line.condition for line in c.classify.lines if isinstance(line, ast.Rule)]
     for block in c.tier_blocks.values():
         conditions_to_check += [r.where for r in block.requirements if r.kind == "forbid"]
+        conditions_to_check += [r.when for r in block.requirements if r.when is not None]
     for condition in conditions_to_check:
         for leaf in conditions.leaves(condition):
             _check_leaf(c, view, leaf)
@@ -568,11 +613,13 @@ def build_policy(c: Compilation) -> Policy:
         attributes, nodes = c.resolved[name.value]
         block = c.tier_blocks.get(name.value)
         requirements = tuple(_requirement(rid, node, declared, list_questions) for rid, node, declared in nodes)
+        dropped = tuple(Dropped(_requirement(rid, node, declared, list_questions), drop.because.value, drop.loc, by)
+                        for (rid, node, declared), drop, by in c.dropped.get(name.value, ()))
         tiers.append(Tier(
             name=name.value, rank=rank, loc=block.name.loc if block is not None else name.loc,
             parent=block.parent.value if block is not None and block.parent is not None else None,
             attributes=MappingProxyType(dict(attributes)), requirements=requirements,
-            workflow=attributes.get("workflow", default_workflow)))
+            workflow=attributes.get("workflow", default_workflow), dropped=dropped))
     rule_nodes = [line for line in c.classify.lines if isinstance(line, ast.Rule)]
     rules = tuple(Rule(i, r.tier.value, conditions.compile_condition(r.condition),
                        r.because.value if r.because is not None else None, r.loc)
@@ -612,6 +659,7 @@ def _requirement(rid: str, node: ast.RequirementNode, declared_in: str, list_que
         waivable_by=tuple(r.value for r in node.waivable.roles) if node.waivable is not None else (),
         waiver_max=node.waivable.up_to.value if node.waivable is not None and node.waivable.up_to is not None else None,
         because=node.because.value if node.because is not None else None, covers=kind.covers(node),
+        when=conditions.compile_condition(node.when) if node.when is not None else None, any_of=node.any_of,
     )
 
 

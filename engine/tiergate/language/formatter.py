@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tiergate.language import conditions
-from tiergate.language.requirements import line_text
+from tiergate.language.requirements import drop_text, line_text
 from tiergate.language import ast
 
 INDENT = "  "
@@ -70,6 +70,8 @@ def _statement_lines(st) -> list[_Out]:
         for item in st.items:
             if isinstance(item, ast.Setting):
                 add(1, f"{item.key}: {item.value.text}", item)
+            elif isinstance(item, ast.Drop):
+                add(1, drop_text(item), item)
             else:
                 add(1, line_text(item), item)
     elif isinstance(st, ast.RaciDecl):

@@ -6,7 +6,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, TypeVar
 
-from tiergate.language.conditions import CompiledCondition
+from tiergate.language.conditions import CompiledCondition, ConditionError
 from tiergate.errors import Diagnostic, Location
 
 T = TypeVar("T")
@@ -34,10 +34,37 @@ class Requirement:
     waiver_max: int | None = None  # seconds
     because: str | None = None
     covers: str = ""  # the measure kind that considerations list
+    #: on the answers: the requirement holds only for the use cases that meet it (None: for every use case)
+    when: CompiledCondition | None = None
+    any_of: bool = False  # signoff: one approval from any one of `roles` meets it
 
     @property
     def blocking(self) -> bool:
         return self.severity == "require"
+
+    def applies(self, answers: Mapping[str, Any]) -> bool:
+        """Whether the requirement holds for a use case with these answers. A `when` that cannot be decided (an answer
+        it reads is missing) leaves it in force: a requirement is never dropped on a guess."""
+        if self.when is None:
+            return True
+        try:
+            return bool(self.when(answers))
+        except ConditionError:
+            return True
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """An inherited requirement or forbid that a tier leaves out (`drop "ID" because "REASON"`)."""
+
+    requirement: Requirement  # as the tier it comes from states it
+    because: str
+    loc: Location  # the `drop` line
+    tier: str  # the tier that drops it (a tier under it inherits the drop)
+
+    @property
+    def id(self) -> str:
+        return self.requirement.id
 
 
 @dataclass(frozen=True)
@@ -49,6 +76,16 @@ class Tier:
     attributes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     requirements: tuple[Requirement, ...] = ()
     workflow: str = ""
+    dropped: tuple[Dropped, ...] = ()  # inherited measures this tier (or a tier it extends) leaves out
+
+    @cached_property
+    def conditional(self) -> tuple[Requirement, ...]:
+        """The requirements that hold only for some use cases (`when`)."""
+        return tuple(r for r in self.requirements if r.when is not None)
+
+    def applying(self, answers: Mapping[str, Any]) -> tuple[Requirement, ...]:
+        """The requirements (forbids aside) that hold for a use case with these answers."""
+        return tuple(r for r in self.requirements if r.kind != "forbid" and r.applies(answers))
 
     @property
     def forbids(self) -> tuple[Requirement, ...]:

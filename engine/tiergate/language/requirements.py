@@ -23,14 +23,15 @@ def _slug(text: str) -> str:
 
 
 def _signoff_id(node) -> str:
-    roles = "+".join(str(r) for r in node.roles)
+    roles = ("|" if node.any_of else "+").join(str(r) for r in node.roles)
     return f"signoff:{node.count}x{roles}@{node.stage}" if node.count > 1 else f"signoff:{roles}@{node.stage}"
 
 
 def _signoff_text(node) -> str:
     if node.count > 1:
         return f"{node.count} signoffs from {_names(node.roles)} before {node.stage}"
-    return f"signoff from {_names(node.roles)} before {node.stage}"
+    any_of = "any of " if node.any_of else ""
+    return f"signoff from {any_of}{_names(node.roles)} before {node.stage}"
 
 
 def _evidence_text(node) -> str:
@@ -86,6 +87,22 @@ KINDS: dict[str, Kind] = {
 }
 
 
+def requirement_id(node: ast.RequirementNode) -> str:
+    """The id of a requirement: the one given with `as "ID"`, else derived from its content. A `when` condition
+    takes part (`evidence:vendor_documentation@validation/when-1a2b3c4d`), so that the same measure under two
+    conditions makes two requirements, and changing the condition changes the id."""
+    if node.explicit_id is not None:
+        return node.explicit_id.value
+    derived = KINDS[node.kind].derive_id(node)
+    if node.when is None:
+        return derived
+    return f"{derived}/when-{hashlib.sha256(conditions.to_text(node.when).encode()).hexdigest()[:8]}"
+
+
+def when_text(node: ast.RequirementNode) -> str:
+    return f" when {conditions.to_text(node.when)}" if node.when is not None else ""
+
+
 def clauses_text(node: ast.RequirementNode) -> str:
     parts = []
     order = node.clause_order or tuple(c for c, v in (("waivable", node.waivable), ("as", node.explicit_id)) if v)
@@ -102,4 +119,8 @@ def line_text(node: ast.RequirementNode) -> str:
     """The canonical source line of a requirement (without indentation)."""
     kind = KINDS[node.kind]
     lead = kind.keyword if kind.keyword == "forbid" else node.severity
-    return f"{lead} {kind.body_text(node)}{clauses_text(node)}"
+    return f"{lead} {kind.body_text(node)}{when_text(node)}{clauses_text(node)}"
+
+
+def drop_text(node: ast.Drop) -> str:
+    return f"drop {node.target.text} because {node.because.text}"

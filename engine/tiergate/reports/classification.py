@@ -58,6 +58,11 @@ def text_one(c: Classification) -> str:
         lines.append(f"    {stage}:")
         for r in group:
             lines.append(f"      {requirement_line(r)}")
+    not_applying = c.not_applying
+    if not_applying:
+        lines.append(f"  not applying to this use case ({len(not_applying)}; their `when` does not hold):")
+        for r in not_applying:
+            lines.append(f"    {requirement_line(r)}")
     lines.append(f"  policy: {c.policy.name} {c.policy.version} (sha256 {c.policy.sha256[:12]})")
     return escape.lines(lines) + "\n"
 

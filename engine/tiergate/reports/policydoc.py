@@ -77,6 +77,11 @@ def build(policy: Policy) -> list[tuple]:
         for stage, group in groups:
             blocks.append(("h3", f"Stage {stage}"))
             blocks.append(("list", [_requirement_words(r) for r in group]))
+        if tier.dropped:
+            blocks.append(("p", "Left out of what it inherits:"))
+            blocks.append(("list", [f"{_requirement_words(d.requirement)}, from tier {d.requirement.tier} — dropped"
+                                    + (f" by tier {d.tier}" if d.tier != tier.name else "")
+                                    + f": {d.because} (line {d.loc.line})" for d in tier.dropped]))
     blocks.append(("h2", "Governance measures by tier"))
     headers, rows = matrix.tier_matrix(policy)
     blocks.append(("table", headers, rows))
@@ -93,5 +98,11 @@ def build(policy: Policy) -> list[tuple]:
 
 def _requirement_words(r) -> str:
     lead = "Required" if r.blocking else "Recommended"
+    if r.kind == "forbid":
+        because = f" — {r.because}" if r.because else ""
+        return f"Not allowed when {plain(r.condition.node)}{because} (`{r.id}`, line {r.loc.line})"
     text = r.text.split(" ", 1)[1]
+    if r.when is not None:  # the condition in words, after the measure
+        text = text.replace(f" when {r.when.text}", "", 1)
+        return f"{lead} only when {plain(r.when.node)}: {text} (`{r.id}`, line {r.loc.line})"
     return f"{lead}: {text} (`{r.id}`, line {r.loc.line})"

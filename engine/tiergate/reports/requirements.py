@@ -10,7 +10,9 @@ def as_json(listing) -> str:
 
     policy, t = listing.policy, listing.tier
     data = {"policy": policy.identity(), "tier": t.name, "workflow": t.workflow,
-            "requirements": [{**requirement_dict(r), "declared_in": r.tier} for r in t.requirements]}
+            "requirements": [{**requirement_dict(r), "declared_in": r.tier} for r in t.requirements],
+            "dropped": [{**requirement_dict(d.requirement), "declared_in": d.requirement.tier, "dropped_by": d.tier,
+                         "because": d.because, "drop_line": d.loc.line} for d in t.dropped]}
     return escape.json_text(readable(data)) + "\n"
 
 
@@ -27,6 +29,17 @@ def as_text(listing, markdown: bool = False) -> str:
                 out.append(esc(f"- `{r.id}` — {r.text} (line {r.loc.line}{origin})"))
             else:
                 out.append(esc(f"    {r.text}  [{r.id}, line {r.loc.line}{origin}]"))
+    if t.dropped:
+        out.append("\n### Dropped\n" if markdown else esc("  dropped (inherited, left out):"))
+        for d in t.dropped:
+            r = d.requirement
+            by = f"tier {d.tier}" if d.tier != t.name else "this tier"
+            if markdown:
+                out.append(esc(f"- `{r.id}` — {r.text} (from tier {r.tier}); dropped by {by} at line {d.loc.line}: "
+                               f"{d.because}"))
+            else:
+                out.append(esc(f"    {r.text}  [{r.id}, from tier {r.tier}; dropped by {by}, line {d.loc.line}: "
+                               f"{d.because}]"))
     return "\n".join(out) + "\n"
 
 

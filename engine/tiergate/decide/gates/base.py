@@ -83,8 +83,10 @@ class Context:
                  "failing_forbids", "plan", "_names")
 
     def __init__(self, policy: Policy, plan, roster: Roster, forbidden: tuple = (), answers: dict | None = None):
-        """`plan`: the tier's compiled plan (plan.plan_of(tier): its gates, deciders and obligations).
+        """`plan`: the tier's compiled plan (plan.plan_of(tier): its gates, deciders and obligations); the use case is
+        judged by the plan for its answers, without the requirements whose `when` they do not meet.
         `forbidden`: the forbids the use case triggers, as classification Matches or the tier's requirements."""
+        plan = plan.for_answers(answers)
         self.policy = policy
         self.tier = plan.tier
         self.roster = roster

@@ -6,6 +6,7 @@ exactly as the evaluators do (tests/test_replay_reference.py holds the two in ag
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Callable
@@ -24,10 +25,11 @@ class TierPlan:
     lists the blocking requirements neither met nor waived (code.compile_gate); the statuses of its forbids; and
     its obligations with their periods."""
 
-    __slots__ = ("tier", "gates", "blocking", "obligations", "_forbids")
+    __slots__ = ("tier", "gates", "blocking", "obligations", "_forbids", "_variants")
 
     def __init__(self, tier: Tier):
         self.tier = tier
+        self._variants: dict[frozenset, TierPlan] = {}
         self.gates: dict[str, tuple[tuple[Requirement, Decider], ...]] = {}
         self.blocking: dict[str, Callable[[VersionState, str | None, Context, datetime], list[Requirement]]] = {}
         for stage in dict.fromkeys(req.stage for req in tier.requirements if req.relation == "before"):
@@ -37,6 +39,21 @@ class TierPlan:
                                                 f"{tier.name}@{stage}")
         self._forbids: dict[tuple, tuple[tuple[Status, ...], tuple[Status, ...]]] = {}
         self.obligations = schedule(tier)
+
+    def for_answers(self, answers: dict | None) -> "TierPlan":
+        """The plan of the tier as it holds for a use case with these answers: without the requirements whose `when`
+        the answers do not meet. Each combination of requirements left out is compiled once and kept with this plan."""
+        conditional = self.tier.conditional
+        if not conditional or answers is None:
+            return self
+        left_out = frozenset(req.id for req in conditional if not req.applies(answers))
+        if not left_out:
+            return self
+        plan = self._variants.get(left_out)
+        if plan is None:
+            tier = replace(self.tier, requirements=tuple(r for r in self.tier.requirements if r.id not in left_out))
+            plan = self._variants.setdefault(left_out, TierPlan(tier))
+        return plan
 
     def forbid_statuses(self, forbidden: tuple) -> tuple[tuple[Status, ...], tuple[Status, ...]]:
         """The statuses of the triggered forbids (Matches or requirements), and those of them that fail: worded

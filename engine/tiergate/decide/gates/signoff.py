@@ -1,5 +1,6 @@
-"""`require signoff from R1, R2 before STAGE` and `require N signoffs from R before STAGE`: approvals by people
-who held the role when they signed, not the version's author, and not cancelled by a later rejection."""
+"""`require signoff from R1, R2 before STAGE`, `require signoff from any of R1, R2 before STAGE` and `require N
+signoffs from R before STAGE`: approvals by people who held the role when they signed, not the version's author,
+and not cancelled by a later rejection by a holder of that role. `any of` is met by the approvals of any one role."""
 from __future__ import annotations
 
 from tiergate.decide.gates.base import MET, UNMET, Context
@@ -40,9 +41,15 @@ def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | No
             granted.append((role, approvers))
         else:
             missing.append((role, approvers, notes))
+    unmet = not granted if req.any_of else bool(missing)
     if not explain:
-        return (UNMET if missing else MET), ""
-    if missing:
+        return (UNMET if unmet else MET), ""
+    if unmet and req.any_of:
+        notes = [n for _, _, role_notes in missing for n in role_notes]
+        roles = ", ".join(req.roles)
+        return UNMET, (f"needs an approving sign-off from any of {roles} for {req.stage} (none recorded)"
+                       + "".join(f"; {n}" for n in notes))
+    if missing and not req.any_of:
         texts = []
         for role, approvers, notes in missing:
             need = f"{req.count} approving sign-offs" if req.count > 1 else "an approving sign-off"
@@ -55,6 +62,7 @@ def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | No
 def decide(req: Requirement) -> Decider:
     count = req.count
     keys = tuple(((req.stage, role), role) for role in req.roles)
+    any_of = req.any_of
 
     def met(state: VersionState, mode: str | None, ctx: Context) -> bool:
         author = state.author
@@ -70,9 +78,12 @@ def decide(req: Requirement) -> Decider:
                         approvers = []
                 elif holds and actor != author and actor not in approvers:
                     approvers.append(actor)
-            if len(approvers) < count:
+            if len(approvers) >= count:
+                if any_of:
+                    return True
+            elif not any_of:
                 return False
-        return True
+        return not any_of
 
     return met
 
@@ -82,7 +93,8 @@ _SIGNOFFS = ("    signoffs = state.signoffs", "    author = state.author", "    
 
 
 def code(req: Requirement, source: GateSource) -> str:
-    return " and ".join(f"len({_approvers(source, req.stage, role)}) >= {req.count}" for role in req.roles)
+    tests = [f"len({_approvers(source, req.stage, role)}) >= {req.count}" for role in req.roles]
+    return "(" + " or ".join(tests) + ")" if req.any_of else " and ".join(tests)
 
 
 def _approvers(source: GateSource, stage: str, role: str) -> str:
