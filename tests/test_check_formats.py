@@ -262,7 +262,7 @@ TOP = ["use_case", "version", "tier", "policy", "at", "stage", "target", "mode",
        "violations", "obligations", "warnings"]
 REQUIREMENT = ["id", "kind", "severity", "status", "reason", "line"]
 OBLIGATION = REQUIREMENT + ["last", "next_due"]
-VIOLATION = ["kind", "version", "at", "from", "to", "mode", "file", "line", "message", "unmet"]
+VIOLATION = ["kind", "version", "at", "from", "to", "mode", "file", "line", "message", "unmet", "policy", "roster"]
 WARNING = ["code", "severity", "file", "line", "column", "message", "hint"]
 
 

@@ -877,9 +877,28 @@ def test_a_malformed_event_exits_2(files, tmp_path):
     assert "nothing was checked, so nothing is allowed" in out.stderr
 
 
-def test_an_event_for_a_stage_the_workflow_does_not_have_is_invalid(policy, roster):
+def test_events_naming_a_stage_the_workflow_lacks_are_kept_and_reported_once(policy, roster):
+    # history recorded under another workflow: a sign-off and a move to `prod`, which this workflow does not have
+    events = log(ev(t(1), "signoff", "bob", gate="prod", role="reviewer", decision="approve"), transition(t(1, hours=1), "prod"),
+                 ev(t(1, hours=2), "signoff", "bob", gate="prod", role="reviewer", decision="approve", comment="again"))
+    r = gate(policy, roster, events, "build", t(2), replay=True)
+    unknown = [d for d in r.warnings if d.code == "W426"]
+    assert len(unknown) == 1 and "sign-off for stage `prod`, which workflow `default` does not have" in unknown[0].message
+    assert not r.violations  # not judged as a move of this workflow
+    off = [d for d in r.warnings if d.code == "W427"]
+    assert len(off) == 1 and "is at stage `prod`, which workflow `default` does not have" in off[0].message
+    assert r.stage == "prod"
+
+
+def test_a_version_off_its_workflow_may_enter_any_stage_whose_gate_it_meets(policy, roster):
+    events = log(transition(t(1), "prod"))
+    to_build = gate(policy, roster, events, "build", t(2))
+    assert to_build.transition_ok and to_build.allowed == (not any(s.failing for s in to_build.requirements))
+    to_draft = gate(policy, roster, events, "draft", t(2))
+    assert to_draft.transition_ok
+    # but a stage the workflow does not have is still refused as the target
     with pytest.raises(TiergateError) as caught:
-        gate(policy, roster, log(transition(t(1), "prod")), None, t(2))
+        gate(policy, roster, events, "prod", t(2))
     assert [d.code for d in caught.value.diagnostics] == ["E421"]
 
 

@@ -69,7 +69,7 @@ def test_a_transition_records_the_policy_and_the_roster_it_was_decided_under(loa
     last = exported(loan)[-1]
     assert last["type"] == "transition"
     assert last["policy_sha256"] == load_policy(str(POLICY)).sha256
-    assert last["roster_seq"] == 1
+    assert last["roster_seq"] == 2  # (event 1 adopted the policy the roster was stored under)
 
 
 def test_check_from_the_ledger_refuses_other_answers_for_a_registered_use_case(loan, tmp_path):

@@ -83,11 +83,19 @@ def test_register_stores_tier_policy_and_answers(ledger):
                       "--ledger", ledger, "--actor", "dana", "--at", "2026-01-05T09:00:00Z")
     assert result.exit_code == 0, result.stderr
     head, count = state(ledger)
-    assert result.stdout == f"registered loan-approval 1.0: tier critical under mlops-default 1.0.0 (#1, {head[:12]})\n"
-    [event] = exported(ledger)
+    # the first recording under a policy adopts it first (event 1), with its source
+    assert result.stdout == f"registered loan-approval 1.0: tier critical under mlops-default 1.0.0 (#2, {head[:12]})\n"
+    adoption, event = exported(ledger)
     from tiergate.language.load import load_policy
 
-    assert event["policy"] == {"name": "mlops-default", "version": "1.0.0", "sha256": load_policy(POLICY).sha256}
+    policy = load_policy(POLICY)
+    assert event["policy"] == {"name": "mlops-default", "version": "1.0.0", "sha256": policy.sha256}
+    assert adoption["type"] == "policy_adopted" and adoption["policy"] == event["policy"]
+    assert (adoption["actor"], adoption["at"]) == ("dana", "2026-01-05T09:00:00Z")
+    assert adoption["sources"] == {policy.sha256: policy.source,
+                                   policy.questionnaire_sha256: policy.questionnaire_source}
+    assert result.stderr.startswith("adopted policy mlops-default 1.0.0 (sha256 "
+                                    f"{policy.sha256[:12]}) as the policy in force (#1, ")
     assert event["tier"] == "critical"
     assert event["answers"]["use_case"] == "loan-approval" and event["answers"]["answers"]["audience"] == "public"
     assert (event["artifact"], event["sha256"]) == ("s3://models/loan-approval/1.0/model.pkl", "0123456789abcdef" * 4)
@@ -102,7 +110,7 @@ def test_the_actor_is_the_option_else_the_variable_else_the_os_user(ledger, args
     result = tiergate("register", "churn-dashboard", "1", "--answers", USE_CASES / "churn-dashboard.yaml",
                       "--ledger", ledger, "--at", "2026-01-05T09:00:00Z", *args, env=env)
     assert result.exit_code == 0, result.stderr
-    assert exported(ledger)[0]["actor"] == actor
+    assert exported(ledger)[1]["actor"] == actor
 
 
 def test_the_roster_comes_from_the_ledger_only(ledger):
@@ -117,7 +125,7 @@ def test_the_roster_comes_from_the_ledger_only(ledger):
     assert given.exit_code == 2 and "error[E630]" in given.stderr and "tiergate roster import" in given.stderr
     stored = tiergate("roster", "import", ROSTER, "--ledger", ledger, "--actor", "admin", "--at",
                       "2026-01-05T10:00:00Z")
-    assert stored.exit_code == 0 and stored.stdout.startswith("roster stored (#2, ") and "8 people" in stored.stdout
+    assert stored.exit_code == 0 and stored.stdout.startswith("roster stored (#3, ") and "8 people" in stored.stdout
     roster_event = exported(ledger)[-1]
     assert (roster_event["type"], roster_event["use_case"], roster_event["actor"]) == ("roster", "-", "admin")
     assert roster_event["people"]["rita"] == ["risk_audit"]
@@ -148,16 +156,16 @@ def test_each_recording_command_records(loan):
         (("review", "loan-approval", "1.0", "--role", "risk_audit"), "raj", "review"),
         (("retire", "loan-approval", "1.0"), "dana", "retired"),
     ]
-    for seq, (args, actor, kind) in enumerate(steps, start=3):
+    for seq, (args, actor, kind) in enumerate(steps, start=4):  # (after the adoption, the roster, the registration)
         result = record(loan, *args, actor=actor)
         assert result.exit_code == 0, result.stderr
         assert result.stdout.startswith(f"recorded {kind} #{seq} for loan-approval 1.0 (")
-    events = exported(loan)
+    events = exported(loan)[1:]
     assert events[2]["metrics"] == {"rows": 1200} and events[2]["attributes"] == {"age": {"disparate_impact": 0.91}}
     assert events[4]["expires"] == "2026-01-20T09:00:00Z"
     assert events[5]["metrics"] == {"psi": 0.04}
-    assert [e["type"] for e in events] == ["roster", "registered", "evidence", "signoff", "waiver", "monitoring",
-                                           "review", "retired"]
+    assert [e["type"] for e in exported(loan)] == ["policy_adopted", "roster", "registered", "evidence", "signoff",
+                                                   "waiver", "monitoring", "review", "retired"]
 
 
 REFUSALS = {
@@ -315,8 +323,8 @@ def test_each_story_imports_with_its_answers_file(ledger, name):
     result = import_story(ledger, name)
     assert result.exit_code == 0, result.stderr
     head, count = state(ledger)
-    assert count == 1 + story_count(name)
-    assert result.stdout == f"imported {count - 1} events from {STORIES / name}; head {head}\n"
+    assert count == 2 + story_count(name)  # (the roster import adopted its policy first)
+    assert result.stdout == f"imported {count - 2} events from {STORIES / name}; head {head}\n"
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".jsonl"])
@@ -359,8 +367,8 @@ def test_a_refused_story_imports_as_it_happened_with_allow_violations(ledger, na
     assert warnings == [f"{STORIES}/{problem.replace('error[E610]', 'warning[W610]')}; recorded as it happened"
                         for problem in REFUSED[name]]
     head, count = state(ledger)
-    assert count == 1 + story_count(name)
-    assert result.stdout == f"imported {count - 1} events from {STORIES / name}; head {head}\n"
+    assert count == 2 + story_count(name)  # (the roster import adopted its policy first)
+    assert result.stdout == f"imported {count - 2} events from {STORIES / name}; head {head}\n"
     assert tiergate("audit", "verify", "--ledger", ledger).exit_code == 0
 
 
@@ -492,9 +500,13 @@ def test_status_lists_only_versions_registered_by_then(stories):
     assert status(stories, "2026-02-02T08:59:59Z") == []
     assert [(r["use_case"], r["version"]) for r in status(stories, "2026-02-02T09:00:00Z")] == [
         ("card-fraud-scoring", "2026.02")]
-    assert status(stories, "2025-01-01T00:00:00Z") == []
+    # the ledger's first event is the roster, on 1 January 2026: it knows nothing of an earlier time
     text = tiergate("status", "--ledger", stories, "--at", "2025-01-01T00:00:00Z")
-    assert (text.exit_code, text.stdout) == (0, "no registered use cases\n")
+    assert (text.exit_code, text.stdout) == (2, "")
+    assert "--at: error[E632]: --at 2025-01-01T00:00:00Z is before the ledger's first event (2026-01-01T00:00:00Z)" \
+        in text.stderr
+    future = tiergate("status", "--ledger", stories, "--at", "2999-01-01T00:00:00Z")
+    assert future.exit_code == 2 and "error[E632]: --at 2999-01-01T00:00:00Z is later than now" in future.stderr
 
 
 AT = "2026-07-22T12:00:00Z"
@@ -561,8 +573,9 @@ def test_history_is_the_timeline(stories):
     lines = result.stdout.splitlines()
     assert len(lines) == 10
     assert re.fullmatch(r"2026-06-01T09:00:00Z  #\d+ +2026\.2 +registered  by bea: tier=scheduled, "
-                        r"policy=mlops-default 1\.0\.0, artifact=s3://self-service/customer-insights/churn/2026\.2/"
-                        r"model\.pkl", lines[0])
+                        r"policy=mlops-default 1\.0\.0, because=It runs regularly or as a live service, so people rely on "
+                        r"it being available and repeatable \(line 45\), "
+                        r"artifact=s3://self-service/customer-insights/churn/2026\.2/model\.pkl", lines[0])
     assert lines[-1].startswith("2026-06-11T09:00:00Z  #")
     assert lines[-1].endswith("signoff     by bea: comment=Looks good, ship it for the July board pack., "
                               "decision=approve, gate=deployment, role=business_stakeholder")
@@ -629,10 +642,11 @@ def test_reclassify_records_every_tier_decided_again_and_status_stops_flagging(s
     done = tiergate("reclassify", "--policy", policy_1_1, "--ledger", ledger, "--actor", "ari",
                     "--at", "2026-08-01T00:00:00Z")
     assert (done.exit_code, done.stdout) == (0, "churn-dashboard: scheduled -> monitored\n"), done.stderr
-    assert done.stderr == ("1 use case changed tier under mlops-default 1.1.0; 7 others kept their tier, now "
-                           "recorded as decided under it\n")
-    assert state(ledger)[1] == before[1] + 8
-    recorded = {e["use_case"]: e for e in exported(ledger)[before[1]:]}
+    assert done.stderr.splitlines()[1:] == ["1 use case changed tier under mlops-default 1.1.0; 7 others kept their "
+                                            "tier, now recorded as decided under it"]
+    assert done.stderr.startswith("adopted policy mlops-default 1.1.0 (sha256 ")  # (decided under it: adopted)
+    assert state(ledger)[1] == before[1] + 9
+    recorded = {e["use_case"]: e for e in exported(ledger)[before[1] + 1:]}
     assert len(recorded) == 8 and all(e["type"] == "reclassified" and e["actor"] == "ari" and
                                       e["policy"]["version"] == "1.1.0" for e in recorded.values())
     assert {k: recorded["churn-dashboard"][k] for k in ("version", "from_tier", "to_tier")} == {
@@ -646,14 +660,17 @@ def test_reclassify_records_every_tier_decided_again_and_status_stops_flagging(s
     again = tiergate("reclassify", "--policy", policy_1_1, "--ledger", ledger, "--actor", "admin",
                      "--at", "2026-08-02T00:00:00Z")
     assert (again.stdout, again.stderr) == ("", "0 use cases changed tier under mlops-default 1.1.0\n")
-    assert state(ledger)[1] == before[1] + 8
+    assert state(ledger)[1] == before[1] + 9
     text = tiergate("status", "--ledger", ledger, "--policy", policy_1_1, "--at", "2026-08-01T00:00:00Z")
     assert "classified under" not in text.stdout
     history = tiergate("history", "churn-dashboard", "--ledger", ledger).stdout.splitlines()
-    assert history[-1].endswith("reclassified by ari: from_tier=scheduled, policy=mlops-default 1.1.0, "
-                                "to_tier=monitored")
+    assert history[-1].endswith("reclassified by ari: from_tier=scheduled, to_tier=monitored, "
+                                "policy=mlops-default 1.1.0, because=It runs regularly or as a live service, so "
+                                "people rely on it being available and repeatable (line 45)")
+    # with no policy named, status judges under the one the ledger holds in force: 1.1.0, adopted by reclassify
+    assert not any(r["stale"] for r in status(ledger, "2026-08-03T00:00:00Z"))
     # and back under 1.0.0, the flags return until reclassified again
-    back = status(ledger, "2026-08-03T00:00:00Z")
+    back = status(ledger, "2026-08-03T00:00:00Z", "--policy", POLICY)
     assert all(r["stale"] and r["classified_under"] == "mlops-default 1.1.0" for r in back)
 
 
@@ -740,7 +757,7 @@ def _comparable(report: dict) -> dict:
     text = re.sub(r"\((?:line|lines) \d+[^)]*\)", "(...)", text)
     out = json.loads(text)
     for violation in out["violations"]:
-        violation.pop("file"), violation.pop("line")
+        violation.pop("file"), violation.pop("line"), violation.pop("roster")
     out.pop("warnings")
     return out
 

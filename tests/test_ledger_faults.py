@@ -66,10 +66,10 @@ def policy():
 
 
 def seeded(path: Path, policy) -> Path:
-    """The example roster and churn-dashboard 1 (registered by bea)."""
+    """The example roster and churn-dashboard 1 (registered by bea), recorded under the policy as it adopts it."""
     with Ledger(path) as led:
         record(led, policy, None, roster_body(load_yaml(ROSTER.read_bytes(), str(ROSTER)).data, "admin",
-                                              "2026-01-01T00:00:00Z"))
+                                              "2026-01-01T00:00:00Z"), strict=True)
         register(led, policy, None, "churn-dashboard", "1", load_answers(USE_CASES / "churn-dashboard.yaml", policy),
                  "bea", "2026-01-02T00:00:00Z")
     return path
@@ -160,9 +160,10 @@ def test_eight_processes_creating_one_ledger_at_once(tmp_path):
     for proc in procs:
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
-    assert verified(path) == 8
-    assert [e["use_case"] for e in sorted((json.loads(line) for line in tiergate("export", "--ledger", path)
-                                          .stdout.splitlines()), key=lambda e: e["use_case"])] == names
+    assert verified(path) == 9  # and one adoption of the policy: decided under the write lock, so only once
+    events = [json.loads(line) for line in tiergate("export", "--ledger", path).stdout.splitlines()]
+    assert events[0]["type"] == "policy_adopted"
+    assert [e["use_case"] for e in sorted(events[1:], key=lambda e: e["use_case"])] == names
 
 
 # --- a writer killed in the middle of an import -----------------------------------------------------------
@@ -297,7 +298,7 @@ def test_a_path_with_uri_characters(tmp_path, policy):
     folder = tmp_path / "a?b#c%20d"
     folder.mkdir()
     path = seeded(folder / "ledger.db", policy)
-    assert verified(path) == 2
+    assert verified(path) == 3  # the adoption, the roster, the registration
     assert sorted(p.name for p in folder.iterdir())[0] == "ledger.db"
 
 

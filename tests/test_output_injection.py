@@ -155,7 +155,7 @@ def policy_test_runs(policy, p: str) -> list:
 def registries(policy, p: str) -> list:
     row = SimpleNamespace(use_case=p, version=p, owner=p, tier=p, stage=p, since=AT, next_stage=p, unmet=[p, p],
                           obligations=[(p, p, AT), (p, "ok", AT)], expiring_waivers=[(p, p)], problem=p, stale=True,
-                          classified_under=p, violations=2, attention=True)
+                          classified_under=p, violations=2, attention=True, off_workflow=p)
     row.to_dict = lambda: {**{k: v for k, v in vars(row).items() if k not in ("since", "obligations", "to_dict")},
                            "obligations": [[i, s, str(d)] for i, s, d in row.obligations]}
     return [Registry(poisoned_policy(policy, p), [row, replace_row(row, attention=False, problem="")])]
@@ -174,6 +174,16 @@ def histories(policy, p: str) -> list:
                {"seq": 2, "hash": "cd" * 32, "recorded_at": p, "at": p, "type": p, "use_case": p, "version": p,
                 "actor": p, "comment": p, p: [p, 1.5], "metrics": {p: p}}]
     return [History(p, p, entries)]
+
+
+def policy_logs(policy, p: str) -> list:
+    from datetime import datetime, timezone
+
+    from tiergate.app.results import PolicyLog
+    from tiergate.ledger.policyversions import Adoption
+
+    adoption = Adoption(1, datetime(2026, 1, 1, tzinfo=timezone.utc), p, p, p, p, p, p)
+    return [PolicyLog((adoption,), adoption)]
 
 
 def docs(policy, p: str) -> list:
@@ -209,7 +219,7 @@ def graphs(policy, p: str) -> list:
 
 
 BUILDERS = {"CheckResult": check_results, "Classified": classified, "DiffResult": diffs, "TestRun": policy_test_runs,
-            "Status": registries, "History": histories, "PolicyDoc": docs, "Table": tables,
+            "Status": registries, "History": histories, "PolicyLog": policy_logs, "PolicyDoc": docs, "Table": tables,
             "TierRequirements": tier_requirements, "WorkflowGraph": graphs}
 
 

@@ -120,6 +120,8 @@ CODES: dict[str, Code] = _registry(
     Code("W423", WARNING, EXIT_FINDING, "a role the policy does not declare"),
     Code("W424", WARNING, EXIT_FINDING, "a waiver for no requirement of the policy"),
     Code("W425", WARNING, EXIT_FINDING, "a person who is not in the roster"),
+    Code("W426", WARNING, EXIT_FINDING, "an event names a stage the workflow does not have"),
+    Code("W427", WARNING, EXIT_FINDING, "the version is off its workflow"),
     # E5xx: policy tests
     Code("E500", ERROR, EXIT_INPUT, "a policy test file cannot be used"),
     # E6xx and W6xx: the ledger
@@ -131,6 +133,10 @@ CODES: dict[str, Code] = _registry(
     Code("E630", ERROR, EXIT_INPUT, "the ledger decides who may do what"),
     Code("E631", ERROR, EXIT_INPUT, "the event's time is refused"),
     Code("W631", WARNING, EXIT_FINDING, "events were recorded out of time order"),
+    Code("E632", ERROR, EXIT_INPUT, "the ledger cannot answer for that time"),
+    Code("E640", ERROR, EXIT_INPUT, "a stored policy source does not match its hash"),
+    Code("E641", ERROR, EXIT_INPUT, "a policy version's source is missing"),
+    Code("E642", ERROR, EXIT_INPUT, "no policy version, or several, match"),
 )
 
 

@@ -89,9 +89,9 @@ def record(ledger: Ledger, policy: Policy, roster: Roster | None, event_type: st
     """Validate and append one lifecycle event (evidence, signoff, waiver, monitoring, review, retired)."""
     from tiergate.ledger.actions import record as append
 
-    event = body(event_type, use_case, version, actor=actor, at=at, **fields)
-    row = append(ledger, policy, roster, event, Location(event_type), strict=True)
-    return Recorded(row.seq, row.hash, event)
+    event, adopted = body(event_type, use_case, version, actor=actor, at=at, **fields), []
+    row = append(ledger, policy, roster, event, Location(event_type), strict=True, adopted=adopted)
+    return Recorded(row.seq, row.hash, event, _adoption(adopted))
 
 
 def register(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str, version: str, answers_path: str,
@@ -101,10 +101,10 @@ def register(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: st
     from tiergate.inputs.answers import load_answers
     from tiergate.ledger.actions import register as append
 
-    answers = load_answers(answers_path, policy)
+    answers, adopted = load_answers(answers_path, policy), []
     row, event = append(ledger, policy, roster, use_case, version, answers, actor, when(at), artifact, sha256,
-                        strict=True)
-    return Recorded(row.seq, row.hash, event)
+                        strict=True, adopted=adopted)
+    return Recorded(row.seq, row.hash, event, _adoption(adopted))
 
 
 def promote(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str, version: str, to: str, *,
@@ -112,13 +112,16 @@ def promote(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str
     """Judge the gate and write the transition in one locked step; raises `Blocked` (with the check) when unmet."""
     from tiergate.ledger.actions import promote as append
 
-    row, result = append(ledger, policy, roster, use_case, version, to, mode, actor, when(at), strict=True)
-    return Promoted(row.seq, row.hash, result)
+    adopted: list = []
+    row, result = append(ledger, policy, roster, use_case, version, to, mode, actor, when(at), strict=True,
+                         adopted=adopted)
+    return Promoted(row.seq, row.hash, result, _adoption(adopted))
 
 
 def import_events(ledger: Ledger, policy: Policy, roster: Roster | None, events_path: str,
                   answers_paths: Iterable[str] = (), *, allow_violations: bool = False) -> Imported:
-    """Import an events file whole or not at all, each event validated as if recorded one by one."""
+    """Import an events file whole or not at all, each event validated as if recorded one by one (under `policy`, and
+    after each `policy_adopted` event of the file under the policy it adopts)."""
     from tiergate.inputs.answers import load_answers
     from tiergate.inputs.events import read_events
     from tiergate.ledger.importing import import_file
@@ -140,6 +143,25 @@ def store_roster(ledger: Ledger, policy: Policy, path: str, *, actor: str, at: d
 
     data = read_roster(path)
     parse_roster(data, path)  # validated first
-    event = roster_body(load_yaml(data, path).data, actor, when(at))
-    row = append(ledger, policy, None, event, Location(path), strict=True)
+    event, adopted = roster_body(load_yaml(data, path).data, actor, when(at)), []
+    row = append(ledger, policy, None, event, Location(path), strict=True, adopted=adopted)
+    return Recorded(row.seq, row.hash, event, _adoption(adopted))
+
+
+def adopt(ledger: Ledger, policy: Policy, *, actor: str, at: datetime | None = None) -> Recorded | None:
+    """`tiergate policy adopt`: record that `policy` is in force from now (with its source and its questionnaire's,
+    when the ledger does not hold them yet); None when it is in force already."""
+    event = ledger.adoption(policy, actor, when(at))
+    if event is None:
+        return None
+    row = ledger.append_bodies([event], policy, None, Location("policy adopt"), strict=True)[0]
     return Recorded(row.seq, row.hash, event)
+
+
+def _adoption(rows: list):
+    """The adoption recorded before an event (its row and body), or None."""
+    if not rows:
+        return None
+    from tiergate.ledger.integrity import read_row
+
+    return Recorded(rows[0].seq, rows[0].hash, read_row(rows[0]))

@@ -72,19 +72,30 @@ class History:
 
 
 @dataclass(frozen=True)
+class PolicyLog:
+    """The adoptions of policy versions a ledger holds (ledger/policyversions.py Adoption), oldest first, and the
+    one in force now."""
+    adoptions: Sequence
+    in_force: Any = None
+
+
+@dataclass(frozen=True)
 class Recorded:
-    """An event written to the ledger: its sequence number, hash and body."""
+    """An event written to the ledger: its sequence number, hash and body; and the adoption of the policy it was
+    recorded under, when that policy was not in force (policyversions.py)."""
     seq: int
     hash: str
     body: dict
+    adopted: Any = None
 
 
 @dataclass(frozen=True)
 class Promoted:
-    """A transition written by `promote`, with the check that allowed it."""
+    """A transition written by `promote`, with the check that allowed it (and the policy's adoption, as Recorded)."""
     seq: int
     hash: str
     check: Any
+    adopted: Any = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,7 @@ class Reclassified:
     policy: Any
     decided: Sequence
     dry_run: bool = False
+    adopted: Any = None  # the policy's adoption (Recorded), when it was not in force
 
     @property
     def changes(self) -> list:

@@ -38,6 +38,7 @@ COMMANDS = {
     "history": ("ledger:history", "The timeline of a model in the ledger."),
     "reclassify": ("ledger:reclassify", "Classify every registered use case again under the current policy."),
     "roster": ("ledger:roster", "The roster stored in the ledger (import)."),
+    "policy": ("ledger:policy", "The policy versions the ledger holds (adopt, log, show)."),
     "audit": ("ledger:audit", "Verify the ledger's hash chain, or print its head."),
     "test": ("policytest", "Run a policy's YAML test cases (classification and gates), with coverage."),
 }

@@ -56,7 +56,8 @@ def command(policy_path, answers, events_path, ledger_path, use_case, roster_pat
     try:
         from tiergate.app.checking import check
 
-        policy = load_policy_or_exit(policy_path)
+        # (reading a ledger with no policy named: the one it holds in force judges)
+        policy = load_policy_or_exit(policy_path) if policy_path or not ledger_path else None
         result = check(policy, answers=answers, events=events_path, roster=roster_path, ledger=ledger_path,
                        use_case=use_case, version=version, to=to, mode=mode, at=at, replay=replay)
         emit(render(result, fmt), output)

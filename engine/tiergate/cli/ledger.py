@@ -93,11 +93,20 @@ def _metrics(pairs, metrics_file) -> dict:
     return metrics
 
 
+def _say_adopted(adopted) -> None:
+    """Tell that the command adopted its policy (recorded before its event: policy versions, docs/ledger.md)."""
+    if adopted is not None:
+        p = adopted.body["policy"]
+        click.echo(f"adopted policy {p['name']} {p['version']} (sha256 {p['sha256'][:12]}) as the policy in force "
+                   f"(#{adopted.seq}, {adopted.hash[:12]})", err=True)
+
+
 def _record(ctx: _Context, event_type: str, use_case: str, version: str, **fields) -> None:
     from tiergate.app.recording import record
 
     done = record(ctx.ledger, ctx.policy, ctx.roster, event_type, use_case, version, actor=ctx.actor, at=ctx.at,
                   **fields)
+    _say_adopted(done.adopted)
     click.echo(f"recorded {event_type} #{done.seq} for {use_case} {version} ({done.hash[:12]})")
 
 
@@ -115,6 +124,7 @@ def register(use_case, version, answers, artifact, sha256, ledger_path, policy_p
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
     done = do(ctx.ledger, ctx.policy, ctx.roster, use_case, version, answers, actor=ctx.actor, at=ctx.at,
               artifact=artifact, sha256=sha256)
+    _say_adopted(done.adopted)
     click.echo(f"registered {use_case} {version}: tier {done.body['tier']} under {ctx.policy.name} "
                f"{ctx.policy.version} (#{done.seq}, {done.hash[:12]})")
 
@@ -228,6 +238,7 @@ def promote(use_case, version, to, mode, fmt, ledger_path, policy_path, roster_p
         click.echo("tiergate: not promoted; nothing was written", err=True)
         sys.exit(EXIT_FINDING)
     emit(render(done.check, fmt))
+    _say_adopted(done.adopted)
     click.echo(f"promoted {use_case} {version} to {to} (#{done.seq}, {done.hash[:12]})", err=True)
 
 
@@ -282,7 +293,9 @@ def status(ledger_path, policy_path, roster_path, actor, at, tier, stage, owner,
     """The registry: every use case and version, its tier, stage, next gate, obligations and waivers."""
     from tiergate.app.registry import status as do
 
-    ctx = _Context(ledger_path, policy_path, roster_path, actor, at, create=False, readonly=True)
+    # (no policy named: the one the ledger holds in force then judges)
+    ctx = _Context(ledger_path, policy_path, roster_path, actor, at, create=False, readonly=True,
+                   need_policy=policy_path is not None)
     emit(render(do(ctx.ledger, ctx.policy, ctx.roster, ctx.at, tier=tier, stage=stage, owner=owner,
                    attention=attention), fmt), output)
 
@@ -319,6 +332,7 @@ def reclassify(dry_run, ledger_path, policy_path, roster_path, actor, at):
 
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at, create=False)
     done = do(ctx.ledger, ctx.policy, actor=ctx.actor, at=ctx.at, dry_run=dry_run)
+    _say_adopted(done.adopted)
     changes = done.changes
     for c in changes:
         click.echo(f"{c.use_case}: {c.old_tier} -> {c.new_tier}")
@@ -346,7 +360,64 @@ def roster_import(file, ledger_path, policy_path, roster_path, actor, at):
 
     ctx = _Context(ledger_path, policy_path, None, actor, at)
     done = store_roster(ctx.ledger, ctx.policy, file, actor=ctx.actor, at=ctx.at)
+    _say_adopted(done.adopted)
     click.echo(f"roster stored (#{done.seq}, {done.hash[:12]}); {len(done.body['people'])} people")
+
+
+@click.group("policy")
+def policy():
+    """The policy versions the ledger holds: adopt one, list them, print one's source."""
+
+
+@policy.command("adopt")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@ledger_options
+def policy_adopt(file, ledger_path, policy_path, roster_path, actor, at):
+    """Record that the policy in FILE is in force from now, storing its source (and its questionnaire's)."""
+    from tiergate.app.recording import adopt
+
+    ctx = _Context(ledger_path, file, None, actor, at)
+    done = adopt(ctx.ledger, ctx.policy, actor=ctx.actor, at=ctx.at)
+    p = ctx.policy
+    if done is None:
+        click.echo(f"policy {p.name} {p.version} (sha256 {p.sha256[:12]}) is in force already; nothing was recorded")
+        return
+    click.echo(f"adopted policy {p.name} {p.version} (sha256 {p.sha256[:12]}) as the policy in force "
+               f"(#{done.seq}, {done.hash[:12]})")
+
+
+@policy.command("log")
+@click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
+@format_choice(*formats("PolicyLog"))
+def policy_log(ledger_path, fmt):
+    """Every adoption of a policy version, oldest first, and which is in force."""
+    from tiergate.app.recording import open_ledger
+    from tiergate.app.registry import policy_log as log
+
+    try:
+        with open_ledger(ledger_path, create=False, readonly=True) as ledger:
+            emit(render(log(ledger), fmt))
+    except TiergateError as exc:
+        echo_diagnostics(exc.diagnostics, err=True)
+        sys.exit(EXIT_INPUT)
+
+
+@policy.command("show")
+@click.argument("sha256")
+@click.option("--questionnaire", is_flag=True, help="Print the questionnaire schema the version was adopted with.")
+@click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
+def policy_show(sha256, questionnaire, ledger_path):
+    """Print the source of the policy version whose SHA-256 starts with SHA256, exactly as it was adopted."""
+    from tiergate.app.recording import open_ledger
+    from tiergate.app.registry import policy_source
+
+    try:
+        with open_ledger(ledger_path, create=False, readonly=True) as ledger:
+            text = policy_source(ledger, sha256, questionnaire=questionnaire)
+    except TiergateError as exc:
+        echo_diagnostics(exc.diagnostics, err=True)
+        sys.exit(EXIT_INPUT)
+    click.echo(text, nl=not text.endswith("\n"))
 
 
 @click.group("audit")

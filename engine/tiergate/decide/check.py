@@ -14,6 +14,7 @@ from tiergate.decide.gates.obligations import evaluate_obligations
 from tiergate.decide.gates.plan import failing_statuses, plan_of
 from tiergate.language.policy import Policy, Requirement, Workflow
 from tiergate.inputs.answers import Answers
+from tiergate.decide.eras import Era, EraJudge, Timeline, may_move
 from tiergate.decide.workflow import APPLY, LatestMonitoring, VersionState
 
 
@@ -31,11 +32,17 @@ class Violation:
     line: int
     message: str
     unmet: tuple[Status, ...] = ()
+    #: the policy (name, version, sha256) and the roster (where it comes from) the transition was judged under:
+    #: those in force at its time (decide/eras.py)
+    policy: tuple[str, str, str] | None = None
+    roster: str | None = None
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "version": self.version, "at": format_time(self.at), "from": self.from_stage,
                 "to": self.to_stage, "mode": self.mode, "file": self.file, "line": self.line, "message": self.message,
-                "unmet": [s.to_dict() for s in self.unmet]}
+                "unmet": [s.to_dict() for s in self.unmet],
+                "policy": dict(zip(("name", "version", "sha256"), self.policy)) if self.policy else None,
+                "roster": self.roster}
 
 
 @dataclass(frozen=True)
@@ -105,8 +112,13 @@ def _spelled_as_in(roster: Roster, e: Event) -> Event:
 
 def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event], roster: Roster, *,
           version: str | None = None, to: str | None = None, mode: str | None = None,
-          at: datetime | None = None, replay: bool = False) -> CheckResult:
-    """May `version` of the use case enter `to` at `at`? With replay, also every past transition is judged."""
+          at: datetime | None = None, replay: bool = False, eras: Sequence[Era] | None = None) -> CheckResult:
+    """May `version` of the use case enter `to` at `at`? With replay, also every past transition is judged: under
+    `policy` and `roster`, or, given `eras`, under the policy and the roster in force at its time (decide/eras.py).
+
+    An event naming a stage the workflow does not have (recorded under another policy) is kept and reported once
+    (W426); a version at such a stage is off its workflow (W427) and may move to any stage of it whose gate it
+    meets (eras.may_move)."""
     classification = classify(policy, answers)
     tier = policy.tier(classification.tier)
     workflow = policy.workflow_of(tier)
@@ -124,6 +136,9 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     gates, edges, forbid_blocks = ctx.plan.blocking, workflow.edge_set, ctx.forbid_blocks
     errors: list[Diagnostic] = []
     unknown_people: set[str] = set()
+    unknown_stages: set[str] = set()
+    timeline = Timeline(eras) if replay and eras else None
+    judges: dict[int, EraJudge] = {}
     states: dict[str, VersionState] = {}
     registered: list[str] = []  # versions registered by `at`, in order
     violations: list[Violation] = []
@@ -154,7 +169,8 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
             continue
         if kind == "signoff":
             if data["gate"] not in stages or data["role"] not in roles or e.actor not in people:
-                _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
+                _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, unknown_stages, policy,
+                             warnings)
             if e.at <= at:  # as workflow.APPLY would
                 key, signoffs = (data["gate"], data["role"]), state.signoffs
                 signoffs[key] = signoffs.get(key, ()) + (e,)
@@ -162,10 +178,18 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
         if kind == "transition":
             to_stage = data["to"]
             if to_stage not in stages:
-                _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
+                _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, unknown_stages, policy,
+                             warnings)
             if e.at <= at:
-                if replay and not errors:  # judged with what was known then; looked at closely when not passed
-                    gate = gates.get(to_stage)
+                era = timeline.at(e.at) if timeline is not None else None
+                if era is not None and (era.policy is not policy or era.roster is not roster):
+                    if not errors:  # under the policy and the roster in force then
+                        judge = judges.get(id(era))
+                        if judge is None:
+                            judge = judges[id(era)] = EraJudge(era, answers)
+                        _judge_in_era(judge, state, e, violations)
+                elif replay and not errors and to_stage in stages:  # judged with what was known then; looked at
+                    gate = gates.get(to_stage)  # closely when not passed
                     unmet = gate(state, data.get("mode"), ctx, e.at) if gate is not None else ()
                     if unmet or forbid_blocks or state.retired is not None or (state.stage, to_stage) not in edges:
                         _judge_transition(ctx, workflow, state, e, unmet, violations)
@@ -181,7 +205,8 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
             role = data.get("role")
             if (role is not None and role not in roles) or e.actor not in people or \
                     (kind == "waiver" and data["requirement"] not in ids):
-                _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, policy, errors, warnings)
+                _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, unknown_stages, policy,
+                             warnings)
         if e.at <= at:
             APPLY[kind](state, e)
     if version is None:
@@ -206,13 +231,15 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     requirements: tuple[Status, ...] = ()
     allowed = None
     transition_ok = True
+    if state.stage not in stages:
+        warnings = [*warnings, _off_workflow(state, workflow, log_events)]
     if to is not None:
         requirements = tuple(evaluate_gate(ctx, state, to, mode, at))
-        transition_ok = (state.stage, to) in workflow.edge_set and state.retired is None
+        transition_ok = may_move(workflow, state.stage, to) and state.retired is None
         allowed = transition_ok and not any(s.failing for s in requirements)
     obligations = tuple(evaluate_obligations(ctx, state, at))
     standing: tuple[Status, ...] = ()
-    if state.last_transition is not None:
+    if state.last_transition is not None and state.stage in stages:
         stage_mode = state.last_transition.data.get("mode")
         standing = tuple(evaluate_gate(ctx, state, state.stage, stage_mode, at, explain=False))
         if any(s.failing for s in standing):
@@ -234,12 +261,13 @@ def _result(use_case, version, tier, policy, at, stage, target, mode, allowed, t
     return result
 
 
-def _violation(kind, version, at, from_stage, to_stage, mode, file, line, message, unmet) -> Violation:
+def _violation(kind, version, at, from_stage, to_stage, mode, file, line, message, unmet, policy,
+               roster) -> Violation:
     """Violation(...), made as `_result` makes a CheckResult (a replay finds thousands)."""
     violation = _new(Violation)
     _set(violation, "__dict__", {
         "kind": kind, "version": version, "at": at, "from_stage": from_stage, "to_stage": to_stage, "mode": mode,
-        "file": file, "line": line, "message": message, "unmet": unmet})
+        "file": file, "line": line, "message": message, "unmet": unmet, "policy": policy, "roster": roster})
     return violation
 
 
@@ -275,15 +303,18 @@ def recorded_out_of_order(events: Sequence[Event], use_case: str) -> Diagnostic 
 
 
 def _check_event(e: Event, kind: str, data: dict, workflow, stages: frozenset, roles: frozenset, roster: Roster,
-                 unknown_people: set, policy: Policy, errors: list, warnings: list) -> None:
-    """Problems of one event of a registered version: errors for unknown stages, warnings for the rest."""
+                 unknown_people: set, unknown_stages: set, policy: Policy, warnings: list) -> None:
+    """Warnings about one event of a registered version: a stage, role, requirement or person the policy or the
+    roster does not know (each stage and person once)."""
     if kind == "transition" or kind == "signoff":
         stage = data["to"] if kind == "transition" else data["gate"]
-        if stage not in stages:
-            what = "transition to" if kind == "transition" else "sign-off for"
-            errors.append(Diagnostic("E421", f"{what} stage `{stage}`, which is not a stage of workflow "
-                                     f"`{workflow.name}`", e.location,
-                                     hint=did_you_mean(stage, workflow.stages, "stages")))
+        if stage not in stages and stage not in unknown_stages:
+            unknown_stages.add(stage)
+            what = "a transition to" if kind == "transition" else "a sign-off for"
+            warnings.append(Diagnostic(
+                "W426", f"{what} stage `{stage}`, which workflow `{workflow.name}` does not have: kept as history "
+                f"(recorded under another policy, or another tier), it counts for no gate of `{workflow.name}`",
+                e.location, WARNING, hint=did_you_mean(stage, workflow.stages, "stages")))
     if kind in ("signoff", "waiver", "review"):
         role = data.get("role")
         if role is not None and role not in roles:
@@ -299,21 +330,49 @@ def _check_event(e: Event, kind: str, data: dict, workflow, stages: frozenset, r
                                        e.location, WARNING, hint=f"add {e.actor} with their roles to {roster.file}"))
 
 
+def _off_workflow(state: VersionState, workflow: Workflow, events: Sequence[Event]) -> Diagnostic:
+    """W427: the version stands at a stage its workflow does not have (its policy, or its tier, changed)."""
+    where = state.last_transition.location if state.last_transition is not None else _where(events, state.use_case)
+    return Diagnostic("W427", f"version {state.version} of {state.use_case} is at stage `{state.stage}`, which "
+                      f"workflow `{workflow.name}` does not have: it is off its workflow", where, WARNING,
+                      hint=f"promote it to a stage of `{workflow.name}` ({', '.join(workflow.stages)}); the gate of "
+                           "the stage it enters decides")
+
+
+def _judge_in_era(judge: EraJudge, state: VersionState, e: Event, out: list[Violation]) -> None:
+    """Judge transition `e` under the policy and the roster in force at its time (`judge`'s era): its gate there,
+    and its move along that policy's workflow for the use case (from its start, when the version had not moved)."""
+    to, workflow = e.data["to"], judge.workflow
+    if to not in workflow.stage_set:
+        return  # (a stage of no workflow in force then: W426 said so when it is not the current workflow's either)
+    moved = state.last_transition is not None
+    current = state.stage
+    if not moved:
+        state.stage = workflow.start
+    gate = judge.gates.get(to)
+    unmet = gate(state, e.data.get("mode"), judge.ctx, e.at) if gate is not None else ()
+    if unmet or judge.ctx.forbid_blocks or state.retired is not None or not may_move(workflow, state.stage, to):
+        _judge_transition(judge.ctx, workflow, state, e, unmet, out)
+    state.stage = current
+
+
 def _judge_transition(ctx: Context, workflow: Workflow, state: VersionState, e: Event, unmet: list[Requirement],
                       out: list[Violation]) -> None:
     """Add to `out` what was wrong with transition `e`, judged with what was known then: `unmet` are the blocking
     requirements of its gate that were neither met nor waived (plan.unmet_requirements)."""
     data = e.data
     to, mode = data["to"], data.get("mode")
+    under = ((ctx.policy.name, ctx.policy.version, ctx.policy.sha256), ctx.roster.file)
     if state.retired is not None:
         out.append(_violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line,
-                              f"transition to {to} after the version was retired", ()))
-    elif (state.stage, to) not in workflow.edge_set:
+                              f"transition to {to} after the version was retired", (), *under))
+    elif not may_move(workflow, state.stage, to):
         nexts = ", ".join(workflow.successors(state.stage)) or "none"
         message = f"{state.stage} -> {to} is not an edge of the workflow (from {state.stage}: {nexts})"
-        out.append(_violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line, message, ()))
+        out.append(_violation("transition", state.version, e.at, state.stage, to, mode, e.file, e.line, message, (),
+                              *under))
     if unmet or ctx.forbid_blocks:
         statuses = failing_statuses(ctx, state, unmet, mode, e.at)
         ids = ", ".join([s.requirement.id for s in statuses])
         out.append(_violation("gate", state.version, e.at, state.stage, to, mode, e.file, e.line,
-                              f"entered {to} while its gate was not met: {ids}", statuses))
+                              f"entered {to} while its gate was not met: {ids}", statuses, *under))

@@ -24,7 +24,15 @@ def _classified(policy: Policy, answers: Answers) -> dict:
     from tiergate.decide.classify import classify
 
     c = classify(policy, answers)
-    return {"tier": c.tier, "policy": policy.identity()}
+    return {"tier": c.tier, "policy": policy.identity(), "because": because(c)}
+
+
+def because(classification) -> str:
+    """Why a use case has its tier, in the policy's words: the reason of the rule that set it (with its line)."""
+    rule = classification.deciding
+    if rule is None:
+        return f"no rule held: the policy's floor ({classification.tier})"
+    return f"{rule.because or 'a rule held'} (line {rule.line})"
 
 
 def _validated(body: dict, where: Location) -> dict:
@@ -35,7 +43,8 @@ def _validated(body: dict, where: Location) -> dict:
 
 
 def register(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str, version: str, answers: Answers,
-             actor: str, at: str, artifact: str | None = None, sha256: str | None = None, strict: bool = False):
+             actor: str, at: str, artifact: str | None = None, sha256: str | None = None, strict: bool = False,
+             adopted: list | None = None):
     if answers.use_case != use_case:
         raise refuse(f"the answers file describes `{answers.use_case}`, not `{use_case}`",
                      where=Location(answers.file))
@@ -47,16 +56,16 @@ def register(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: st
     body.update(_classified(policy, answers))
     body["answers"] = answers.to_dict()
     _validated(body, Location("register"))
-    return ledger.append_bodies([body], policy, roster, Location("register"), strict=strict)[0], body
+    return ledger.append_bodies([body], policy, roster, Location("register"), strict=strict, adopted=adopted)[0], body
 
 
 def record(ledger: Ledger, policy: Policy, roster: Roster | None, body: dict, where: Location | None = None,
-           strict: bool = False):
+           strict: bool = False, adopted: list | None = None):
     """Validate and append one event. `strict` (how the application layer records what a person does now): only
     what the ledger holds decides, and the time is the ledger's (see Validator._authorised)."""
     where = where or Location(body["type"])
     _validated(body, where)
-    return ledger.append_bodies([body], policy, roster, where, strict=strict)[0]
+    return ledger.append_bodies([body], policy, roster, where, strict=strict, adopted=adopted)[0]
 
 
 class Blocked(Exception):
@@ -68,7 +77,7 @@ class Blocked(Exception):
 
 
 def promote(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str, version: str, to: str,
-            mode: str | None, actor: str, at: str, strict: bool = False):
+            mode: str | None, actor: str, at: str, strict: bool = False, adopted: list | None = None):
     """Evaluate the gate and write the transition in one locked step: only when it is allowed. `strict` (the
     application layer): only the stored roster and the version's policy decide, and the transition records both
     (`policy_sha256`, `roster_seq`)."""
@@ -98,7 +107,8 @@ def promote(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str
             body["policy_sha256"] = policy.sha256
             body["roster_seq"] = validator.roster_seq
 
-    rows = ledger.append_bodies([body], policy, roster, Location("promote"), decide=decide, strict=strict)
+    rows = ledger.append_bodies([body], policy, roster, Location("promote"), decide=decide, strict=strict,
+                                adopted=adopted)
     return rows[0], outcome["result"]
 
 
@@ -135,7 +145,7 @@ def classified_under_another(identity: dict, policy: Policy) -> bool:
 
 
 def reclassify(ledger: Ledger, policy: Policy, actor: str, at: str, dry_run: bool = False,
-               strict: bool = False) -> list[Reclassification]:
+               strict: bool = False, adopted: list | None = None) -> list[Reclassification]:
     """Classify every registered use case again under `policy`; record a `reclassified` event for each whose tier
     changed, and for each whose tier stays but was decided under another policy version (so that `status` no
     longer flags it: the record says it was decided again). Returns what was (or would be) recorded."""
@@ -152,14 +162,15 @@ def reclassify(ledger: Ledger, policy: Policy, actor: str, at: str, dry_run: boo
                                             "policy": body.get("policy") or current.get("policy")}
     decided, bodies = [], []
     for use_case, reg in sorted(latest.items()):
-        new_tier = classify(policy, answers_of(reg)).tier
+        classification = classify(policy, answers_of(reg))
+        new_tier = classification.tier
         if new_tier != reg["current_tier"] or classified_under_another(reg.get("policy") or {}, policy):
             decided.append(Reclassification(use_case, reg["current_tier"], new_tier, reg.get("policy") or {}))
             bodies.append({"at": at, "type": RECLASSIFIED, "use_case": use_case, "version": reg["version"],
                            "actor": actor, "from_tier": reg["current_tier"], "to_tier": new_tier,
-                           "policy": policy.identity()})
+                           "policy": policy.identity(), "because": because(classification)})
     if bodies and not dry_run:
-        ledger.append_bodies(bodies, policy, None, Location("reclassify"), strict=strict)
+        ledger.append_bodies(bodies, policy, None, Location("reclassify"), strict=strict, adopted=adopted)
     return decided
 
 

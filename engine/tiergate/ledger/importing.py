@@ -22,6 +22,8 @@ from tiergate.language.gcpause import paused_gc
 from tiergate.language.policy import Policy
 from tiergate.inputs.answers import Answers
 from tiergate.ledger.actions import _classified, answers_of
+from tiergate.ledger.chain import canonical
+from tiergate.ledger.policyversions import ADOPTED, body_problems
 from tiergate.ledger.service import (
     NOBODY,
     RECLASSIFIED,
@@ -49,7 +51,7 @@ _COMMON_TEXT = ("at", "type", "use_case", "version", "actor")
 
 
 def _ledger_record_problems(record: dict, file: str, line: int) -> list[Diagnostic]:
-    """Schema checks of the records only a ledger holds: `roster` and `reclassified`."""
+    """Schema checks of the records only a ledger holds: `roster`, `reclassified` and `policy_adopted`."""
     from tiergate.inputs.events import _TIME, parse_time, roster_from_document
     from tiergate.inputs.yamlsource import YamlDocument
 
@@ -61,6 +63,8 @@ def _ledger_record_problems(record: dict, file: str, line: int) -> list[Diagnost
     if not _TIME.match(record["at"]) or parse_time(record["at"]) is None:
         return [Diagnostic("E400", f"event {kind} $.at is {json.dumps(record['at'])}, not an RFC 3339 time with an "
                            "offset", where, hint="write times like 2026-03-01T09:30:00Z or 2026-03-01T09:30:00+01:00")]
+    if kind == ADOPTED:
+        return body_problems(record, where)
     if kind == ROSTER:
         if (record["use_case"], record["version"]) != (NOBODY, NOBODY):
             return [Diagnostic("E400", f"a roster event belongs to no use case: its use_case and version are "
@@ -93,7 +97,7 @@ def check_records(records: list[tuple[Any, int]], file: str, yaml: bool = True) 
             slow = True
             continue
         kind = record.get("type")
-        if kind in (ROSTER, RECLASSIFIED):
+        if kind in (ROSTER, RECLASSIFIED, ADOPTED):
             problems.extend(_ledger_record_problems(record, file, line))
             at = parse_time(record.get("at"))
             out.append((record, line, at.timestamp() if at is not None else 0.0))
@@ -140,8 +144,6 @@ class _Classifier:
 
 
 def canonical_or_none(value) -> str | None:
-    from tiergate.ledger.chain import canonical
-
     try:
         return canonical(value)
     except (TypeError, ValueError):  # e.g. a date YAML read from an answer
@@ -185,8 +187,6 @@ def prepare(records: list[tuple[Any, int]], file: str, answers: dict[str, Answer
             classifier: _Classifier, yaml: bool = True) -> list[tuple[tuple, int, dict]]:
     """(row, line, body) of each record, the row as the store appends it; every problem raised at once
     (`yaml`: see check_records)."""
-    from tiergate.ledger.chain import canonical
-
     out, problems, not_json = [], [], None
     for body, line, instant in check_records(records, file, yaml):  # schema and times, with the file's line numbers
         if body.get("type") == "registered" and "tier" not in body:
@@ -223,7 +223,9 @@ def prepare(records: list[tuple[Any, int]], file: str, answers: dict[str, Answer
 def _store(ledger: Ledger, policy: Policy, roster: Roster | None, runs: Iterable[list[tuple[tuple, int, dict | None]]],
            file: str, admitted: list[Diagnostic] | None) -> Imported:
     """Validate, chain and store prepared runs in one transaction; refused events are all reported, and nothing is
-    written."""
+    written. The events of the file are validated under `policy`, then under each policy the file adopts (its
+    `policy_adopted` events) from that event on. (An import adopts nothing itself: a ledger exported and imported
+    again ends at the same head.)"""
 
     def validated() -> Iterator[list[tuple]]:
         # (runs inside the store's transaction, so what the validator reads of the ledger stays true)

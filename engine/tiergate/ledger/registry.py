@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Sequence
 
+from tiergate.decide.eras import Era
 from tiergate.errors import TiergateError
 from tiergate.inputs.events import Roster, format_time, parse_time
 from tiergate.language.gcpause import paused_gc
@@ -32,11 +34,13 @@ class StatusRow:
     retired: bool = False
     violations: int = 0
     problem: str | None = None  # why this version could not be judged under the current policy
+    #: the workflow the version's stage is not a stage of (its policy, or its tier, changed); None when it is on it
+    off_workflow: str | None = None
 
     @property
     def attention(self) -> bool:
         return self.stale or self.violations > 0 or bool(self.expiring_waivers) or self.problem is not None or \
-            any(status != "ok" for _, status, _ in self.obligations)
+            self.off_workflow is not None or any(status != "ok" for _, status, _ in self.obligations)
 
     def to_dict(self) -> dict:
         return {"use_case": self.use_case, "version": self.version, "owner": self.owner, "tier": self.tier,
@@ -45,16 +49,19 @@ class StatusRow:
                 "obligations": [{"id": i, "status": s, "next_due": format_time(d)} for i, s, d in self.obligations],
                 "expiring_waivers": [{"requirement": r, "expires": e} for r, e in self.expiring_waivers],
                 "classified_under": self.classified_under, "stale": self.stale, "problem": self.problem,
-                "attention": self.attention}
+                "off_workflow": self.off_workflow, "attention": self.attention}
 
 
-def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) -> list[StatusRow]:
-    """One row per use case version registered by `at`, judged at `at` under `policy`."""
+def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime,
+           eras: Sequence[Era] | None = None) -> list[StatusRow]:
+    """One row per use case version registered by `at`, judged at `at` under `policy`; past transitions under the
+    policy and roster of their era, given `eras` (decide/eras.py)."""
     with paused_gc():  # (where the process allows it: see service.py)
-        return _status(ledger, policy, roster, at)
+        return _status(ledger, policy, roster, at, eras)
 
 
-def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime) -> list[StatusRow]:
+def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime,
+            eras: Sequence[Era] | None) -> list[StatusRow]:
     from tiergate.ledger import parallel
 
     people = roster or ledger.roster() or Roster({}, "no roster")
@@ -63,17 +70,17 @@ def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime)
         use_cases = [u for u in ledger.store.use_cases() if u != NOBODY]
         if len(use_cases) >= PARALLEL_FROM:  # several ranges per process, for an even load
             parts = parallel.on_every_core(_judge_range, parallel.ranges(use_cases, workers * 4),
-                                           (ledger.url, policy, people, at), workers)
+                                           (ledger.url, policy, people, at, eras), workers)
             return [row for part in parts for row in part]
-    return _judge(ledger.store, policy, people, at)
+    return _judge(ledger.store, policy, people, at, eras)
 
 
 #: use cases from which status judges them on every core: below, starting the workers costs more than it saves
 PARALLEL_FROM = 1_000
 
 
-def _judge(store, policy: Policy, people: Roster, at: datetime, first: str | None = None,
-           last: str | None = None) -> list[StatusRow]:
+def _judge(store, policy: Policy, people: Roster, at: datetime, eras: Sequence[Era] | None,
+           first: str | None = None, last: str | None = None) -> list[StatusRow]:
     from itertools import groupby
     from operator import itemgetter
 
@@ -86,23 +93,24 @@ def _judge(store, policy: Policy, people: Roster, at: datetime, first: str | Non
             continue
         stored = [(r.seq, r.body) for r in store.rows(use_case)] if use_case in whole else \
             sorted((seq, body) for _, seq, body in group)
-        rows.extend(_use_case_rows(policy, people, at, use_case, stored))
+        rows.extend(_use_case_rows(policy, people, at, use_case, stored, eras))
     return rows
 
 
-def _judge_range(bounds: tuple[str, str], url: str, policy: Policy, people: Roster, at: datetime) -> list[StatusRow]:
+def _judge_range(bounds: tuple[str, str], url: str, policy: Policy, people: Roster, at: datetime,
+                 eras: Sequence[Era] | None) -> list[StatusRow]:
     from tiergate.ledger.store.base import open_store
 
     store = open_store(url, create=False, readonly=True)  # a connection of its own, never the parent's
     try:
         with paused_gc():
-            return _judge(store, policy, people, at, *bounds)
+            return _judge(store, policy, people, at, eras, *bounds)
     finally:
         store.close()
 
 
 def _use_case_rows(policy: Policy, people: Roster, at: datetime, use_case: str,
-                   stored: list[tuple[int, str]]) -> list[StatusRow]:
+                   stored: list[tuple[int, str]], eras: Sequence[Era] | None = None) -> list[StatusRow]:
     from tiergate.inputs.events import EVENT_TYPES
 
     lifecycle = set(EVENT_TYPES)
@@ -128,7 +136,7 @@ def _use_case_rows(policy: Policy, people: Roster, at: datetime, use_case: str,
     for reg in registrations:
         answers = answers_of(reg)
         try:
-            rows.append(_row(policy, people, at, use_case, reg, answers, log, tier_now, identity))
+            rows.append(_row(policy, people, at, use_case, reg, answers, log, tier_now, identity, eras))
         except TiergateError as exc:  # one version that cannot be judged must not hide all the others
             rows.append(StatusRow(use_case, reg["version"], answers.owner, tier_now or "?", "?", None, None,
                                   classified_under=f"{identity.get('name', '?')} {identity.get('version', '?')}",
@@ -136,7 +144,7 @@ def _use_case_rows(policy: Policy, people: Roster, at: datetime, use_case: str,
     return rows
 
 
-def _row(policy, people, at, use_case, reg, answers, events, tier_now, identity) -> StatusRow:
+def _row(policy, people, at, use_case, reg, answers, events, tier_now, identity, eras=None) -> StatusRow:
     """The status of one registered version (raises TiergateError when it cannot be judged)."""
     from tiergate.decide.check import check
     from tiergate.decide.classify import classify
@@ -147,8 +155,11 @@ def _row(policy, people, at, use_case, reg, answers, events, tier_now, identity)
     workflow = policy.workflow_of(classify(policy, answers).tier)
     stage = next((e.data["to"] for e in reversed(mine) if e.type == "transition"), workflow.start)
     guess = _next_stage(workflow, stage)
-    result = check(policy, answers, events, people, version=reg["version"], at=at, replay=True, to=guess)
-    next_stage = _next_stage(policy.workflow_of(result.tier), result.stage)
+    result = check(policy, answers, events, people, version=reg["version"], at=at, replay=True, to=guess, eras=eras)
+    workflow = policy.workflow_of(result.tier)
+    off_workflow = workflow.name if result.stage not in workflow.stage_set else None
+    # off its workflow, the version may enter any stage of it whose gate it meets: the start is named as the next
+    next_stage = _next_stage(workflow, result.stage) if off_workflow is None else workflow.start
     gate = result
     if next_stage != guess:  # not as foreseen: judge the right gate
         gate = check(policy, answers, events, people, version=reg["version"], at=at, to=next_stage)
@@ -173,7 +184,8 @@ def _row(policy, people, at, use_case, reg, answers, events, tier_now, identity)
         [(o.id, o.status, o.next_due) for o in result.obligations], expiring,
         f"{identity.get('name', '?')} {identity.get('version', '?')}",
         stale=classified_under_another(identity, policy),
-        retired=state_retired, violations=len([v for v in result.violations if v.version == reg["version"]]))
+        retired=state_retired, violations=len([v for v in result.violations if v.version == reg["version"]]),
+        off_workflow=None if state_retired else off_workflow)
 
 
 def _next_stage(workflow, stage: str) -> str | None:

@@ -34,12 +34,13 @@ from tiergate.inputs.events import (
 from tiergate.language.policy import Policy
 from tiergate.ledger.chain import GENESIS, canonical, chained
 from tiergate.ledger.integrity import read_body, read_row, unreadable
+from tiergate.ledger.policyversions import ADOPTED, PolicyVersions, adoption_body, body_problems, missing_source
 from tiergate.ledger.standing import index_rows, instant_of, rebuild, slot_of
 from tiergate.ledger.store.base import Row, Store, open_store, split_url
 from tiergate.ledger.verify import Verification
 
 ROSTER, RECLASSIFIED = "roster", "reclassified"
-NOBODY = "-"  # use_case and version of events that belong to no model (roster imports)
+NOBODY = "-"  # use_case and version of events that belong to no model (roster imports, policy adoptions)
 #: the types of event that change what the validator knows of a use case (see Validator._case)
 MILESTONES = ("registered", RECLASSIFIED, "retired")
 
@@ -135,6 +136,8 @@ class Validator:
     def __init__(self, policy: Policy, roster: Roster | None, store: Store | None = None,
                  preload: bool = False, allow_violations: bool = False, strict: bool = False):
         self.policy = policy
+        #: SHA-256 -> text of the policy and questionnaire sources the ledger holds (read on first need: `_held`)
+        self.held: dict[str, str] | None = None
         #: a recording command (not an import): only what the ledger holds decides (see `authorise`)
         self.strict = strict
         self.allow_violations = allow_violations
@@ -206,6 +209,8 @@ class Validator:
         """Take an event that is now recorded into account (`text`: its canonical JSON, what `check` returned)."""
         if body["type"] == ROSTER:
             self.roster = roster_from_body(body)
+        elif body["type"] == ADOPTED:
+            self._adopt(body)
         self._learn(body, self._case(body["use_case"]), text or canonical(body))
 
     def _learn(self, body: dict, case: _UseCase, text: str, stored: bool = False) -> None:
@@ -249,6 +254,9 @@ class Validator:
         if self._recorded(use_case, version, text):
             raise refuse("this exact event is already in the ledger", where=where)
         if kind == ROSTER:
+            return text
+        if kind == ADOPTED:
+            self._adopted(body, where)
             return text
         if kind == "registered":
             if version in case.versions:
@@ -349,6 +357,34 @@ class Validator:
                 raise refuse(f"the justification {body.get('justification', '')!r} says too little: a waiver needs "
                              f"at least {JUSTIFICATION_MIN} characters and two words of why", where=where,
                              hint="say why the requirement cannot be met in time, and what stands in for it")
+
+    def _adopted(self, body: dict, where: Location) -> None:
+        """A `policy_adopted` event: well formed, each source matching its SHA-256 (E640), and each version it
+        names held by it or by an event before it (E641)."""
+        problems = body_problems(body, where)
+        if problems:
+            raise TiergateError(problems)
+        missing = missing_source(body, self._held(), where)
+        if missing is not None:
+            raise TiergateError(missing)
+
+    def _held(self) -> dict[str, str]:
+        if self.held is None:
+            self.held = dict(PolicyVersions(self.store).sources) if self.store is not None else {}
+        return self.held
+
+    def _adopt(self, body: dict) -> None:
+        """A policy adopted: its sources are held from now on. In an imported history (not `strict`), the events
+        after it are validated under it, as they were recorded (its questionnaire's source is stored with it)."""
+        self._held().update(body.get("sources") or {})
+        identity, questionnaire = body["policy"], body["questionnaire"]
+        if self.strict or (identity["sha256"], questionnaire["sha256"]) == \
+                (self.policy.sha256, self.policy.questionnaire_sha256):
+            return
+        from tiergate.ledger.policyversions import compiled
+
+        self.policy = compiled(identity["sha256"], questionnaire["sha256"], self._held(), str(body.get("file", "")))
+        self.tiers = {t.name: t for t in self.policy.tiers}
 
     def _waivers(self, use_case: str) -> dict:
         """The waivers recorded for the use case's versions (read from the store on first need)."""
@@ -528,18 +564,27 @@ class Ledger:
 
     # --- writing ------------------------------------------------------------------------------
     def append_bodies(self, bodies: list[dict], policy: Policy, roster: Roster | None, where: Location,
-                      decide=None, strict: bool = False) -> list[Row]:
+                      decide=None, strict: bool = False, adopted: list[Row] | None = None) -> list[Row]:
         """Validate and append events as one atomic step (all or nothing).
 
         `decide(ledger, validator)` runs after the write lock is taken and before anything is written: it may raise
         to refuse the whole append (how `promote` decides and writes as one step), and may add fields to the bodies.
         `strict`: a recording command, where only what the ledger holds decides (Validator._authorised), which may
-        write the actor as the roster spells it."""
+        write the actor as the roster spells it.
 
+        `strict` also adopts the policy: when it is not the one in force at the first body's time, its adoption is
+        recorded first, by the same person at the same time (policyversions.py), and its row added to `adopted`. Returns
+        the rows of `bodies`."""
+        given = len(bodies)
+        bodies = list(bodies)
         rows = [stored_row(b, canonical(b)) for b in bodies]
 
         def check() -> None:
             validator = self.validator(policy, roster, strict=strict)
+            adoption = self.adoption(policy, bodies[0]["actor"], bodies[0]["at"]) \
+                if strict and bodies[0]["type"] != ADOPTED else None
+            if adoption is not None:
+                bodies.insert(0, adoption)
             for body in bodies:
                 validator.learn(body, validator.check(body, where))
             if decide is not None:
@@ -548,7 +593,23 @@ class Ledger:
 
         written: list[Row] = []
         self._write([rows], check, written)
-        return written
+        if adopted is not None:
+            adopted.extend(written[:len(written) - given])
+        return written[len(written) - given:]
+
+    def adoption(self, policy: Policy, actor: str, at: str) -> dict | None:
+        """The `policy_adopted` event to record before an event at `at` recorded under `policy`, when another
+        policy (or none) is in force then; else None."""
+        versions = PolicyVersions(self.store)
+        current = versions.in_force(parse_time(at))
+        if current is not None and (current.sha256, current.questionnaire_sha256) == \
+                (policy.sha256, policy.questionnaire_sha256):
+            return None
+        return adoption_body(policy, actor, at, versions.sources)
+
+    def policy_versions(self) -> PolicyVersions:
+        """The policy versions the ledger holds (its adoptions and their sources)."""
+        return PolicyVersions(self.store)
 
     def append_runs(self, runs: Iterable[list[tuple]]) -> tuple[int, str]:
         """Append runs of rows (as `stored_row` makes them) as one transaction, each run written before the next is
@@ -598,5 +659,6 @@ def now() -> datetime:
 
 def validate_records(records: list[tuple[Any, int]], file: str) -> EventLog:
     """Lifecycle records -> events (schema, times); roster/reclassified records are passed over here."""
-    lifecycle = [(r, line) for r, line in records if not (isinstance(r, dict) and r.get("type") in (ROSTER, RECLASSIFIED))]
+    lifecycle = [(r, line) for r, line in records
+                 if not (isinstance(r, dict) and r.get("type") in (ROSTER, RECLASSIFIED, ADOPTED))]
     return events_from_records(lifecycle, file)

@@ -75,6 +75,7 @@ def _verify(store: Store, expected_head: str | None) -> Verification:
         index.append(_read_index(store))
         whole["typed"] = next(iter(store.mistyped()), None)
         whole["damage"] = store.check_integrity()
+        whole["policies"] = _policy_problem(store)
 
     if workers > 1 and total >= VERIFY_PARALLEL_FROM:
         step = -(-(high - low + 1) // (workers * 2))
@@ -118,10 +119,39 @@ def _verify(store: Store, expected_head: str | None) -> Verification:
         return Verification(count, previous, f"the database finds itself damaged: {what}{more}"
                             + (f"; event {seq} is hidden from the commands that read a use case's events"
                                if seq is not None else ""), seq)
+    if whole["policies"] is not None:
+        problem, seq = whole["policies"]
+        return Verification(count, previous, problem, seq)
     problem, seq = _standing_problem(store, index[0] if index else _read_index(store), own_slots, latest)
     if problem is not None:
         return Verification(count, previous, f"{INDEX_PROBLEM}: {problem}", seq)
     return Verification(count, previous)
+
+
+def _policy_problem(store: Store) -> tuple[str, int] | None:
+    """(problem, seq) of the first policy adoption whose stored source does not match its SHA-256 (E640), or that
+    names a version whose source neither it nor an adoption before it carries (E641); None when every one is whole.
+    (The chain shows the events were not changed since they were chained; this shows the sources are what the
+    adoptions say they are, whoever chained them.)"""
+    from tiergate.errors import Location
+    from tiergate.ledger.policyversions import ADOPTED, NOBODY, body_problems, missing_source
+
+    held: set[str] = set()
+    for row in store.rows(NOBODY, NOBODY, types=(ADOPTED,)):
+        try:
+            body = json.loads(row.body)
+        except (TypeError, ValueError):
+            return f"event {row.seq} was altered: it is not JSON", row.seq
+        where = Location("ledger", row.seq)
+        found = body_problems(body, where) if isinstance(body, dict) else None
+        if found is None:
+            return f"event {row.seq} was altered: it is not an event", row.seq
+        missing = missing_source(body, held, where) if not found else None
+        if found or missing is not None:
+            diagnostic = found[0] if found else missing
+            return f"policy adoption {row.seq}: {diagnostic.message} ({diagnostic.code})", row.seq
+        held.update(body.get("sources") or {})
+    return None
 
 
 def _mistyped(store: Store, low: int, seq: int, column: str, kind: str) -> Verification:

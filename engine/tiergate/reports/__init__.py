@@ -23,6 +23,7 @@ FORMATS: dict[str, dict[str, str]] = {
     "Status": {"text": "registry:as_text", "json": "registry:as_json", "csv": "registry:as_csv",
                "markdown": "registry:as_markdown", "html": "registry:as_html"},
     "History": {"text": "history:as_text", "json": "history:as_json"},
+    "PolicyLog": {"text": "policylog:as_text", "json": "policylog:as_json"},
     "PolicyDoc": {"markdown": "doc:as_markdown", "html": "doc:as_html"},
     "Table": {"markdown": "tabular:as_markdown", "csv": "tabular:as_csv", "json": "tabular:as_json",
               "html": "tabular:as_html"},

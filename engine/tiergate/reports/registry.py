@@ -17,6 +17,8 @@ def _cells(r) -> list:
     flags = [f"cannot be judged: {r.problem}"] if r.problem else []
     if r.stale:
         flags.append(f"classified under {r.classified_under}")
+    if r.off_workflow:
+        flags.append(f"off its workflow: {r.stage} is not a stage of {r.off_workflow}")
     if r.violations:
         flags.append(f"{r.violations} violation{'s' if r.violations != 1 else ''}")
     flags += [f"{o}" for o in obligations]
