@@ -208,8 +208,23 @@ class GeneratedPolicy:
                 if comments and rnd.random() < 0.25:
                     n += 1
                     out.append(" " * rnd.randint(0, 6) + f"# c{n} standalone")
+                def brk() -> str | None:
+                    """A line break inside brackets, sometimes after a comment or before comment lines."""
+                    nonlocal n
+                    if not layout.breaks or rnd.random() < 0.6:
+                        return None
+                    text = ""
+                    if comments and rnd.random() < 0.4:
+                        n += 1
+                        text += " " * rnd.randint(1, 3) + f"# c{n} inside"
+                    text += "\n"
+                    if comments and rnd.random() < 0.2:
+                        n += 1
+                        text += " " * rnd.randint(0, 9) + f"# c{n} standalone inside\n"
+                    return text + " " * rnd.randint(0, 9)
+
                 text = " " * (layout.indent * line.depth) + _join(
-                    line.tokens, lambda: rnd.randint(0, layout.max_gap), punct_tight=layout.tight)
+                    line.tokens, lambda: rnd.randint(0, layout.max_gap), punct_tight=layout.tight, brk=brk)
                 if layout.trailing:
                     text += " " * rnd.randint(0, 2)
                 if comments and rnd.random() < 0.3:
@@ -233,6 +248,7 @@ class Layout:
     blank_spaces: bool
     final_newlines: int
     seed: int
+    breaks: bool = False  # break lines inside brackets (with comments there, when comments are added)
 
 
 layouts = st.builds(
@@ -245,17 +261,26 @@ layouts = st.builds(
     blank_spaces=st.booleans(),
     final_newlines=st.integers(0, 3),
     seed=st.integers(0, 2**16),
+    breaks=st.booleans(),
 )
 
 
-def _join(tokens: list[str], gap, punct_tight: bool = False) -> str:
-    """Join tokens with spaces; commas, colons and closing brackets stick to what precedes them."""
+def _join(tokens: list[str], gap, punct_tight: bool = False, brk=None) -> str:
+    """Join tokens with spaces; commas, colons and closing brackets stick to what precedes them. Inside brackets,
+    `brk()` may give a line break (with what goes around it) to put between two tokens instead."""
     out = ""
+    depth = 0
     for i, tok in enumerate(tokens):
         if i == 0:
             out = tok
+            depth += (tok in ("(", "[")) - (tok in (")", "]"))
             continue
         prev = tokens[i - 1]
+        broken = brk() if brk is not None and depth > 0 else None
+        depth += (tok in ("(", "[")) - (tok in (")", "]"))
+        if broken is not None:
+            out += broken + tok
+            continue
         canonical_none = tok in (",", ":", ")", "]") or prev in ("(", "[") or tok.startswith(",")
         if canonical_none and not punct_tight:
             width = 0

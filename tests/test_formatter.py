@@ -122,21 +122,65 @@ def test_every_kind_of_comment_is_kept(small_policy):
     assert_same_meaning(text, out)
 
 
-def test_comment_inside_multiline_condition_moves_to_its_rule(small_policy):
+def test_comment_inside_multiline_condition_stays_where_it_was(small_policy):
     text = small_policy.replace(
         'high when availability == "realtime" because "Live"',
         'high when (availability == "realtime"  # live\n      or regulations.pii) because "Live"')
     out = fmt(text)
-    assert '  high when (availability == "realtime" or regulations.pii) because "Live"  # live\n' in out
+    assert '  high when (availability == "realtime"  # live\n    or regulations.pii) because "Live"\n' in out
     assert fmt(out) == out
     assert_same_meaning(text, out)
+
+
+@pytest.mark.parametrize("written, printed", [
+    # a comment on a line of its own inside the condition, at the indentation of what follows it
+    ('high when (\n # why\n        availability == "realtime" or regulations.pii) because "Live"',
+     'high when (\n    # why\n    availability == "realtime" or regulations.pii) because "Live"'),
+    # a closing bracket on a line of its own goes back to the statement's indentation
+    ('high when (availability == "realtime" # live\n   or regulations.pii\n        ) because "Live"  # at the end',
+     'high when (availability == "realtime"  # live\n    or regulations.pii\n  ) because "Live"  # at the end'),
+    # nested brackets indent once more per bracket still open
+    ('high when (availability == "realtime" or (  # either\n audience in [\n "public",  # outside\n'
+     ' "internal_many"]))',
+     'high when (availability == "realtime" or (  # either\n      audience in [\n        "public",  # outside\n'
+     '        "internal_many"]))'),
+    # a comment only on the last line: the statement is printed on one line, the comment after it
+    ('high when (availability == "realtime"\n      or regulations.pii) because "Live"  # live',
+     'high when (availability == "realtime" or regulations.pii) because "Live"  # live'),
+])
+def test_a_multiline_condition_keeps_its_breaks_when_it_holds_a_comment(small_policy, written, printed):
+    text = small_policy.replace('high when availability == "realtime" because "Live"', written)
+    out = fmt(text)
+    assert "\n  " + printed + "\n" in out
+    assert fmt(out) == out
+    assert comments(out) == [c.rstrip() for c in comments(text)]
+    assert_same_meaning(text, out)
+
+
+def test_a_requirement_condition_over_several_lines_keeps_its_comment(small_policy):
+    text = small_policy.replace("  require signoff from reviewer before release\n", (
+        '  require signoff from reviewer before release\n'
+        '  require evidence unit_tests before release when (regulations.pii  # personal data\n'
+        '          or audience == "public") as "tests-when-exposed"\n'))
+    out = fmt(text)
+    assert ('  require evidence unit_tests before release when (regulations.pii  # personal data\n'
+            '    or audience == "public") as "tests-when-exposed"\n') in out
+    assert fmt(out) == out
+    assert_same_meaning(text, out)
+
+
+def test_blank_lines_between_comments_at_the_end_are_kept(small_policy):
+    text = small_policy + "\n\n# first note\n# goes on\n\n\n# second note\n\n"
+    out = fmt(text)
+    assert out.endswith("\n\n# first note\n# goes on\n\n# second note\n")
+    assert fmt(out) == out
 
 
 def test_comment_only_file_and_empty_file():
     assert fmt("") == ""
     assert fmt("# only a comment\n") == "# only a comment\n"
     out = fmt("\n\n# a\n\n\n# b   \n")
-    assert comments(out) == ["# a", "# b"]
+    assert out == "# a\n\n# b\n"
     assert fmt(out) == out
 
 

@@ -1,6 +1,7 @@
 """Canonical printing of a policy (`tiergate fmt`): two-space blocks, one statement a line, comments kept."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tiergate.language import conditions
@@ -37,6 +38,55 @@ def find_comments(source: str) -> dict[int, tuple[str, bool]]:
                 found[number] = (line[i:].rstrip(), not line[:i].strip())
                 break
     return found
+
+
+#: The pieces of a line that spacing cannot change: strings, comments, operators, words and numbers, other characters.
+_PIECE = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|->|==|!=|<=|>=|[A-Za-z0-9_]+|\S')
+_CLOSERS = (")", "]")
+_OPENERS = ("(", "[")
+
+
+def _kept_breaks(item: _Out, source_lines: list[str], comments: dict[int, tuple[str, bool]]) -> tuple[str, set[int]] | None:
+    """A statement written over several lines (inside brackets) with a comment before its last line, laid out with the
+    author's line breaks, so each comment stays on the line it explains: (the text, the source lines of the comments
+    it holds). None when the statement is on one line, or holds no such comment (it is then printed on one line)."""
+    canonical = [(m.start(), m.group()) for m in _PIECE.finditer(item.text)]
+    found: list[tuple[int, str]] = []  # (source line, piece) of the statement's pieces, comments left out
+    number = item.line
+    while len(found) < len(canonical) and number <= len(source_lines):
+        for m in _PIECE.finditer(source_lines[number - 1]):
+            if not m.group().startswith("#"):
+                found.append((number, m.group()))
+        number += 1
+    found = found[: len(canonical)]
+    if len(found) != len(canonical) or found[-1][0] == item.line:
+        return None
+    if [piece for _, piece in found] != [piece for _, piece in canonical]:
+        return None  # (not reached: printing changes spacing only)
+    last = found[-1][0]
+    inside = {line for line in range(item.line, last) if line in comments}
+    if not inside:
+        return None
+    lines, depth, start = [], 0, 0
+    for k in range(1, len(found) + 1):
+        if k < len(found) and found[k][0] == found[k - 1][0]:
+            continue
+        segment = item.text[canonical[start][0]: canonical[k][0] if k < len(canonical) else len(item.text)].rstrip()
+        opened = depth - (1 if segment.startswith(_CLOSERS) else 0)
+        indent = INDENT * (item.depth + opened) if start else ""
+        line = found[start][0]
+        text = indent + segment
+        if line in comments and not comments[line][1] and line != last:
+            text += "  " + comments[line][0]
+        lines.append(text)
+        for _, piece in canonical[start:k]:
+            depth += (piece in _OPENERS) - (piece in _CLOSERS)
+        if k < len(found):  # comments on lines of their own before the next piece, at its indentation
+            nxt = item.text[canonical[k][0]:]
+            inner = INDENT * (item.depth + depth - (1 if nxt.startswith(_CLOSERS) else 0))
+            lines += [inner + comments[n][0] for n in range(line + 1, found[k][0]) if n in comments]
+        start = k
+    return "\n".join(lines), inside
 
 
 def _statement_lines(st) -> list[_Out]:
@@ -95,12 +145,19 @@ def format_module(module: ast.Module) -> str:
             lines[0].top = False  # a run of considerations reads as a table; keep the author's spacing
         items.extend(lines)
         previous = st
+    # a statement over several lines keeps its line breaks when a comment sits inside it
+    kept: set[int] = set()  # lines of the comments such statements hold
+    for item in items:
+        laid_out = _kept_breaks(item, source_lines, comments) if comments else None
+        if laid_out is not None:
+            item.text, inside = laid_out
+            kept |= inside
     # trailing comments go to the item that starts on (or most recently before) their line
     trailing: dict[int, list[str]] = {}
-    standalone = sorted((line, text) for line, (text, alone) in comments.items() if alone)
+    standalone = sorted((line, text) for line, (text, alone) in comments.items() if alone and line not in kept)
     starts = sorted({item.line for item in items})
     for line, (text, alone) in comments.items():
-        if alone:
+        if alone or line in kept:
             continue
         owner = max((s for s in starts if s <= line), default=None)
         if owner is None:
@@ -134,10 +191,13 @@ def format_module(module: ast.Module) -> str:
             text += "  " + "  ".join(trailing[item.line])
             used_trailing.add(item.line)
         out.append(text)
-    if pending:
+    if pending:  # comments after the last statement, with a blank line where the author left one between them
         if out:
             out.append("")
-        out.extend(text for _, text in pending)
+        for k, (line, text) in enumerate(pending):
+            if k and blank_before(line) and out[-1] != "":
+                out.append("")
+            out.append(text)
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n" if out else ""
