@@ -371,3 +371,34 @@ def test_a_ledger_with_no_adoption_says_so(tmp_path):
     result = ok(tiergate("policy", "log", "--ledger", tmp_path / "empty.db"))
     assert result.stdout == "no policy version adopted yet: the first recording command adopts its policy\n"
     assert json.loads(ok(tiergate("policy", "log", "--ledger", tmp_path / "empty.db", "--format", "json")).stdout) == []
+
+
+@pytest.mark.parametrize("story", sorted(p.name for p in (ROOT / "examples" / "events").glob("*.yaml")))
+def test_judging_under_an_earlier_version_that_decides_alike_finds_the_same(story):
+    """The eras' path against the plain one: a history split across versions that decide alike (the pack's own
+    text under another version number) has the same violations, each naming the version of its era."""
+    from conftest import STORY_USE_CASE
+    from tiergate.decide.check import check
+    from tiergate.decide.eras import Era, Timeline
+    from tiergate.inputs.answers import load_answers
+    from tiergate.inputs.events import load_events, load_roster
+    from tiergate.language.load import compile_policy
+
+    pack = ROOT / "policies" / "mlops-default.policy"
+    policy = load(pack)
+    earlier = compile_policy(pack.read_text().replace('version "1.0.0"', 'version "0.9.0"'), str(pack))
+    roster = load_roster(ROOT / "examples" / "roster.yaml")
+    answers = load_answers(ROOT / "examples" / "use-cases" / f"{STORY_USE_CASE[story]}.yaml", policy)
+    events = load_events(ROOT / "examples" / "events" / story)
+    times = sorted(e.at for e in events.events if e.type == "transition")
+    middle = times[len(times) // 2]
+    plain = check(policy, answers, events, roster, replay=True)
+    split = check(policy, answers, events, roster, replay=True,
+                  eras=Timeline([Era(None, earlier, roster), Era(middle, policy, roster)]))
+
+    def seen(v):
+        return v.kind, v.version, v.at, v.from_stage, v.to_stage, v.message, [s.id for s in v.unmet]
+    assert [seen(v) for v in split.violations] == [seen(v) for v in plain.violations]
+    assert [v.policy[1] for v in split.violations] == ["0.9.0" if v.at < middle else "1.0.0"
+                                                       for v in split.violations]
+    assert (split.stage, split.obligations) == (plain.stage, plain.obligations)

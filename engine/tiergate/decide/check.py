@@ -112,7 +112,8 @@ def _spelled_as_in(roster: Roster, e: Event) -> Event:
 
 def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event], roster: Roster, *,
           version: str | None = None, to: str | None = None, mode: str | None = None,
-          at: datetime | None = None, replay: bool = False, eras: Sequence[Era] | None = None) -> CheckResult:
+          at: datetime | None = None, replay: bool = False,
+          eras: Timeline | Sequence[Era] | None = None) -> CheckResult:
     """May `version` of the use case enter `to` at `at`? With replay, also every past transition is judged: under
     `policy` and `roster`, or, given `eras`, under the policy and the roster in force at its time (decide/eras.py).
 
@@ -137,8 +138,13 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
     errors: list[Diagnostic] = []
     unknown_people: set[str] = set()
     unknown_stages: set[str] = set()
-    timeline = Timeline(eras) if replay and eras else None
+    # the eras, walked forward as the transitions come in time order: `judge` is None while the present's policy
+    # and roster are in force (judging with them needs nothing more), _LATER until the era's first transition
+    timeline = (eras if isinstance(eras, Timeline) else Timeline(eras)) if replay and eras else None
     judges: dict[int, EraJudge] = {}
+    judge, era_index, era_ends = None, 0, None
+    if timeline is not None:
+        judge, era_ends = _LATER, timeline.ends[0]
     states: dict[str, VersionState] = {}
     registered: list[str] = []  # versions registered by `at`, in order
     violations: list[Violation] = []
@@ -181,13 +187,19 @@ def check(policy: Policy, answers: Answers | dict, events: EventLog | list[Event
                 _check_event(e, kind, data, workflow, stages, roles, roster, unknown_people, unknown_stages, policy,
                              warnings)
             if e.at <= at:
-                era = timeline.at(e.at) if timeline is not None else None
-                if era is not None and (era.policy is not policy or era.roster is not roster):
-                    if not errors:  # under the policy and the roster in force then
-                        judge = judges.get(id(era))
-                        if judge is None:
-                            judge = judges[id(era)] = EraJudge(era, answers)
-                        _judge_in_era(judge, state, e, violations)
+                if era_ends is not None and e.at >= era_ends:  # (a later era: the transitions come in time order)
+                    era_index = timeline.index_at(e.at)
+                    era_ends, judge = timeline.ends[era_index], _LATER
+                if judge is _LATER:
+                    judge = _judge_of(timeline.eras[era_index], policy, roster, answers, judges)
+                if judge is not None:  # under the policy and the roster in force then
+                    if not errors and to_stage in judge.workflow.stage_set:
+                        gate = judge.gates.get(to_stage)
+                        unmet = gate(state, data.get("mode"), judge.ctx, e.at) if gate is not None else ()
+                        start = state.stage if state.last_transition is not None else judge.workflow.start
+                        if unmet or judge.ctx.forbid_blocks or state.retired is not None or \
+                                (start, to_stage) not in judge.workflow.edge_set:
+                            _judge_in_era(judge, state, e, unmet, violations)
                 elif replay and not errors and to_stage in stages:  # judged with what was known then; looked at
                     gate = gates.get(to_stage)  # closely when not passed
                     unmet = gate(state, data.get("mode"), ctx, e.at) if gate is not None else ()
@@ -339,20 +351,27 @@ def _off_workflow(state: VersionState, workflow: Workflow, events: Sequence[Even
                            "the stage it enters decides")
 
 
-def _judge_in_era(judge: EraJudge, state: VersionState, e: Event, out: list[Violation]) -> None:
-    """Judge transition `e` under the policy and the roster in force at its time (`judge`'s era): its gate there,
-    and its move along that policy's workflow for the use case (from its start, when the version had not moved)."""
-    to, workflow = e.data["to"], judge.workflow
-    if to not in workflow.stage_set:
-        return  # (a stage of no workflow in force then: W426 said so when it is not the current workflow's either)
-    moved = state.last_transition is not None
+_LATER = object()  # (an era's judge, made at its first transition)
+
+
+def _judge_of(era: Era, policy: Policy, roster: Roster, answers, judges: dict) -> EraJudge | None:
+    """What judges a transition in `era`: None when it is the present's policy and roster (the plain path)."""
+    if era.policy is policy and era.roster is roster:
+        return None
+    judge = judges.get(id(era))
+    if judge is None:
+        judge = judges[id(era)] = EraJudge(era, answers)
+    return judge
+
+
+def _judge_in_era(judge: EraJudge, state: VersionState, e: Event, unmet, out: list[Violation]) -> None:
+    """Say what was wrong with transition `e`, judged under the policy and the roster in force at its time
+    (`judge`'s era; `unmet`: its gate's requirements neither met nor waived then): along that policy's workflow
+    for the use case, from its start when the version had not moved."""
     current = state.stage
-    if not moved:
-        state.stage = workflow.start
-    gate = judge.gates.get(to)
-    unmet = gate(state, e.data.get("mode"), judge.ctx, e.at) if gate is not None else ()
-    if unmet or judge.ctx.forbid_blocks or state.retired is not None or not may_move(workflow, state.stage, to):
-        _judge_transition(judge.ctx, workflow, state, e, unmet, out)
+    if state.last_transition is None:
+        state.stage = judge.workflow.start
+    _judge_transition(judge.ctx, judge.workflow, state, e, unmet, out)
     state.stage = current
 
 

@@ -26,7 +26,8 @@ class Era:
 
 
 class Timeline:
-    """Eras in time order; `at(t)` is the era in force at `t` (the first one before any starts)."""
+    """Eras in time order; `at(t)` is the era in force at `t` (the first one before any starts). Made once and
+    passed to every check of a replay (`check(eras=timeline)`)."""
 
     def __init__(self, eras: Sequence[Era]):
         if not eras:
@@ -35,10 +36,17 @@ class Timeline:
         self.eras = tuple(ordered)
         self._starts = [e.since for e in ordered if e.since is not None]
         self._first_dated = len(ordered) - len(self._starts)
+        #: when each era ends (the next one's start; None for the last)
+        self.ends = tuple([e.since for e in ordered[1:]] + [None])
+
+    def index_at(self, when: datetime) -> int:
+        return max(0, bisect_right(self._starts, when) - 1 + self._first_dated)
 
     def at(self, when: datetime) -> Era:
-        i = bisect_right(self._starts, when) - 1 + self._first_dated
-        return self.eras[max(0, i)]
+        return self.eras[self.index_at(when)]
+
+    def __len__(self) -> int:
+        return len(self.eras)
 
 
 def may_move(workflow: Workflow, stage: str, to: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from tiergate.decide.eras import Era
+from tiergate.decide.eras import Era, Timeline
 from tiergate.errors import Diagnostic, Location, TiergateError
 from tiergate.inputs.events import Roster, format_time, parse_time
 from tiergate.language.policy import Policy
@@ -57,9 +57,9 @@ class InForce:
         """Whether every era is judged under the same policy and roster as the present (nothing to switch)."""
         return all(e.policy is self.policy and e.roster is self.roster for e in self.eras)
 
-    def for_replay(self) -> tuple[Era, ...] | None:
+    def for_replay(self) -> Timeline | None:
         """What `check(eras=...)` takes: None when one policy and one roster judge the whole history."""
-        return None if self.judged_alike else self.eras
+        return None if self.judged_alike else Timeline(self.eras)
 
 
 def policy_in_force(ledger: Ledger, at: datetime | None = None) -> Policy:

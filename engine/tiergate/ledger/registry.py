@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Sequence
 
-from tiergate.decide.eras import Era
+from tiergate.decide.eras import Timeline
 from tiergate.errors import TiergateError
 from tiergate.inputs.events import Roster, format_time, parse_time
 from tiergate.language.gcpause import paused_gc
@@ -53,7 +52,7 @@ class StatusRow:
 
 
 def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime,
-           eras: Sequence[Era] | None = None) -> list[StatusRow]:
+           eras: Timeline | None = None) -> list[StatusRow]:
     """One row per use case version registered by `at`, judged at `at` under `policy`; past transitions under the
     policy and roster of their era, given `eras` (decide/eras.py)."""
     with paused_gc():  # (where the process allows it: see service.py)
@@ -61,7 +60,7 @@ def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime,
 
 
 def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime,
-            eras: Sequence[Era] | None) -> list[StatusRow]:
+            eras: Timeline | None) -> list[StatusRow]:
     from tiergate.ledger import parallel
 
     people = roster or ledger.roster() or Roster({}, "no roster")
@@ -79,7 +78,7 @@ def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime,
 PARALLEL_FROM = 1_000
 
 
-def _judge(store, policy: Policy, people: Roster, at: datetime, eras: Sequence[Era] | None,
+def _judge(store, policy: Policy, people: Roster, at: datetime, eras: Timeline | None,
            first: str | None = None, last: str | None = None) -> list[StatusRow]:
     from itertools import groupby
     from operator import itemgetter
@@ -98,7 +97,7 @@ def _judge(store, policy: Policy, people: Roster, at: datetime, eras: Sequence[E
 
 
 def _judge_range(bounds: tuple[str, str], url: str, policy: Policy, people: Roster, at: datetime,
-                 eras: Sequence[Era] | None) -> list[StatusRow]:
+                 eras: Timeline | None) -> list[StatusRow]:
     from tiergate.ledger.store.base import open_store
 
     store = open_store(url, create=False, readonly=True)  # a connection of its own, never the parent's
@@ -110,7 +109,7 @@ def _judge_range(bounds: tuple[str, str], url: str, policy: Policy, people: Rost
 
 
 def _use_case_rows(policy: Policy, people: Roster, at: datetime, use_case: str,
-                   stored: list[tuple[int, str]], eras: Sequence[Era] | None = None) -> list[StatusRow]:
+                   stored: list[tuple[int, str]], eras: Timeline | None = None) -> list[StatusRow]:
     from tiergate.inputs.events import EVENT_TYPES
 
     lifecycle = set(EVENT_TYPES)
