@@ -1,21 +1,25 @@
 """The reference parser: Lark's LALR parser and contextual lexer over policy.lark.
 
 The policy reader (reader.py) reads valid policies without it; this parser is the authority on
-what the grammar accepts. It words every syntax error (E100-E107) a policy can have, and its
-parse table and lexer are what tablegen.py stores for the reader.
+what the grammar accepts. It words every syntax error (E100-E108) a policy can have: those of its
+own parse, and those the reader meets (refusal_diagnostic), from the same exception and the same
+tokens around it, so that a policy with an error is read once. Its parse table and lexer are what
+tablegen.py stores for the reader.
 """
 from __future__ import annotations
 
 import threading
 from collections import deque
+from types import SimpleNamespace
 
-from lark import Lark
+from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from lark.indenter import Indenter
 
 from tiergate.errors import Diagnostic, Location, TiergateError
 from tiergate.language import ast
 from tiergate.language.builder import MAX_DEPTH, MAX_DIGITS, Builder, NestingTooDeep, NumberTooLarge
+from tiergate.language.lexer import Refused
 from tiergate.language.syntax_messages import describe_expected, describe_token
 
 
@@ -119,6 +123,50 @@ def parse(text: str, file: str, sources: dict[str, str]) -> ast.Module:
     except RecursionError:
         raise TiergateError(Diagnostic("E107", "the policy nests too deeply to read", Location(file)), sources) from None
     return ast.Module(file, text, tuple(statements))
+
+
+def refusal_diagnostic(refused: Refused, text: str, file: str) -> Diagnostic:
+    """The diagnostic of what the reader refused (`text` as it read it), worded as this parser words the same
+    error: the same Lark exception, and the same tokens before it and brackets still open. Nothing is read again
+    but, where no token of the parser's state starts, the one token that Lark's lexer finds there."""
+    seen = SimpleNamespace(recent=deque(map(_token, refused.recent), maxlen=3),
+                           open_brackets=[_token(spot) for spot in refused.brackets])
+    what, expected = refused.what, set(refused.expected)
+    if what == "token":
+        exc = UnexpectedToken(_token(refused.token), expected)
+    elif what == "stray close":
+        exc = _StrayClose(_token(refused.token))
+    elif what == "bad dedent":
+        exc = _BadDedent(_token(refused.token), refused.levels)
+    else:  # characters: Lark's contextual lexer tries all its terminals there, and names the token it finds
+        _, _, offset, line, column, _, _ = refused.token
+        found = _any_token(text, offset, line, column)
+        exc = UnexpectedToken(found, expected) if found is not None else \
+            UnexpectedCharacters(text, offset, line, column, allowed=expected)
+    return _from_exception(exc, file, seen)
+
+
+def builder_diagnostic(exc: NestingTooDeep | NumberTooLarge, file: str) -> Diagnostic:
+    """The diagnostic of a condition nested too deeply or a number too large, met while the text was read."""
+    return _from_exception(exc, file, SimpleNamespace(recent=deque(), open_brackets=[]))
+
+
+def _token(spot) -> Token:
+    kind, value, offset, line, column, end_line, end_column = spot
+    return Token(kind, value, offset, line, column, end_line, end_column, offset + len(value))
+
+
+def _any_token(text: str, offset: int, line: int, column: int) -> Token | None:
+    """The token Lark's lexer of every terminal (its root lexer) reads at `offset`, keywords told apart; None when
+    no terminal starts there."""
+    root = reference_parser()[0].parser.lexer.lexer.root_lexer  # the PostLexConnector wraps the ContextualLexer
+    for pattern in root.scanner._mres:
+        m = pattern.match(text, offset)
+        if m:
+            value = m.group(0)
+            token = Token(m.lastgroup, value, offset, line, column, line, column + len(value), offset + len(value))
+            return root.callback[token.type](token) if token.type in root.callback else token
+    return None
 
 
 def _from_exception(exc: Exception, file: str, indenter: _PolicyIndenter) -> Diagnostic:

@@ -1,14 +1,16 @@
 """Policy text -> syntax tree (ast.Module), with friendly syntax errors.
 
-A policy is read by reader.py (the grammar's LALR tables run without Lark, the fast path for the
-common case). When it does not parse, Lark's parser over the same grammar (lark_parser.py) reads it
-again and words the error, so every syntax error is the reference parser's own.
+A policy is read once, by reader.py (the grammar's LALR tables run without Lark). When it does not
+parse, the reader says where and what came before, and lark_parser.py words the error as Lark's own
+parse of the text would, so every syntax error is the reference parser's without a second reading.
 """
 from __future__ import annotations
 
 from tiergate.errors import Diagnostic, Location, TiergateError
 from tiergate.fileio import POLICY_LIMIT
 from tiergate.language import ast
+from tiergate.language.builder import NestingTooDeep, NumberTooLarge
+from tiergate.language.lexer import Refused
 from tiergate.language.reader import reader
 
 #: Largest policy file accepted (bytes); larger files get a clear error instead of a long wait.
@@ -71,9 +73,18 @@ def parse(data: bytes | str, file: str = "<string>") -> ast.Module:
     tabs = _check_tabs(text, file)
     if tabs:
         raise TiergateError(tabs, sources)
+    read = text if text.endswith("\n") else text + "\n"
     try:
-        statements = reader().read(text if text.endswith("\n") else text + "\n", file)
-    except Exception:  # not a valid policy (or one the reader is unsure of): the reference parser words it
+        statements = reader().read(read, file)
+    except (Refused, NestingTooDeep, NumberTooLarge) as problem:  # worded from this reading
+        from tiergate.language import lark_parser
+
+        if isinstance(problem, Refused):
+            found = lark_parser.refusal_diagnostic(problem, read, file)
+        else:
+            found = lark_parser.builder_diagnostic(problem, file)
+        raise TiergateError(found, sources) from None
+    except Exception:  # what the reader cannot vouch for (not expected): the reference parser reads it and words it
         from tiergate.language import lark_parser
 
         return lark_parser.parse(text, file, sources)

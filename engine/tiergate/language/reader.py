@@ -2,18 +2,18 @@
 
 This is the fast path for the common case, a policy that parses. It runs the parse table that Lark
 built for policy.lark (grammar_tables.py) and calls the same Builder methods Lark would call, with
-the same children, so it yields the same syntax tree. It does not word errors: on anything the
-grammar refuses it raises Unreadable, and the reference parser reads the text again to say what is
-wrong and where (errors are rare, and the reference parser's messages are the documented ones).
+the same children, so it yields the same syntax tree. Where the grammar refuses the text it raises
+lexer.Refused: what was refused, where, and what came just before, as the reference parser would
+have met it, so that the error is worded (lark_parser.refusal_diagnostic) without reading the text
+again.
 """
 from __future__ import annotations
 
 from functools import lru_cache
-from itertools import chain
 
 from tiergate.language.builder import Builder
 from tiergate.language.gcpause import paused_gc
-from tiergate.language.lexer import Lexer, Unreadable
+from tiergate.language.lexer import Lexer, TokenRefused, Unreadable
 
 
 class Reader:
@@ -34,7 +34,8 @@ class Reader:
                 for origin, size, callback, expand1, include in self.tables["rules"]]
 
     def read(self, text: str, file: str, trace: list | None = None) -> tuple:
-        """The statements of `text` (ending with a line break), or Unreadable. `trace` collects the tokens fed."""
+        """The statements of `text` (ending with a line break), or Refused (an Unreadable). `trace` collects the
+        tokens fed."""
         with paused_gc():
             return self._read(text, file, trace)
 
@@ -44,14 +45,16 @@ class Reader:
         reductions = self._reductions(Builder(file))
         states = [self.tables["start"]]
         values: list = []
-        stream = self.lexer.tokens(text, states)
-        stream = _traced(stream, trace) if trace is not None else stream
-        # the end of the text is one more token: it reduces until the start rule is complete
-        for kind, token in chain(stream, _END):
+        lexed = self.lexer.tokens(text, states)
+        stream = _traced(lexed, trace) if trace is not None else lexed
+        # the end of the text is one more token ($END): it reduces until the start rule is complete
+        for kind, token in stream:
             while True:
                 action = actions[states[-1]].get(kind)
-                if action is None:
-                    raise Unreadable("unexpected end of text" if kind == "$END" else f"unexpected {kind}")
+                if action is None:  # the lexer says where, and what came before
+                    expected = {s for s in actions[states[-1]] if s.isupper()}
+                    lexed.throw(TokenRefused(kind, expected))
+                    raise Unreadable(f"unexpected {kind}")  # (not reached: the lexer raises Refused)
                 if action >= 0:  # shift
                     if kind == "$END":
                         raise Unreadable("unexpected end of text")
@@ -75,12 +78,10 @@ class Reader:
         raise Unreadable("unexpected end of text")  # (the end token is always read)
 
 
-_END = (("$END", None),)
-
-
 def _traced(stream, trace: list):
     for kind, token in stream:
-        trace.append(kind if token is None else token)
+        if kind != "$END":
+            trace.append(kind if token is None else token)
         yield kind, token
 
 
