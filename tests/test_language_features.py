@@ -69,11 +69,11 @@ T0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
 
 def answers(**changes) -> dict:
     values = {
-        "regulations": {"sector": "retail", "regions": ["eu"], "pii": False},
+        "regulations": {"sector": "none", "regions": ["eu"], "pii": False},
         "audience": "public", "availability": "realtime",
         "impact": {"legal": "low", "financial": "low", "personal": "low", "public_trust": "low"},
         "release_cadence": "quarterly", "model_lifetime": "years", "decision_impact_lifetime": "months",
-        "quality_decay": "slow", "explainability": "nice_to_have", "decisions_about_people": False,
+        "quality_decay": "slow", "explainability": "helpful", "decisions_about_people": False,
         "protected_attributes": [],
     }
     values.update(changes)
@@ -325,3 +325,38 @@ def test_the_new_lines_format_to_themselves_and_keep_their_meaning(policy):
     again = compile_policy(out, "features.policy", ROOT / "policies")
     assert [(t.name, sorted(ids(t)), [d.id for d in t.dropped]) for t in again.tiers] == \
         [(t.name, sorted(ids(t)), [d.id for d in t.dropped]) for t in policy.tiers]
+
+
+# --- tiergate test ----------------------------------------------------------------------------------------
+
+def _test_file(tmp_path: Path, expect: str) -> Path:
+    (tmp_path / "features.policy").write_text(
+        POLICY.replace('description: "when, drop and any of"',
+                       f'description: "when, drop and any of"\n  questionnaire: "{ROOT / "schemas" / "questionnaire.schema.json"}"'),
+        encoding="utf-8")
+    doc = answers(audience="internal_few", availability="scheduled")
+    (tmp_path / "features_test.yaml").write_text(
+        "policy: features.policy\ncases:\n  - name: a scheduled use case\n"
+        f"    answers: {json.dumps(doc)}\n    expect: {expect}\n", encoding="utf-8")
+    return tmp_path / "features_test.yaml"
+
+
+def test_a_policy_test_pins_what_does_not_apply(tmp_path, policy):
+    from tiergate.authoring.policytest import run_tests
+
+    vendor = vendor_id(policy)
+    run = run_tests([str(_test_file(tmp_path, f'{{tier: low, not_applying: ["{vendor}", card-for-people]}}'))])
+    assert not run.errors and not run.failed
+    run = run_tests([str(_test_file(tmp_path, "{tier: low, not_applying: [card-for-people]}"))])
+    ((mismatch,),) = [r.mismatches for r in run.failed]
+    assert (mismatch.field, mismatch.expected, mismatch.actual) == (
+        "not_applying", ["card-for-people"], sorted([vendor, "card-for-people"]))
+
+
+def test_a_policy_test_naming_an_unknown_id_in_not_applying_is_located(tmp_path):
+    from tiergate.authoring.policytest import run_tests
+
+    run = run_tests([str(_test_file(tmp_path, "{not_applying: [card-for-peple]}"))])
+    (d,) = run.errors
+    assert (d.code, d.location.line, d.message) == ("E500", 5, "unknown requirement id `card-for-peple`")
+    assert d.hint == "did you mean `card-for-people`?"

@@ -10,7 +10,7 @@ from tiergate.errors import Diagnostic, TiergateError, did_you_mean
 from tiergate.language.policy import Policy
 from tiergate.inputs.yamlsource import YamlDocument, load_yaml
 
-CLASSIFY_KEYS = ("tier", "matched", "forbidden")
+CLASSIFY_KEYS = ("tier", "matched", "forbidden", "not_applying")
 GATE_KEYS = ("allowed", "unmet", "waived", "violations", "obligations", "stage")
 CASE_KEYS = ("name", "answers", "events", "roster", "at", "to", "mode", "version", "replay", "expect")
 
@@ -162,7 +162,7 @@ def load_test_file(path: Path, policies: dict[str, Policy]) -> TestFile:
         if "tier" in expect and expect["tier"] not in policy.tier_names:
             problems.append(_error(doc, f"{where}.expect.tier", f"unknown tier `{expect['tier']}`",
                                    hint=did_you_mean(str(expect["tier"]), policy.tier_names, "tiers")))
-        for k in ("unmet", "waived", "violations"):
+        for k in ("unmet", "waived", "violations", "not_applying"):
             for j, rid in enumerate(expect.get(k) or []):
                 if rid not in ids and rid != "workflow-transition":
                     problems.append(_error(doc, f"{where}.expect.{k}[{j}]", f"unknown requirement id `{rid}`",
@@ -257,6 +257,11 @@ def run_case(tf: TestFile, case: Case) -> CaseResult:
                 result.mismatches.append(Mismatch("matched", missing, [f"line {m.line}: {m.because}" for m in c.matched]))
         if "forbidden" in exp and bool(exp["forbidden"]) != bool(c.forbidden):
             result.mismatches.append(Mismatch("forbidden", bool(exp["forbidden"]), [m.id for m in c.forbidden]))
+        if "not_applying" in exp:  # the tier's requirements whose `when` these answers do not meet
+            actual = sorted(r.id for r in c.not_applying)
+            if sorted(set(exp["not_applying"] or [])) != actual:
+                result.mismatches.append(Mismatch("not_applying", sorted(set(exp["not_applying"] or [])), actual))
+            result.requirements += [(r.id, r.loc.line) for r in c.not_applying]
         if case.is_gate:
             _run_gate(tf, case, answers, result)
     except TiergateError as exc:
