@@ -402,3 +402,25 @@ def test_judging_under_an_earlier_version_that_decides_alike_finds_the_same(stor
     assert [v.policy[1] for v in split.violations] == ["0.9.0" if v.at < middle else "1.0.0"
                                                        for v in split.violations]
     assert (split.stage, split.obligations) == (plain.stage, plain.obligations)
+
+
+def test_policy_adopt_takes_the_policy_as_its_argument_only(evolved):
+    result = tiergate("policy", "adopt", P3, "--policy", P4, "--ledger", evolved)
+    assert result.exit_code == 2 and "the policy to adopt is FILE; leave out --policy" in result.stderr
+    missing = tiergate("policy", "adopt", HERE / "nowhere.policy", "--ledger", evolved)
+    assert missing.exit_code == 2 and "nowhere.policy" in missing.stderr
+
+
+def test_a_policy_cannot_be_adopted_as_of_a_time_before_what_is_recorded(evolved):
+    """Backdating an adoption would change which policy judged transitions already recorded: refused, whether by
+    `policy adopt --at` or by a recording command dated back under a policy not in force then."""
+    before = state(evolved)
+    adopt = run(evolved, "policy", "adopt", P4, policy=None, at="2026-03-04T12:00:00Z")  # (0.3.0 was in force)
+    assert adopt.exit_code == 2 and "error[E631]: the policy would be adopted as of 2026-03-04T12:00:00Z, before " \
+        "event 8 (2026-06-01T09:00:00Z)" in adopt.stderr
+    backdated = run(evolved, "register", "triage", "2", "--answers", ANSWERS, actor="omar", policy=P4,
+                    at="2026-05-01T09:00:00Z")
+    assert backdated.exit_code == 2 and "error[E631]: the policy would be adopted as of 2026-05-01T09:00:00Z" \
+        in backdated.stderr and "leave out --at" in backdated.stderr
+    assert state(evolved) == before
+    assert ok(run(evolved, "policy", "adopt", P3, policy=None)).stdout.startswith("adopted policy")

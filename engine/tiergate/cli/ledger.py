@@ -93,12 +93,12 @@ def _metrics(pairs, metrics_file) -> dict:
     return metrics
 
 
-def _say_adopted(adopted) -> None:
+def _say_adopted(adopted, err: bool = True) -> None:
     """Tell that the command adopted its policy (recorded before its event: policy versions, docs/ledger.md)."""
     if adopted is not None:
         p = adopted.body["policy"]
         click.echo(f"adopted policy {p['name']} {p['version']} (sha256 {p['sha256'][:12]}) as the policy in force "
-                   f"(#{adopted.seq}, {adopted.hash[:12]})", err=True)
+                   f"(#{adopted.seq}, {adopted.hash[:12]})", err=err)
 
 
 def _record(ctx: _Context, event_type: str, use_case: str, version: str, **fields) -> None:
@@ -374,16 +374,19 @@ def policy():
 @ledger_options
 def policy_adopt(file, ledger_path, policy_path, roster_path, actor, at):
     """Record that the policy in FILE is in force from now, storing its source (and its questionnaire's)."""
+    from click.core import ParameterSource
+
     from tiergate.app.recording import adopt
 
+    if click.get_current_context().get_parameter_source("policy_path") is ParameterSource.COMMANDLINE:
+        raise click.UsageError("the policy to adopt is FILE; leave out --policy")
     ctx = _Context(ledger_path, file, None, actor, at)
     done = adopt(ctx.ledger, ctx.policy, actor=ctx.actor, at=ctx.at)
     p = ctx.policy
     if done is None:
         click.echo(f"policy {p.name} {p.version} (sha256 {p.sha256[:12]}) is in force already; nothing was recorded")
         return
-    click.echo(f"adopted policy {p.name} {p.version} (sha256 {p.sha256[:12]}) as the policy in force "
-               f"(#{done.seq}, {done.hash[:12]})")
+    _say_adopted(done, err=False)
 
 
 @policy.command("log")

@@ -408,7 +408,9 @@ class Validator:
             raise refuse(f"the event is dated {body['at']}, later than now ({format_time(now())}): an event is "
                          "recorded when it happens", where=where, code="E631",
                          hint=f"leave out --at; it may be at most {duration(SKEW)} ahead of the clock")
-        if kind not in ("registered", ROSTER, RECLASSIFIED):  # (reclassify is how a version changes policy)
+        if kind == ADOPTED and at is not None:
+            self._adopted_from_now(body, at, where)
+        if kind not in ("registered", ROSTER, RECLASSIFIED, ADOPTED):  # (reclassify is how a version changes policy)
             case = self._case(use_case)
             expected = case.policies.get(version)
             if version in case.versions and expected and expected != self.policy.sha256:
@@ -441,6 +443,25 @@ class Validator:
                 raise refuse(f"{body['actor']} is not in the roster (event {self.roster_seq}), so may not act",
                              where=where, hint="add them to the roster first: tiergate roster import FILE")
             body["actor"] = person  # recorded as the roster writes the name
+
+    def _adopted_from_now(self, body: dict, at: datetime, where: Location) -> None:
+        """(strict) A policy takes effect from when it is adopted: an adoption dated before the last event recorded
+        (or the last adoption) would change which policy judges history already recorded (E631)."""
+        if self.store is None:
+            return
+        latest, seq = None, None
+        head = self.store.head()
+        if head is not None:
+            row = next(iter(self.store.chain(head[0], head[0])), None)
+            latest, seq = (parse_time(row[1]), head[0]) if row is not None else (None, None)
+        adoptions = PolicyVersions(self.store).adoptions
+        if adoptions and (latest is None or adoptions[-1].at > latest):
+            latest, seq = adoptions[-1].at, adoptions[-1].seq
+        if latest is not None and at < latest:
+            raise refuse(f"the policy would be adopted as of {body['at']}, before event {seq} "
+                         f"({format_time(latest)}): a policy takes effect from when it is adopted, and may not change "
+                         "which policy judged what is already recorded", where=where, code="E631",
+                         hint="leave out --at: record it now, under the policy in force now")
 
     def _latest_decision(self, use_case: str, version: str) -> datetime | None:
         """When the version last moved (its latest transition or retirement): what replay judges, and what a result
