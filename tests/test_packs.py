@@ -158,7 +158,7 @@ def _eu_answers(area: str, use: str, derogation: str | None, profiling: bool) ->
     answers["annex_iii_area"] = area
     answers["essential_services_use"] = use
     for condition in answers["derogation"]:
-        answers["derogation"][condition] = condition in (derogation, "assessment_documented")
+        answers["derogation"][condition] = condition == derogation
     answers["profiling_of_natural_persons"] = profiling
     doc["use_case"] = "derogation-probe"
     return doc
