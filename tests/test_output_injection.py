@@ -186,6 +186,16 @@ def policy_logs(policy, p: str) -> list:
     return [PolicyLog((adoption,), adoption)]
 
 
+def token_lists(policy, p: str) -> list:
+    from datetime import datetime, timezone
+
+    from tiergate.app.results import TokenList
+    from tiergate.ledger.tokens import Token
+
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    return [TokenList((Token(p, p, p, when, p, when), Token(p, p, p, when, p, None, when, p)))]
+
+
 def docs(policy, p: str) -> list:
     bad = poisoned_policy(policy, p)
     blocks = build(bad) + [("h1", p), ("h2", p), ("h3", p), ("p", p), ("list", [p, p]),
@@ -219,7 +229,7 @@ def graphs(policy, p: str) -> list:
 
 
 BUILDERS = {"CheckResult": check_results, "Classified": classified, "DiffResult": diffs, "TestRun": policy_test_runs,
-            "Status": registries, "History": histories, "PolicyLog": policy_logs, "PolicyDoc": docs, "Table": tables,
+            "Status": registries, "History": histories, "PolicyLog": policy_logs, "TokenList": token_lists, "PolicyDoc": docs, "Table": tables,
             "TierRequirements": tier_requirements, "WorkflowGraph": graphs}
 
 

@@ -80,6 +80,12 @@ class PolicyLog:
 
 
 @dataclass(frozen=True)
+class TokenList:
+    """The access tokens a ledger has issued (ledger/tokens.py Token), oldest first: never the tokens themselves."""
+    tokens: Sequence
+
+
+@dataclass(frozen=True)
 class Recorded:
     """An event written to the ledger: its sequence number, hash and body; and the adoption of the policy it was
     recorded under, when that policy was not in force (policyversions.py)."""

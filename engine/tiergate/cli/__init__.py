@@ -39,6 +39,7 @@ COMMANDS = {
     "reclassify": ("ledger:reclassify", "Classify every registered use case again under the current policy."),
     "roster": ("ledger:roster", "The roster stored in the ledger (import)."),
     "policy": ("ledger:policy", "The policy versions the ledger holds (adopt, log, show)."),
+    "token": ("tokens:token", "Access tokens of the service (create, revoke, list)."),
     "audit": ("ledger:audit", "Verify the ledger's hash chain, or print its head."),
     "test": ("policytest", "Run a policy's YAML test cases (classification and gates), with coverage."),
 }

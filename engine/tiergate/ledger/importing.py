@@ -24,7 +24,10 @@ from tiergate.inputs.answers import Answers
 from tiergate.ledger.actions import _classified, answers_of
 from tiergate.ledger.chain import canonical
 from tiergate.ledger.policyversions import ADOPTED, body_problems
+from tiergate.ledger.tokens import ISSUED, REVOKED
+from tiergate.ledger.tokens import body_problems as token_problems
 from tiergate.ledger.service import (
+    LEDGER_ONLY,
     NOBODY,
     RECLASSIFIED,
     ROSTER,
@@ -51,7 +54,7 @@ _COMMON_TEXT = ("at", "type", "use_case", "version", "actor")
 
 
 def _ledger_record_problems(record: dict, file: str, line: int) -> list[Diagnostic]:
-    """Schema checks of the records only a ledger holds: `roster`, `reclassified` and `policy_adopted`."""
+    """Schema checks of the records only a ledger holds (service.LEDGER_ONLY)."""
     from tiergate.inputs.events import _TIME, parse_time, roster_from_document
     from tiergate.inputs.yamlsource import YamlDocument
 
@@ -65,6 +68,8 @@ def _ledger_record_problems(record: dict, file: str, line: int) -> list[Diagnost
                            "offset", where, hint="write times like 2026-03-01T09:30:00Z or 2026-03-01T09:30:00+01:00")]
     if kind == ADOPTED:
         return body_problems(record, where)
+    if kind in (ISSUED, REVOKED):
+        return token_problems(record, where)
     if kind == ROSTER:
         if (record["use_case"], record["version"]) != (NOBODY, NOBODY):
             return [Diagnostic("E400", f"a roster event belongs to no use case: its use_case and version are "
@@ -97,7 +102,7 @@ def check_records(records: list[tuple[Any, int]], file: str, yaml: bool = True) 
             slow = True
             continue
         kind = record.get("type")
-        if kind in (ROSTER, RECLASSIFIED, ADOPTED):
+        if kind in LEDGER_ONLY:
             problems.extend(_ledger_record_problems(record, file, line))
             at = parse_time(record.get("at"))
             out.append((record, line, at.timestamp() if at is not None else 0.0))

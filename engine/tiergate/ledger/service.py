@@ -37,10 +37,13 @@ from tiergate.ledger.integrity import read_body, read_row, unreadable
 from tiergate.ledger.policyversions import ADOPTED, PolicyVersions, adoption_body, body_problems, missing_source
 from tiergate.ledger.standing import index_rows, instant_of, rebuild, slot_of
 from tiergate.ledger.store.base import Row, Store, open_store, split_url
+from tiergate.ledger.tokens import ISSUED, REVOKED
 from tiergate.ledger.verify import Verification
 
 ROSTER, RECLASSIFIED = "roster", "reclassified"
 NOBODY = "-"  # use_case and version of events that belong to no model (roster imports, policy adoptions)
+#: the types of event only a ledger holds (the rest are lifecycle events, as events files hold them)
+LEDGER_ONLY = (ROSTER, RECLASSIFIED, ADOPTED, ISSUED, REVOKED)
 #: the types of event that change what the validator knows of a use case (see Validator._case)
 MILESTONES = ("registered", RECLASSIFIED, "retired")
 
@@ -138,6 +141,8 @@ class Validator:
         self.policy = policy
         #: SHA-256 -> text of the policy and questionnaire sources the ledger holds (read on first need: `_held`)
         self.held: dict[str, str] | None = None
+        #: token id -> whether it is revoked, of the tokens the ledger holds (read on first need: `_token_ids`)
+        self.token_ids: dict[str, bool] | None = None
         #: a recording command (not an import): only what the ledger holds decides (see `authorise`)
         self.strict = strict
         self.allow_violations = allow_violations
@@ -211,6 +216,8 @@ class Validator:
             self.roster = roster_from_body(body)
         elif body["type"] == ADOPTED:
             self._adopt(body)
+        elif body["type"] in (ISSUED, REVOKED):
+            self._token_ids()[body["token_id"]] = body["type"] == REVOKED
         self._learn(body, self._case(body["use_case"]), text or canonical(body))
 
     def _learn(self, body: dict, case: _UseCase, text: str, stored: bool = False) -> None:
@@ -258,6 +265,9 @@ class Validator:
         if kind == ADOPTED:
             self._adopted(body, where)
             return text
+        if kind in (ISSUED, REVOKED):
+            self._token(body, where)
+            return canonical(body)  # (the person may now be written as the roster spells the name)
         if kind == "registered":
             if version in case.versions:
                 raise refuse(f"version {version} of {use_case} is already registered", where=where,
@@ -385,6 +395,42 @@ class Validator:
 
         self.policy = compiled(identity["sha256"], questionnaire["sha256"], self._held(), str(body.get("file", "")))
         self.tiers = {t.name: t for t in self.policy.tiers}
+
+    def _token(self, body: dict, where: Location) -> None:
+        """A token issued to a person the roster names, with an id not used before; or a token revoked that was
+        issued and is not revoked yet."""
+        from tiergate.ledger.tokens import body_problems as token_problems
+
+        problems = token_problems(body, where)
+        if problems:
+            raise TiergateError(problems)
+        known = self._token_ids()
+        token_id = body["token_id"]
+        if body["type"] == REVOKED:
+            if token_id not in known:
+                raise refuse(f"no token has the id {token_id}", where=where,
+                             hint="tiergate token list shows the tokens and their ids")
+            if known[token_id]:
+                raise refuse(f"the token {token_id} is revoked already", where=where)
+            return
+        if token_id in known:
+            raise refuse(f"a token with the id {token_id} is issued already", where=where)
+        person = self.roster.person(body["person"]) if self.roster is not None else None
+        if person is None:
+            where_roster = f"the roster (event {self.roster_seq})" if self.roster is not None else "a roster"
+            raise refuse(f"{body['person']} is not in {where_roster}: a token is issued to a person the roster names",
+                         where=where, hint="add them to the roster first: tiergate roster import FILE")
+        body["person"] = person  # (as the roster writes the name)
+
+    def _token_ids(self) -> dict[str, bool]:
+        if self.token_ids is None:
+            self.token_ids = {}
+            if self.store is not None:
+                from tiergate.ledger.tokens import TokenBook
+
+                for token in TokenBook(self.store).tokens.values():
+                    self.token_ids[token.token_id] = token.revoked_at is not None
+        return self.token_ids
 
     def _waivers(self, use_case: str) -> dict:
         """The waivers recorded for the use case's versions (read from the store on first need)."""
@@ -680,6 +726,5 @@ def now() -> datetime:
 
 def validate_records(records: list[tuple[Any, int]], file: str) -> EventLog:
     """Lifecycle records -> events (schema, times); roster/reclassified records are passed over here."""
-    lifecycle = [(r, line) for r, line in records
-                 if not (isinstance(r, dict) and r.get("type") in (ROSTER, RECLASSIFIED, ADOPTED))]
+    lifecycle = [(r, line) for r, line in records if not (isinstance(r, dict) and r.get("type") in LEDGER_ONLY)]
     return events_from_records(lifecycle, file)

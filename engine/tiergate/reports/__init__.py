@@ -24,6 +24,7 @@ FORMATS: dict[str, dict[str, str]] = {
                "markdown": "registry:as_markdown", "html": "registry:as_html"},
     "History": {"text": "history:as_text", "json": "history:as_json"},
     "PolicyLog": {"text": "policylog:as_text", "json": "policylog:as_json"},
+    "TokenList": {"text": "tokens:as_text", "json": "tokens:as_json"},
     "PolicyDoc": {"markdown": "doc:as_markdown", "html": "doc:as_html"},
     "Table": {"markdown": "tabular:as_markdown", "csv": "tabular:as_csv", "json": "tabular:as_json",
               "html": "tabular:as_html"},
