@@ -1,7 +1,8 @@
 """Check results for people (text, Markdown) and machines (JSON)."""
 from __future__ import annotations
 
-from tiergate.decide.check import CheckResult
+from tiergate.decide.check import CheckResult, Violation
+from tiergate.errors import Location
 from tiergate.inputs.events import format_time
 from tiergate.decide.gates.base import BREACH, DUE, MET, OK, OVERDUE, UNMET, WAIVED, Status
 from tiergate.jsoncodec import readable
@@ -54,6 +55,24 @@ def _where(result: CheckResult, s: Status) -> str:
     return f"{result.policy.file}:{s.requirement.loc.line}"
 
 
+def event_location(v: Violation) -> Location:
+    """Where the event of a violation is: a line of an events file, or an event of a ledger (`ledger event #7`)."""
+    return Location(v.file, v.line)
+
+
+def _violation_dict(v: Violation) -> dict:
+    """A violation as JSON; its event located as Location.to_dict says (in a ledger: `event`, and no line)."""
+    data = v.to_dict()
+    where = event_location(v).to_dict()
+    out = {}
+    for key, value in data.items():
+        if key == "file":
+            out.update({k: where[k] for k in where if k != "column"})
+        elif key != "line":
+            out[key] = value
+    return out
+
+
 def as_text(result: CheckResult) -> str:
     lines = [verdict(result)]
     if result.target is not None:
@@ -68,7 +87,7 @@ def as_text(result: CheckResult) -> str:
         lines.append("violations:")
         for v in result.violations:
             lines.append(f"  ✗ {format_time(v.at)} version {v.version}: {v.from_stage} -> {v.to_stage}"
-                         f"{' (' + v.mode + ')' if v.mode else ''} [{v.file}:{v.line}]: {v.message}")
+                         f"{' (' + v.mode + ')' if v.mode else ''} [{event_location(v)}]: {v.message}")
             for s in v.unmet:
                 lines.append(f"      ✗ {s.id}: {s.reason}  [{_where(result, s)}]")
     if result.obligations:
@@ -84,7 +103,9 @@ def as_text(result: CheckResult) -> str:
 
 
 def as_json(result: CheckResult) -> str:
-    return escape.json_text(readable(result.to_dict())) + "\n"
+    data = result.to_dict()
+    data["violations"] = [_violation_dict(v) for v in result.violations]
+    return escape.json_text(readable(data)) + "\n"
 
 
 def as_markdown(result: CheckResult) -> str:
@@ -98,7 +119,7 @@ def as_markdown(result: CheckResult) -> str:
         out.append(tables.markdown(["", "requirement", "status", "reason", "policy"], rows))
     if result.violations:
         out.append("\n**Violations**\n\n")
-        rows = [[format_time(v.at), v.version, f"{v.from_stage} → {v.to_stage}", v.message, f"{v.file}:{v.line}"]
+        rows = [[format_time(v.at), v.version, f"{v.from_stage} → {v.to_stage}", v.message, str(event_location(v))]
                 for v in result.violations]
         out.append(tables.markdown(["when", "version", "transition", "what", "event"], rows))
     if result.obligations:

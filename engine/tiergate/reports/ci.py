@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from tiergate.version import __version__
-from tiergate.decide.check import CheckResult
+from tiergate.decide.check import CheckResult, Violation
 from tiergate.inputs.events import format_time
 from tiergate.decide.gates.base import WAIVED, Status
 from tiergate.jsoncodec import readable
-from tiergate.reports.check import transition_problem, verdict
+from tiergate.reports.check import event_location, transition_problem, verdict
 from tiergate.reports.escape import github_message, github_property, json_text, xml, xml_attribute
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -25,7 +25,8 @@ def _testcase(classname: str, s: Status) -> str:
     return f"{head}/>"
 
 
-def _suite(index: int, name: str, classname: str, statuses, stamp: str, extra_failures: list[str] = ()) -> str:
+def _suite(index: int, name: str, classname: str, statuses, stamp: str, extra_failures: list[str] = (),
+           event: str | None = None) -> str:
     cases = [_testcase(classname, s) for s in statuses]
     for k, message in enumerate(extra_failures):
         cases.append(f'    <testcase name="workflow-transition-{k}" classname={xml_attribute(classname)} time="0">\n'
@@ -36,7 +37,9 @@ def _suite(index: int, name: str, classname: str, statuses, stamp: str, extra_fa
     return (f'  <testsuite name={xml_attribute(name)} package={xml_attribute(classname)} id="{index}" '
             f'timestamp="{stamp}" '
             f'hostname="tiergate" tests="{len(cases)}" failures="{failures}" errors="0" skipped="{skipped}" time="0">\n'
-            f"    <properties/>\n" + "".join(c + "\n" for c in cases) +
+            + (f'    <properties>\n      <property name="event" value={xml_attribute(event)}/>\n    </properties>\n'
+               if event is not None else "    <properties/>\n")
+            + "".join(c + "\n" for c in cases) +
             "    <system-out/>\n    <system-err/>\n  </testsuite>")
 
 
@@ -46,14 +49,15 @@ def as_junit(result: CheckResult) -> str:
     suites = []
     if result.target is not None:
         extra = [] if result.transition_ok else [transition_problem(result)]
-        suites.append(("gate " + result.target, f"{base}.{result.target}", result.requirements, extra))
+        suites.append(("gate " + result.target, f"{base}.{result.target}", result.requirements, extra, None))
     for v in result.violations:
         name = f"violation {format_time(v.at)} {v.from_stage} -> {v.to_stage}"
         extra = [v.message] if v.kind == "transition" else []
-        suites.append((name, f"{result.use_case}.{v.version}.{v.to_stage}", v.unmet, extra))
+        suites.append((name, f"{result.use_case}.{v.version}.{v.to_stage}", v.unmet, extra, str(event_location(v))))
     if result.obligations:
-        suites.append(("obligations", f"{base}.obligations", result.obligations, []))
-    body = "\n".join(_suite(i, name, cls, statuses, stamp, extra) for i, (name, cls, statuses, extra) in enumerate(suites))
+        suites.append(("obligations", f"{base}.obligations", result.obligations, [], None))
+    body = "\n".join(_suite(i, name, cls, statuses, stamp, extra, event)
+                     for i, (name, cls, statuses, extra, event) in enumerate(suites))
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n{body}\n</testsuites>\n'
 
 
@@ -69,6 +73,17 @@ def _location(result: CheckResult, s: Status) -> dict:
     return {"physicalLocation": {"artifactLocation": {"uri": result.policy.file},
                                  "region": {"startLine": max(1, s.requirement.loc.line),
                                             "startColumn": max(1, s.requirement.loc.column)}}}
+
+
+def _event(v: Violation) -> dict:
+    """Where a violation's event is, as a SARIF location: a region of the events file, or for an event of a ledger
+    (which has no lines) a logical location named after it, with its sequence number in `properties.event`."""
+    where = event_location(v)
+    if where.event is not None:
+        return {"logicalLocations": [{"name": f"event #{where.event}", "fullyQualifiedName": str(where),
+                                      "kind": "object"}],
+                "properties": {"event": where.event}}
+    return {"physicalLocation": {"artifactLocation": {"uri": v.file}, "region": {"startLine": max(1, v.line)}}}
 
 
 def _result(result: CheckResult, s: Status, rule_index: dict, context: str) -> dict:
@@ -87,8 +102,7 @@ def as_sarif(result: CheckResult) -> str:
         reported += [(s, f"gate {result.target}", None) for s in result.requirements if s.failing or s.warning
                      or s.status == WAIVED]
     for v in result.violations:
-        related = {"physicalLocation": {"artifactLocation": {"uri": v.file}, "region": {"startLine": max(1, v.line)}},
-                   "message": {"text": f"transition {v.from_stage} -> {v.to_stage} at {format_time(v.at)}"}}
+        related = {**_event(v), "message": {"text": f"transition {v.from_stage} -> {v.to_stage} at {format_time(v.at)}"}}
         reported += [(s, f"violation: version {v.version} entered {v.to_stage} at {format_time(v.at)}", related)
                      for s in v.unmet]
     reported += [(o, "obligation", None) for o in result.obligations if o.failing or o.warning or o.status == WAIVED]
@@ -109,8 +123,7 @@ def as_sarif(result: CheckResult) -> str:
     for v in result.violations:
         if v.kind == "transition":
             results.append({"ruleId": "workflow-transition", "level": "error", "message": {"text": v.message},
-                            "locations": [{"physicalLocation": {"artifactLocation": {"uri": v.file},
-                                                                "region": {"startLine": max(1, v.line)}}}]})
+                            "locations": [_event(v)]})
     blocked_move = transition_problem(result)
     if blocked_move is not None:
         line = result.policy.workflow_of(result.tier).loc.line
@@ -145,9 +158,9 @@ def as_sarif(result: CheckResult) -> str:
 def as_github(result: CheckResult) -> str:
     lines = []
 
-    def annotate(level: str, file: str, line: int, title: str, message: str) -> None:
-        lines.append(f"::{level} file={github_property(file)},line={max(1, line)},title={github_property(title)}"
-                     f"::{github_message(message)}")
+    def annotate(level: str, file: str | None, line: int, title: str, message: str) -> None:
+        where = f"file={github_property(file)},line={max(1, line)}," if file is not None else ""
+        lines.append(f"::{level} {where}title={github_property(title)}::{github_message(message)}")
 
     if result.target is not None:
         if not result.transition_ok:
@@ -159,7 +172,11 @@ def as_github(result: CheckResult) -> str:
             elif s.warning or s.status == WAIVED:
                 annotate("warning", result.policy.file, s.requirement.loc.line, s.id, f"{s.status}: {s.reason}")
     for v in result.violations:
-        annotate("error", v.file, v.line, f"violation {v.version}", v.message)
+        where = event_location(v)
+        if where.event is not None:  # no file of the repository holds it: an annotation of the run, naming the event
+            annotate("error", None, 0, f"violation {v.version}", f"{where}: {v.message}")
+        else:
+            annotate("error", v.file, v.line, f"violation {v.version}", v.message)
     for o in result.obligations:
         if o.failing:
             annotate("error", result.policy.file, o.requirement.loc.line, o.id, f"{o.status}: {o.reason}")

@@ -17,7 +17,7 @@ def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | No
     if e is None:
         return UNMET, f"no {req.subject} evidence recorded for version {state.version}" if explain else ""
     if req.condition is None:
-        return MET, f"the latest {req.subject} (line {e.line}, {format_time(e.at)}) is recorded" if explain else ""
+        return MET, f"the latest {req.subject} ({e.location.place}, {format_time(e.at)}) is recorded" if explain else ""
     if req.for_names:
         attributes = e.data.get("attributes") or {}
         names = for_attributes(req, ctx.answers or {})
@@ -28,7 +28,7 @@ def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | No
     failed = [(name, metrics) for name, metrics in checked if not condition_holds(req.condition, metrics)]
     if not explain:
         return (UNMET if failed else MET), ""
-    where = f"the latest {req.subject} (line {e.line}, {format_time(e.at)})"
+    where = f"the latest {req.subject} ({e.location.place}, {format_time(e.at)})"
     if req.for_names and not names:
         return MET, f"{where} is recorded (the use case names no {', '.join(req.for_names)} to test)"
     if failed:

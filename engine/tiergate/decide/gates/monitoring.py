@@ -21,7 +21,7 @@ def obligation(req: Requirement, state: VersionState, ctx: Context, at: datetime
         if not explain:
             return BREACH, "", last.at
         return BREACH, condition_problem(req.condition, last.data.get("metrics"), f"the latest {req.subject} result "
-                                         f"(line {last.line}, {format_time(last.at)})"), last.at
+                                         f"({last.location.place}, {format_time(last.at)})"), last.at
     return None, f"latest {req.subject} result {format_time(last.at)}" if explain else "", last.at
 
 

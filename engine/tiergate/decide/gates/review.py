@@ -18,7 +18,7 @@ def obligation(req: Requirement, state: VersionState, ctx: Context, at: datetime
     if last is not None and last.data.get("decision") == "reject":
         if not explain:
             return BREACH, "", last.at
-        return BREACH, (f"the latest review, by {last.actor} at {format_time(last.at)} (line {last.line}), "
+        return BREACH, (f"the latest review, by {last.actor} at {format_time(last.at)} ({last.location.place}), "
                         "rejected it"), last.at
     if not explain:
         return None, "", last.at if last else None

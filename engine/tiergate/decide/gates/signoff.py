@@ -23,7 +23,7 @@ def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | No
                 if holds:
                     approvers = []
                     if explain:
-                        notes = [f"rejected by {e.actor} at {format_time(e.at)} (line {e.line})"]
+                        notes = [f"rejected by {e.actor} at {format_time(e.at)} ({e.location.place})"]
                 continue
             if e.actor == state.author:
                 if explain:

@@ -48,7 +48,7 @@ def find_waiver(req: Requirement, state: VersionState, ctx: Context, at: datetim
         if w.at > at:
             continue
         expires = parse_time(w.data.get("expires"))
-        by = f"the waiver by {w.actor} (line {w.line})"
+        by = f"the waiver by {w.actor} ({w.location.place})"
         if not req.waivable_by:
             notes.append(f"{by} does not count: {req.id} is not waivable")
         elif not may_waive(w):
@@ -89,7 +89,7 @@ def apply_waiver(status: Status, state: VersionState, ctx: Context, at: datetime
     """`status` waived when a waiver counts for its requirement at `at`; else with why each waiver does not."""
     waiver, notes = find_waiver(status.requirement, state, ctx, at)
     if waiver is not None:
-        reason = (f"waived by {waiver.actor} until {waiver.data['expires']} (line {waiver.line}): "
+        reason = (f"waived by {waiver.actor} until {waiver.data['expires']} ({waiver.location.place}): "
                   f"{waiver.data.get('justification', '')}; otherwise: {status.reason}")
         return Status(status.requirement, WAIVED, reason, status.last, status.next_due)
     if notes:
