@@ -54,6 +54,8 @@ COMMANDS = {
     "diff (old)": ["diff", "{p}", str(DEFAULT)],
     "diff (new)": ["diff", str(DEFAULT), "{p}"],
     "register": ["register", "loan-approval", "1", "--answers", str(ANSWERS), "--policy", "{p}", "--ledger", "{dir}/l.db"],
+    "reclassify": ["reclassify", "--policy", "{p}", "--ledger", "{dir}/l.db"],
+    "policy adopt": ["policy", "adopt", "{p}", "--ledger", "{dir}/l.db"],
     "test": ["test", "{dir}/team_test.yaml"],
 }
 
@@ -77,3 +79,4 @@ def test_every_command_exits_2_on_a_policy_that_is_not_text(tmp_path, command, k
         assert found == [(words[len("error["):len("error[E105]") - 1], words.split("]: ", 1)[1])], found
     else:
         assert words in result.stdout + result.stderr, result.output
+    assert not (tmp_path / "l.db").exists(), "nothing is recorded under a policy that cannot be read"
