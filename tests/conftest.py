@@ -161,3 +161,75 @@ def roster():
     from tiergate.inputs.events import load_roster
 
     return load_roster(ROOT / "examples" / "roster.yaml")
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------------------
+
+#: the PostgreSQL server the tests make a database of their own on (trust authentication, as on the project's
+#: machines); the database is dropped when the session ends
+POSTGRES_URL = os.environ.get("TIERGATE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+class PostgresServer:
+    """The test session's own database on the server: `url` names it; `fresh()` gives the URL of a new, empty
+    ledger in it (a schema of its own, named by the URL's search_path)."""
+
+    def __init__(self, admin_url: str):
+        import secrets
+
+        import psycopg
+
+        self.admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
+        self.name = f"tiergate_test_{os.getpid()}_{secrets.token_hex(4)}"
+        self.admin.execute(f'CREATE DATABASE "{self.name}" ENCODING UTF8 TEMPLATE template0')
+        self.url = postgres_url_with(admin_url, database=self.name)
+        self.db = psycopg.connect(self.url, autocommit=True)
+        self._made = 0
+
+    def fresh(self) -> str:
+        self._made += 1
+        schema = f"ledger_{self._made}"
+        self.db.execute(f"CREATE SCHEMA {schema}")
+        return postgres_url_with(self.url, schema=schema)
+
+    def drop(self) -> None:
+        self.db.close()
+        self.admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self.admin.close()
+
+
+def postgres_url_with(url: str, database: str | None = None, schema: str | None = None) -> str:
+    """`url` naming another database, and/or with its tables looked for in `schema` (search_path)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if database is not None:
+        parts = parts._replace(path=f"/{database}")
+    if schema is not None:
+        parts = parts._replace(query="&".join(q for q in (parts.query, f"options=-csearch_path%3D{schema}") if q))
+    return urlunsplit(parts)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A database of the session's own on the PostgreSQL server at TIERGATE_TEST_POSTGRES, dropped at the end.
+    Where the server cannot be reached (or psycopg is not installed), the tests that need it skip; under CI=true
+    they fail."""
+    from tiergate.ledger.store.base import shown_url
+
+    extra_module("psycopg")
+    import psycopg
+
+    try:
+        server = PostgresServer(POSTGRES_URL)
+    except psycopg.Error as exc:
+        _unavailable(f"the PostgreSQL server at {shown_url(POSTGRES_URL)} cannot be reached or refuses to make a "
+                     f"database ({str(exc).strip().splitlines()[0]}); start it, or point TIERGATE_TEST_POSTGRES at one")
+    yield server
+    server.drop()
+
+
+@pytest.fixture
+def postgres_ledger_url(postgres_server) -> str:
+    """The URL of a new, empty PostgreSQL ledger (a schema of its own in the session's database)."""
+    return postgres_server.fresh()

@@ -1,10 +1,11 @@
 """The ledger's storage protocol (engine/tiergate/ledger/store/base.py), tested through `open_store` and the
-protocol's methods alone: what every backend must do.
+protocol's methods alone: what every backend must do, run on each of them (SQLite and PostgreSQL).
 
-This is the suite a second backend (PostgreSQL) must pass: add it to BACKENDS, with a function that gives the
-URL of a new, empty ledger (or skips when the backend cannot be reached). Nothing here knows SQL or SQLite; the
-SQLite backend's own faults (a foreign file, read-only media, a full disk, old layouts) are tested in
-test_ledger_faults.py and test_ledger_standing.py.
+A backend is in BACKENDS with a function that gives the URL of a new, empty ledger (or skips when the backend
+cannot be reached: the PostgreSQL server at TIERGATE_TEST_POSTGRES, conftest.py; under CI=true it fails instead).
+Nothing here knows SQL; the backends' own faults (a foreign file or database, read-only media, a full disk, old
+layouts, an unreachable server) are tested in test_ledger_faults.py, test_ledger_standing.py and
+test_ledger_postgres.py.
 """
 from __future__ import annotations
 
@@ -21,17 +22,21 @@ from tiergate.ledger.store.base import SCHEMA_VERSION, Row, open_store, split_ur
 RECORDED_AT = "2026-03-01T09:30:00.000001+00:00"
 
 
-def sqlite_url(tmp_path: Path) -> str:
+def sqlite_url(request, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'ledger.db'}"
 
 
-#: backend name -> the URL of a new ledger in a fresh temporary folder
-BACKENDS = {"sqlite": sqlite_url}
+def postgresql_url(request, tmp_path: Path) -> str:
+    return request.getfixturevalue("postgres_ledger_url")
+
+
+#: backend name -> the URL of a new, empty ledger (given the test's request and a fresh temporary folder)
+BACKENDS = {"sqlite": sqlite_url, "postgresql": postgresql_url}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def url(request, tmp_path) -> str:
-    return BACKENDS[request.param](tmp_path)
+    return BACKENDS[request.param](request, tmp_path)
 
 
 @pytest.fixture
@@ -382,9 +387,7 @@ def test_every_way_of_naming_a_sqlite_file_opens_it(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("target, message", [
     ("mysql://host/ledger", "`mysql://` is not a kind of ledger tiergate knows: it knows sqlite (sqlite:///PATH, "
-                            "sqlite:PATH or a plain path), and postgresql:// is not available yet"),
-    ("postgresql://user@host/ledger", "PostgreSQL ledgers are not available yet"),
-    ("postgres://host/ledger", "PostgreSQL ledgers are not available yet"),
+                            "sqlite:PATH or a plain path) and postgresql (postgresql://USER@HOST:PORT/DATABASE)"),
     ("sqlite://host/ledger.db", "a sqlite URL names a file: write sqlite:///relative/path or sqlite:////absolute/path"),
     ("sqlite:", "the sqlite URL names no file"),
 ])
@@ -393,3 +396,11 @@ def test_what_cannot_be_opened_is_said(target, message):
         open_store(target)
     [problem] = caught.value.diagnostics
     assert (problem.code, problem.message, problem.location.file) == ("E600", message, target)
+
+
+def test_a_password_in_a_url_is_never_shown():
+    with pytest.raises(TiergateError) as caught:
+        open_store("mysql://dana:s3cret@host/ledger?password=s3cret")
+    [problem] = caught.value.diagnostics
+    assert problem.location.file == "mysql://dana@host/ledger"
+    assert "s3cret" not in f"{problem.message} {problem.hint}"

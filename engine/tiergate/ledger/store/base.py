@@ -159,8 +159,9 @@ class Store(Protocol):
 #: reads the events and writes the rows through the store it is given, inside the migration's transaction
 BuildIndex = Callable[[Store], object]
 
-#: URL schemes, and what stores them (None: not available yet)
-SCHEMES = {"sqlite": "tiergate.ledger.store.sqlite", "postgresql": None, "postgres": None}
+#: URL schemes, and the module of the backend that stores them (its `open_url`)
+SCHEMES = {"sqlite": "tiergate.ledger.store.sqlite", "postgresql": "tiergate.ledger.store.postgres",
+           "postgres": "tiergate.ledger.store.postgres"}
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):(//)?")
 
 
@@ -203,18 +204,32 @@ def open_store(target: str | Path, create: bool = True, readonly: bool = False,
     a migration that adds the standing index calls to fill it from the events (engine/tiergate/ledger/standing.py).
     """
     scheme, rest = split_url(target)
-    module = SCHEMES.get(scheme, "")
-    if module == "":
-        raise _url_problem(str(target), f"`{scheme}://` is not a kind of ledger tiergate knows: it knows sqlite "
-                           "(sqlite:///PATH, sqlite:PATH or a plain path), and postgresql:// is not available yet",
-                           hint="give the ledger's file: a path, sqlite:///PATH or sqlite:PATH")
+    module = SCHEMES.get(scheme)
     if module is None:
-        raise _url_problem(str(target), "PostgreSQL ledgers are not available yet",
-                           hint="keep the ledger in a SQLite file: a path, sqlite:///PATH or sqlite:PATH")
+        raise _url_problem(str(target), f"`{scheme}://` is not a kind of ledger tiergate knows: it knows sqlite "
+                           "(sqlite:///PATH, sqlite:PATH or a plain path) and postgresql "
+                           "(postgresql://USER@HOST:PORT/DATABASE)",
+                           hint="give the ledger's file (a path, sqlite:///PATH or sqlite:PATH) or its PostgreSQL "
+                           "database (postgresql://USER@HOST/DATABASE)")
     from importlib import import_module
 
     return import_module(module).open_url(rest, create=create, readonly=readonly, build_index=build_index)
 
 
+def shown_url(target: str) -> str:
+    """A ledger's URL as messages name it: without the password it may carry (`scheme://USER:PASSWORD@HOST/...`, or
+    a `password=` parameter). A plain path is shown as it is."""
+    text = str(target)
+    match = _SCHEME.match(text)
+    if match is None or not match.group(2):
+        return text
+    start = match.end()
+    end = min((i for i in (text.find(c, start) for c in "/?#") if i >= 0), default=len(text))
+    userinfo, at, hosts = text[start:end].rpartition("@")
+    if at and ":" in userinfo:
+        text = text[:start] + userinfo.split(":", 1)[0] + "@" + hosts + text[end:]
+    return re.sub(r"([?&])password=[^&#]*&?", lambda m: m.group(1), text).rstrip("?&")
+
+
 def _url_problem(target: str, message: str, hint: str | None = None) -> TiergateError:
-    return TiergateError(Diagnostic("E600", message, Location(target), hint=hint))
+    return TiergateError(Diagnostic("E600", message, Location(shown_url(target)), hint=hint))
