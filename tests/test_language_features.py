@@ -360,3 +360,24 @@ def test_a_policy_test_naming_an_unknown_id_in_not_applying_is_located(tmp_path)
     (d,) = run.errors
     assert (d.code, d.location.line, d.message) == ("E500", 5, "unknown requirement id `card-for-peple`")
     assert d.hint == "did you mean `card-for-people`?"
+
+
+def test_an_obligation_with_a_condition_is_kept_only_for_the_use_cases_that_meet_it():
+    text = POLICY.replace("consideration docs \"Documentation\": model_card, vendor_documentation, signoff",
+                          "consideration docs \"Documentation\": model_card, vendor_documentation, signoff, drift") \
+        .replace("  require signoff from risk before deployment\n",
+                 "  require signoff from risk before deployment\n"
+                 '  require monitoring drift every 7d after deployment when availability == "realtime" as "drift"\n')
+    policy = compile_policy(text, "features.policy", ROOT / "policies")
+    deployed = events(signoff("bea", "business_owner"), signoff("rita", "risk"),
+                      {"type": "evidence", "actor": "alice", "kind": "model_card", "metrics": {}},
+                      {"type": "evidence", "actor": "alice", "kind": "vendor_documentation", "metrics": {}},
+                      {"type": "transition", "actor": "alice", "to": "validation"},
+                      {"type": "transition", "actor": "alice", "to": "deployment"})
+    later = T0 + timedelta(days=30)
+    for availability, held in (("realtime", True), ("scheduled", False)):
+        result = check(policy, answers(availability=availability), deployed, ROSTER, at=later, replay=True)
+        assert result.tier == "high" and not result.violations
+        assert ("drift" in {o.id for o in result.obligations}) == held
+        if held:
+            assert next(o for o in result.obligations if o.id == "drift").failing  # nothing for 30 days
