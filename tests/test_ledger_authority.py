@@ -200,8 +200,8 @@ def test_identities_are_trimmed_and_case_folded_and_recorded_as_the_roster_write
 def test_every_actor_must_be_in_the_roster(loan):
     before = state(loan)
     refused(run(loan, "register", "loan-approval", "3.0", "--answers", USE_CASES / "loan-approval.yaml",
-                actor="mallory"), "E610", "mallory is not in the roster")
-    refused(run(loan, "evidence", "loan-approval", "1.0", "pii_handling", "fields=0", actor="mallory"), "E610",
+                actor="mallory"), "E611", "mallory is not in the roster")
+    refused(run(loan, "evidence", "loan-approval", "1.0", "pii_handling", "fields=0", actor="mallory"), "E611",
             "not in the roster")
     assert state(loan) == before
 

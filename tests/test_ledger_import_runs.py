@@ -190,9 +190,9 @@ def test_duplicates_are_found_by_their_text_even_when_every_hash_collides(tmp_pa
     assert len(held) == 2 and max(held) <= importing.RUN_LINES
     good, late, same_run = results[1]
     assert good["count"] == len(lines)
-    assert late["refused"] == [f"events.jsonl:{len(lines) + 1}: error[E610]: this exact event is already in the "
+    assert late["refused"] == [f"events.jsonl:{len(lines) + 1}: error[E612]: this exact event is already in the "
                                "ledger"]
-    assert same_run["refused"] == ["events.jsonl:10: error[E610]: this exact event is already in the ledger"]
+    assert same_run["refused"] == ["events.jsonl:10: error[E612]: this exact event is already in the ledger"]
 
 
 def test_a_refusal_in_a_late_run_leaves_the_ledger_as_it_was(tmp_path, policy, monkeypatch):

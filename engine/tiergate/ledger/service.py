@@ -193,10 +193,11 @@ class Validator:
                     self._learn(body, case, row.body, stored=True)
         return case
 
-    def _break(self, message: str, where: Location, hint: str | None = None) -> None:
-        """The event breaks the policy: refused, or let in with a warning (see `allow_violations`)."""
+    def _break(self, message: str, where: Location, hint: str | None = None, code: str = "E610") -> None:
+        """The event breaks the policy: refused (`code`: E611 when the person may not do it), or let in with a
+        warning (see `allow_violations`)."""
         if not self.allow_violations:
-            raise refuse(message, hint, where)
+            raise refuse(message, hint, where, code)
         self.admitted.append(Diagnostic("W610", f"{message}; recorded as it happened", where, WARNING, hint))
 
     def _recorded(self, use_case: str, version: str, text: str) -> bool:
@@ -259,7 +260,7 @@ class Validator:
             return text
         case = self._case(use_case)
         if self._recorded(use_case, version, text):
-            raise refuse("this exact event is already in the ledger", where=where)
+            raise refuse("this exact event is already in the ledger", where=where, code="E612")
         if kind == ROSTER:
             return text
         if kind == ADOPTED:
@@ -270,7 +271,7 @@ class Validator:
             return canonical(body)  # (the person may now be written as the roster spells the name)
         if kind == "registered":
             if version in case.versions:
-                raise refuse(f"version {version} of {use_case} is already registered", where=where,
+                raise refuse(f"version {version} of {use_case} is already registered", where=where, code="E612",
                              hint="register a new version number")
             return text
         self._registered(case, use_case, version, where)
@@ -309,7 +310,7 @@ class Validator:
         digest = self.digest(text)
         seen = self.seen[use_case]
         if (digest in seen or not self.preload) and self._recorded(use_case, version, text):
-            raise refuse("this exact event is already in the ledger", where=where)
+            raise refuse("this exact event is already in the ledger", where=where, code="E612")
         if version not in case.versions:
             self._registered(case, use_case, version, where)
         if version in case.retired and kind != "monitoring":  # (a retired model may still be watched)
@@ -328,12 +329,12 @@ class Validator:
 
     def _holds(self, actor: str, role: str, at: datetime, where: Location) -> None:
         if self.roster is None:
-            raise refuse("there is no roster, so nobody's roles can be checked", where=where,
+            raise refuse("there is no roster, so nobody's roles can be checked", where=where, code="E611",
                          hint="store one with `tiergate roster import FILE`")
         if not self.roster.holds(actor, role, at):
             held = ", ".join(self.roster.roles_of(actor, at)) or "no role"
             self._break(f"{actor} does not hold role {role} (holds {held})", where,
-                        "only a person holding the role may act in it")
+                        "only a person holding the role may act in it", code="E611")
 
     def _waiver(self, body: dict, tier, at: datetime, where: Location) -> None:
         rid = body["requirement"]
@@ -344,7 +345,8 @@ class Validator:
         if not req.waivable_by:
             return self._break(f"{rid} is not waivable", where)
         if self.roster is None or not any(self.roster.holds(body["actor"], r, at) for r in req.waivable_by):
-            return self._break(f"{body['actor']} may not waive {rid}: only {', '.join(req.waivable_by)} may", where)
+            return self._break(f"{body['actor']} may not waive {rid}: only {', '.join(req.waivable_by)} may", where,
+                               code="E611")
         expires = parse_time(body["expires"])
         if expires <= at:
             return self._break(f"the waiver expires ({body['expires']}) before it is given", where)
@@ -411,10 +413,10 @@ class Validator:
                 raise refuse(f"no token has the id {token_id}", where=where,
                              hint="tiergate token list shows the tokens and their ids")
             if known[token_id]:
-                raise refuse(f"the token {token_id} is revoked already", where=where)
+                raise refuse(f"the token {token_id} is revoked already", where=where, code="E612")
             return
         if token_id in known:
-            raise refuse(f"a token with the id {token_id} is issued already", where=where)
+            raise refuse(f"a token with the id {token_id} is issued already", where=where, code="E612")
         person = self.roster.person(body["person"]) if self.roster is not None else None
         if person is None:
             where_roster = f"the roster (event {self.roster_seq})" if self.roster is not None else "a roster"
@@ -487,7 +489,7 @@ class Validator:
             person = self.roster.person(body["actor"])
             if person is None:
                 raise refuse(f"{body['actor']} is not in the roster (event {self.roster_seq}), so may not act",
-                             where=where, hint="add them to the roster first: tiergate roster import FILE")
+                             where=where, code="E611", hint="add them to the roster first: tiergate roster import FILE")
             body["actor"] = person  # recorded as the roster writes the name
 
     def _adopted_from_now(self, body: dict, at: datetime, where: Location) -> None:
