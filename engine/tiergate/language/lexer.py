@@ -108,7 +108,6 @@ class Lexer:
         pos, end = 0, len(text)
         m = m1 = m2 = None  # the match of the token read last; of the last two tokens but line breaks (what a
         # syntax error's words use of the tokens before it)
-        kind = value = None
         try:
             while pos < end:
                 state = states[-1]
@@ -116,8 +115,8 @@ class Lexer:
                 m = entry[0](text, pos)
                 if m is None:
                     at = _SKIPPED(text, pos).end()
-                    lexer = self._compiled[tables["lexer_of_state"][state]][0].__self__
-                    allowed = set(lexer.groupindex) - ignore or {"<END-OF-FILE>"}
+                    pattern = self._compiled[tables["lexer_of_state"][state]][0].__self__  # (its match method's)
+                    allowed = set(pattern.groupindex) - ignore or {"<END-OF-FILE>"}  # as Lark's lexer says it
                     column = at - line_start + 1
                     raise Refused("characters", ("", text[at], at, line, column, line, column + 1),
                                   _recent(text, (m2, m1)), _brackets(text, brackets), allowed)

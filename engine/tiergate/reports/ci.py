@@ -102,7 +102,8 @@ def as_sarif(result: CheckResult) -> str:
         reported += [(s, f"gate {result.target}", None) for s in result.requirements if s.failing or s.warning
                      or s.status == WAIVED]
     for v in result.violations:
-        related = {**_event(v), "message": {"text": f"transition {v.from_stage} -> {v.to_stage} at {format_time(v.at)}"}}
+        related = {**_event(v),
+                   "message": {"text": f"transition {v.from_stage} -> {v.to_stage} at {format_time(v.at)}"}}
         reported += [(s, f"violation: version {v.version} entered {v.to_stage} at {format_time(v.at)}", related)
                      for s in v.unmet]
     reported += [(o, "obligation", None) for o in result.obligations if o.failing or o.warning or o.status == WAIVED]
