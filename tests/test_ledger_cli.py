@@ -752,12 +752,12 @@ VERDICTS = [
 
 
 def _comparable(report: dict) -> dict:
-    """A check report without where each event was read from (file lines vs ledger numbers)."""
+    """A check report without where each event was read from (file lines vs ledger events)."""
     text = json.dumps(report)
-    text = re.sub(r"\((?:line|lines) \d+[^)]*\)", "(...)", text)
+    text = re.sub(r"\((?:line |lines |ledger event #)\d+[^)]*\)", "(...)", text)
     out = json.loads(text)
     for violation in out["violations"]:
-        violation.pop("file"), violation.pop("line"), violation.pop("roster")
+        violation.pop("file"), violation.pop("line"), violation.pop("event", None), violation.pop("roster")
     out.pop("warnings")
     return out
 

@@ -142,16 +142,42 @@ CODES: dict[str, Code] = _registry(
 )
 
 
+#: The file name of a place in a ledger. An event read from a ledger is located as Location(LEDGER, seq): a ledger
+#: has no lines, so such a location is shown as the event it is, `ledger event #seq`, never as `ledger:seq`.
+LEDGER = "ledger"
+
+
 @dataclass(frozen=True, order=True)
 class Location:
-    """A place in a source file; line and column count from 1 (0 when unknown)."""
+    """A place in a source file; line and column count from 1 (0 when unknown). In a ledger (file LEDGER), `line`
+    holds the event's sequence number."""
 
     file: str = "<string>"
     line: int = 0
     column: int = 0
     end_column: int = 0
 
+    @property
+    def event(self) -> int | None:
+        """The sequence number of the ledger event this location names; None for a place in a file."""
+        return self.line if self.file == LEDGER and self.line > 0 else None
+
+    @property
+    def place(self) -> str:
+        """The place in words where the file is named elsewhere (a reason about an event): `line 12`, or for an event
+        of a ledger `ledger event #12`."""
+        return f"ledger event #{self.line}" if self.file == LEDGER and self.line > 0 else f"line {self.line}"
+
+    def to_dict(self) -> dict:
+        """{file, line, column}; a ledger event as {file: "ledger", event: N, line: None, column: None}."""
+        event = self.event
+        if event is not None:
+            return {"file": self.file, "event": event, "line": None, "column": None}
+        return {"file": self.file, "line": self.line, "column": self.column}
+
     def __str__(self) -> str:
+        if self.file == LEDGER and self.line > 0:
+            return f"ledger event #{self.line}"
         if self.line and self.column:
             return f"{self.file}:{self.line}:{self.column}"
         if self.line:
@@ -183,16 +209,10 @@ class Diagnostic:
         return (loc.file, loc.line, loc.column, self.code, self.message)
 
     def to_dict(self) -> dict:
-        loc = self.location
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "file": loc.file,
-            "line": loc.line,
-            "column": loc.column,
-            "message": self.message,
-            "hint": self.hint,
-        }
+        """{code, severity, file, line, column, message, hint}; a ledger event's location as Location.to_dict
+        gives it (with `event`, and no line)."""
+        return {"code": self.code, "severity": self.severity, **self.location.to_dict(), "message": self.message,
+                "hint": self.hint}
 
     def headline(self) -> str:
         return f"{self.location}: {self.severity}[{self.code}]: {self.message}"
