@@ -381,3 +381,11 @@ def test_an_obligation_with_a_condition_is_kept_only_for_the_use_cases_that_meet
         assert ("drift" in {o.id for o in result.obligations}) == held
         if held:
             assert next(o for o in result.obligations if o.id == "drift").failing  # nothing for 30 days
+
+
+def test_an_any_of_id_does_not_end_a_mermaid_edge_label(policy):
+    from tiergate.reports import graph
+
+    text = graph.mermaid(policy, policy.workflows["default"], policy.tier("high"))
+    edge = next(line for line in text.splitlines() if "s_validation -->" in line)
+    assert edge.count("|") == 2 and "signoff:business_owner#124;product_owner@deployment" in edge

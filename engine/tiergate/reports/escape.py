@@ -139,11 +139,13 @@ def json_text(document: str) -> str:
 
 
 def mermaid(value: object) -> str:
-    """Text inside a quoted Mermaid label: as `text`, and `"`, `<`, `>` and `&` as Mermaid's entity codes
-    (`#quot;`...), so a value neither ends the label nor becomes HTML in it."""
+    """Text inside a quoted Mermaid label: as `text`, and `"`, `<`, `>`, `&` and `|` as Mermaid's entity codes
+    (`#quot;`...), so a value neither ends the label (an edge's label is written between `|`, and `signoff:a|b@s`
+    is the id of a sign-off any of two roles may give) nor becomes HTML in it."""
     value = text(value)
-    if '"' in value or "<" in value or ">" in value or "&" in value:
-        value = value.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    if '"' in value or "<" in value or ">" in value or "&" in value or "|" in value:
+        value = (value.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+                 .replace("|", "#124;"))
     return value
 
 
