@@ -238,6 +238,11 @@ def test_a_violation_names_the_policy_and_the_roster_it_was_judged_under(evolved
     assert violation["message"] == "entered release while its gate was not met: signoff:ds_lead@release"
     assert violation["policy"] == {"name": "triage-governance", "version": "0.3.0", "sha256": p3.sha256}
     assert violation["roster"] == "ledger event #2"
+    text = tiergate("check", "--ledger", evolved, "--use-case", "triage", "--version", "2", "--replay").stdout
+    assert "entered release while its gate was not met: signoff:ds_lead@release (under triage-governance 0.3.0, " \
+        "roster of ledger event #2)" in text
+    assert f"signoff:ds_lead@release: needs an approving sign-off from ds_lead for release (none recorded)  " \
+        "[triage-governance 0.3.0 line 27]" in text  # the line of the version judged under
 
 
 def test_a_role_granted_later_does_not_make_an_earlier_signoff_count(tmp_path):

@@ -477,12 +477,13 @@ def test_golden_reports(at_root, run, fmt):
 
 # --- the documentation shows real runs --------------------------------------------------------
 
-DOCS = [ROOT / "docs" / "gates.md", ROOT / "docs" / "ci.md"]
+DOCS = [ROOT / "docs" / "gates.md", ROOT / "docs" / "ci.md", ROOT / "docs" / "packs.md"]
 
 
 def console_runs(path: Path) -> list[tuple[int, list[str], str, int | None]]:
     """(line, argv, expected output, expected exit code or None) for each `$ tiergate` command in the
-    page's ```console blocks; `$ echo $?` after a command gives its exit code."""
+    page's ```console blocks; `$ echo $?` after a command gives its exit code. A command may end in `| tail -N`
+    (its last N lines are shown): argv then ends with ("|", "tail", "-N")."""
     runs: list = []
     lines = path.read_text(encoding="utf-8").splitlines()
     i = 0
@@ -517,16 +518,20 @@ DOC_RUNS = [(path.name, *run) for path in DOCS for run in console_runs(path)]
 
 
 def test_the_docs_show_runs():
-    assert {name for name, *_ in DOC_RUNS} == {"gates.md", "ci.md"}
+    assert {name for name, *_ in DOC_RUNS} == {"gates.md", "ci.md", "packs.md"}
     assert len(DOC_RUNS) >= 8
 
 
 @pytest.mark.parametrize("page, line, argv, expected, code", DOC_RUNS,
                          ids=[f"{name}:{line}" for name, line, *_ in DOC_RUNS])
 def test_docs_console_blocks_are_real(at_root, page, line, argv, expected, code):
+    tail = None
+    if len(argv) > 3 and argv[-3:-1] == ["|", "tail"]:
+        argv, tail = argv[:-3], int(argv[-1].lstrip("-"))
     result = runner().invoke(main, argv)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
-    assert result.output == expected, f"docs/{page}:{line} shows another output"
+    output = result.output if tail is None else "\n".join(result.output.splitlines()[-tail:]) + "\n"
+    assert output == expected, f"docs/{page}:{line} shows another output"
     if code is not None:
         assert result.exit_code == code, f"docs/{page}:{line} shows another exit code"

@@ -42,17 +42,33 @@ def transition_problem(result: CheckResult) -> str | None:
     """Why the asked-for move is impossible whatever its gate says: no such edge, or a retired version."""
     if result.target is None or result.transition_ok:
         return None
+    from tiergate.decide.eras import may_move
     from tiergate.decide.workflow import graph_of
 
-    graph = graph_of(result.policy.workflow_of(result.tier))
-    if graph.has_edge(result.stage, result.target):
+    workflow = result.policy.workflow_of(result.tier)
+    graph = graph_of(workflow)
+    if may_move(workflow, result.stage, result.target):  # (an edge, or a version off its workflow re-entering it)
         return f"version {result.version} is retired; a retired version may not enter {result.target}"
     nexts = ", ".join(graph.successors(result.stage)) or "none"
     return f"{result.stage} -> {result.target} is not an edge of the workflow (from {result.stage}: {nexts})"
 
 
-def _where(result: CheckResult, s: Status) -> str:
+def _where(result: CheckResult, s: Status, under: tuple | None = None) -> str:
+    """The policy line of a requirement; of the version judged under (`under`, a violation's), when it is another:
+    named by its name and version (`tiergate policy show SHA` prints its source), not by a file that may have
+    changed since."""
+    if under is not None and under[2] != result.policy.sha256:
+        return f"{under[0]} {under[1]} line {s.requirement.loc.line}"
     return f"{result.policy.file}:{s.requirement.loc.line}"
+
+
+def judged_under(result: CheckResult, v: Violation) -> str:
+    """` (under NAME VERSION)` when a violation was judged under another policy version than the result (the one in
+    force at its time, from a ledger's history); else nothing."""
+    if v.policy is None or v.policy[2] == result.policy.sha256:
+        return ""
+    return f" (under {v.policy[0]} {v.policy[1]}, roster of {v.roster})" if v.roster else \
+        f" (under {v.policy[0]} {v.policy[1]})"
 
 
 def event_location(v: Violation) -> Location:
@@ -87,9 +103,10 @@ def as_text(result: CheckResult) -> str:
         lines.append("violations:")
         for v in result.violations:
             lines.append(f"  ✗ {format_time(v.at)} version {v.version}: {v.from_stage} -> {v.to_stage}"
-                         f"{' (' + v.mode + ')' if v.mode else ''} [{event_location(v)}]: {v.message}")
+                         f"{' (' + v.mode + ')' if v.mode else ''} [{event_location(v)}]: {v.message}"
+                         f"{judged_under(result, v)}")
             for s in v.unmet:
-                lines.append(f"      ✗ {s.id}: {s.reason}  [{_where(result, s)}]")
+                lines.append(f"      ✗ {s.id}: {s.reason}  [{_where(result, s, v.policy)}]")
     if result.obligations:
         lines.append("obligations:")
         for o in result.obligations:
@@ -119,8 +136,8 @@ def as_markdown(result: CheckResult) -> str:
         out.append(tables.markdown(["", "requirement", "status", "reason", "policy"], rows))
     if result.violations:
         out.append("\n**Violations**\n\n")
-        rows = [[format_time(v.at), v.version, f"{v.from_stage} → {v.to_stage}", v.message, str(event_location(v))]
-                for v in result.violations]
+        rows = [[format_time(v.at), v.version, f"{v.from_stage} → {v.to_stage}", v.message + judged_under(result, v),
+                 str(event_location(v))] for v in result.violations]
         out.append(tables.markdown(["when", "version", "transition", "what", "event"], rows))
     if result.obligations:
         out.append("\n**Obligations**\n\n")
