@@ -389,3 +389,26 @@ def test_an_any_of_id_does_not_end_a_mermaid_edge_label(policy):
     text = graph.mermaid(policy, policy.workflows["default"], policy.tier("high"))
     edge = next(line for line in text.splitlines() if "s_validation -->" in line)
     assert edge.count("|") == 2 and "signoff:business_owner#124;product_owner@deployment" in edge
+
+
+def test_diff_shows_a_changed_condition(policy):
+    from tiergate.authoring.policydiff import diff
+
+    named = compile_policy(POLICY.replace('when decisions_about_people as "card-for-people"',
+                                          'when regulations.pii as "card-for-people"'),
+                           "features.policy", ROOT / "policies")
+    changes = policy_changes(policy, named)
+    assert changes.requirements_changed == {"low": ("card-for-people",), "mid": ("card-for-people",)}
+    # a derived id changes with its condition: the old requirement goes, the new one comes
+    moved = compile_policy(POLICY.replace('when availability == "realtime"', 'when availability == "scheduled"'),
+                           "features.policy", ROOT / "policies")
+    changes = policy_changes(policy, moved)
+    assert changes.requirements_removed["low"] == (vendor_id(policy),)
+    assert changes.requirements_added["low"] == (vendor_id(moved),)
+    # and a use case sees the requirement it now gets
+    from tiergate.inputs.answers import Answers
+
+    a = answers(audience="internal_few", availability="scheduled")
+    result = diff(policy, moved, [Answers("a.yaml", "uc", "", "", a["answers"])])
+    (change,) = result.use_cases
+    assert (change.added, change.removed) == ((vendor_id(moved),), ())

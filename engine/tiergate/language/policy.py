@@ -83,10 +83,6 @@ class Tier:
         """The requirements that hold only for some use cases (`when`)."""
         return tuple(r for r in self.requirements if r.when is not None)
 
-    def applying(self, answers: Mapping[str, Any]) -> tuple[Requirement, ...]:
-        """The requirements (forbids aside) that hold for a use case with these answers."""
-        return tuple(r for r in self.requirements if r.kind != "forbid" and r.applies(answers))
-
     @property
     def forbids(self) -> tuple[Requirement, ...]:
         return tuple(r for r in self.requirements if r.kind == "forbid")
