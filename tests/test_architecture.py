@@ -29,6 +29,7 @@ LAYERS = (
     ("ledger", ("tiergate.ledger",)),
     ("reports", ("tiergate.reports",)),
     ("app", ("tiergate.app",)),
+    ("server", ("tiergate.server",)),
     ("cli", ("tiergate.cli",)),
     ("facade", ("tiergate.__main__", "tiergate")),
 )

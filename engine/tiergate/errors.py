@@ -139,6 +139,14 @@ CODES: dict[str, Code] = _registry(
     Code("E640", ERROR, EXIT_INPUT, "a stored policy source does not match its hash"),
     Code("E641", ERROR, EXIT_INPUT, "a policy version's source is missing"),
     Code("E642", ERROR, EXIT_INPUT, "no policy version, or several, match"),
+    # E65x: the service's requests
+    Code("E650", ERROR, EXIT_INPUT, "the request carries no valid token"),
+    Code("E651", ERROR, EXIT_INPUT, "the request is too large"),
+    Code("E652", ERROR, EXIT_INPUT, "the request is not a JSON object"),
+    Code("E654", ERROR, EXIT_INPUT, "no such resource"),
+    Code("E655", ERROR, EXIT_INPUT, "the server failed inside"),
+    Code("E656", ERROR, EXIT_INPUT, "a request says who acts"),
+    Code("E660", ERROR, EXIT_FINDING, "the gate is not met"),
 )
 
 

@@ -23,3 +23,17 @@ def classify_files(policy: Policy, files: Sequence, *, single: bool = False,
     loaded, errors = load_answer_files(files, policy, progress)
     results, unclassified = classify_all(policy, loaded)
     return Classified(policy, results, tuple(errors) + tuple(unclassified), single)
+
+
+def classify_document(policy: Policy, document) -> Classified:
+    """One answers document (a mapping, as a request body carries it), checked against the policy's questionnaire
+    and classified; every problem raises TiergateError naming the answer (`$.answers.audience`)."""
+    from tiergate.decide.classify import classify
+    from tiergate.errors import Diagnostic, Location, TiergateError
+    from tiergate.inputs.answers import validate_answers
+
+    if not isinstance(document, dict):
+        raise TiergateError(Diagnostic("E301", "an answers document is a mapping with use_case, title, owner and "
+                                               "answers", Location("<request>")))
+    answers = validate_answers(document, policy.questionnaire, "<request>")
+    return Classified(policy, [classify(policy, answers)], (), single=True)

@@ -107,6 +107,23 @@ def register(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: st
     return Recorded(row.seq, row.hash, event, _adoption(adopted))
 
 
+def register_document(ledger: Ledger, policy: Policy, use_case: str, version: str, document, *, actor: str,
+                      artifact: str | None = None, sha256: str | None = None) -> Recorded:
+    """`register`, with the answers given as a document (a request's body) rather than a file: validated against
+    the policy's questionnaire first."""
+    from tiergate.errors import Diagnostic, Location, TiergateError
+    from tiergate.inputs.answers import validate_answers
+    from tiergate.ledger.actions import register as append
+
+    if not isinstance(document, dict):
+        raise TiergateError(Diagnostic("E301", "`answers` is an answers document: a mapping with use_case, title, "
+                                               "owner and answers", Location("answers")))
+    answers, adopted = validate_answers(document, policy.questionnaire, "answers"), []
+    row, event = append(ledger, policy, None, use_case, version, answers, actor, when(None), artifact, sha256,
+                        strict=True, adopted=adopted)
+    return Recorded(row.seq, row.hash, event, _adoption(adopted))
+
+
 def promote(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str, version: str, to: str, *,
             mode: str | None = None, actor: str, at: datetime | None = None) -> Promoted:
     """Judge the gate and write the transition in one locked step; raises `Blocked` (with the check) when unmet."""

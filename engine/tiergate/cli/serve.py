@@ -1,0 +1,41 @@
+"""`tiergate serve`: the HTTP API on this machine (the `server` extra: Starlette and uvicorn)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from tiergate.cli.output import EXIT_INPUT, echo_diagnostics
+from tiergate.errors import TiergateError
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (loopback by default: put a reverse proxy that terminates TLS in front).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", show_envvar=True, default=".tiergate/ledger.db",
+              show_default=True, help="The ledger: a path, sqlite:///PATH or postgresql://…")
+@click.option("--policy", "policy_path", envvar="TIERGATE_POLICY", show_envvar=True,
+              type=click.Path(dir_okay=False, path_type=str),
+              help="The policy (default: the one the ledger holds in force, else the shipped default pack).")
+@click.option("--admin-role", default="governance_admin", show_default=True,
+              help="The role whose holders may administer the service over the API.")
+@click.option("--max-body", default=1 << 20, show_default=True, type=click.IntRange(1),
+              help="The largest request body read, in bytes (413 past it).")
+def command(host, port, ledger_path, policy_path, admin_role, max_body):
+    """Serve the HTTP API: every /v1 request carries a bearer token from `tiergate token create`."""
+    try:
+        import uvicorn
+
+        from tiergate.server import Settings, create_app
+    except ImportError as exc:
+        click.echo(f"tiergate: the service needs the `server` extra ({exc.name} is missing): "
+                   "pip install 'tiergate[server]'", err=True)
+        sys.exit(EXIT_INPUT)
+    try:
+        app = create_app(Settings(ledger_path, policy_path, admin_role, max_body))
+    except TiergateError as exc:
+        echo_diagnostics(exc.diagnostics, exc.sources, err=True)
+        click.echo("tiergate: the service did not start", err=True)
+        sys.exit(EXIT_INPUT)
+    uvicorn.run(app, host=host, port=port, log_level="info")

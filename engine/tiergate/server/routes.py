@@ -1,0 +1,290 @@
+"""The HTTP API: one handler per endpoint, each reading its request, calling one application-layer operation in a
+worker thread, and writing its result. Every /v1 request is authenticated by its bearer token."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from tiergate.errors import TiergateError
+from tiergate.server import problems
+from tiergate.server.settings import Settings
+
+log = logging.getLogger("tiergate.server")
+
+#: the event types a person records through POST /v1/events (registrations carry their answers document)
+RECORDABLE = ("registered", "evidence", "signoff", "waiver", "monitoring", "review", "retired")
+#: what a request may not say about itself: who acts is the token's person
+CLAIMS = ("actor",)
+
+
+class Answer(Exception):
+    """A handler's early answer (a problem): raised from the worker thread, written by the route."""
+
+    def __init__(self, response):
+        super().__init__("answer")
+        self.response = response
+
+
+def application(settings: Settings):
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from tiergate.server.state import ServerState
+
+    state = ServerState(settings)
+    routes = [
+        Route("/health", lambda request: _json({"status": "ok"}), methods=["GET"]),
+        Route("/ready", _handler(state, _ready, auth=False), methods=["GET"]),
+        Route("/v1/policy", _handler(state, _policy), methods=["GET"]),
+        Route("/v1/classify", _handler(state, _classify, body=True), methods=["POST"]),
+        Route("/v1/events", _handler(state, _event, body=True), methods=["POST"]),
+        Route("/v1/promote", _handler(state, _promote, body=True), methods=["POST"]),
+        Route("/v1/check", _handler(state, _check, body=True), methods=["POST"]),
+        Route("/v1/status", _handler(state, _status), methods=["GET"]),
+        Route("/v1/use-cases/{use_case}/versions/{version}", _handler(state, _history), methods=["GET"]),
+        Route("/v1/audit/head", _handler(state, _head), methods=["GET"]),
+        Route("/v1/audit/verify", _handler(state, _verify), methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.tiergate = state
+    return app
+
+
+def _json(data: Any, status: int = 200):
+    from starlette.responses import Response
+
+    return Response(json.dumps(data, ensure_ascii=False), status, media_type="application/json")
+
+
+def _rendered(result, status: int = 200):
+    """A result as the command line's JSON report writes it."""
+    from starlette.responses import Response
+
+    from tiergate.reports import render
+
+    return Response(render(result, "json"), status, media_type="application/json")
+
+
+def _handler(state, work: Callable, auth: bool = True, body: bool = False):
+    """The route for `work(state, person, request_data)`, run in a worker thread: authenticated first (401), its
+    body read within the limit (413) as a JSON object (400); a TiergateError is its problem, and any other failure
+    a 500 that decided nothing."""
+    from starlette.concurrency import run_in_threadpool
+
+    async def route(request):
+        try:
+            data = await _body(request, state.settings.max_body) if body else {}
+        except Answer as early:
+            return early.response
+        token = _bearer(request)
+        context = {"path": dict(request.path_params), "query": dict(request.query_params), "body": data}
+        try:
+            return await run_in_threadpool(_run, state, work, auth, token, context)
+        except Answer as early:
+            return early.response
+    return route
+
+
+def _run(state, work, auth: bool, token: str | None, context: dict):
+    from tiergate.app.tokens import Unauthenticated
+
+    try:
+        person = state.authenticate(token) if auth else None
+        return work(state, person, context)
+    except Unauthenticated as why:
+        log.info("refused a request: %s", why)  # (the reason is for the log: every such request is answered alike)
+        raise Answer(problems.problem("E650", "the request carries no valid token", "Authorization",
+                                      hint="send `Authorization: Bearer TOKEN` with a token from `tiergate token "
+                                           "create`", headers={"WWW-Authenticate": "Bearer"})) from None
+    except TiergateError as error:
+        raise Answer(problems.response(error)) from None
+    except Answer:
+        raise
+    except Exception:  # noqa: BLE001 - fail closed: an internal failure decides nothing and says so
+        log.exception("internal failure")
+        raise Answer(problems.problem("E655", "the server failed inside; nothing was decided or written")) from None
+
+
+def _bearer(request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def _body(request, limit: int) -> dict:
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > limit):
+        raise Answer(problems.problem("E651", f"the request body is larger than {limit} bytes", "body"))
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Answer(problems.problem("E651", f"the request body is larger than {limit} bytes", "body"))
+        chunks.append(chunk)
+
+    def refuse_constant(name: str):
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        data = json.loads(b"".join(chunks).decode("utf-8"), parse_constant=refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise Answer(problems.problem("E652", f"the request body is not JSON ({exc})", "body")) from None
+    if not isinstance(data, dict):
+        raise Answer(problems.problem("E652", "the request body is a JSON object", "body"))
+    return data
+
+
+def _fields(body: dict, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict:
+    """The body's fields, every required one present as text, none unknown (422, naming the field)."""
+    for claim in CLAIMS:
+        if claim in body:
+            raise Answer(problems.problem("E656", f"a request does not say who acts: its token does (`{claim}` "
+                                                  "is given)", claim, hint=f"leave out `{claim}`"))
+    unknown = sorted(set(body) - set(required) - set(optional))
+    if unknown:
+        raise Answer(problems.problem("E400", f"`{unknown[0]}` is not a field of this request", unknown[0],
+                                      hint="the fields: " + ", ".join(required + optional)))
+    for name in required:
+        if not isinstance(body.get(name), str) or not body[name].strip():
+            raise Answer(problems.problem("E400", f"`{name}` is required, as text", name))
+    return body
+
+
+def _time(value, field: str) -> datetime | None:
+    from tiergate.inputs.events import parse_time
+
+    if value is None:
+        return None
+    at = parse_time(value) if isinstance(value, str) else None
+    if at is None:
+        raise Answer(problems.problem("E400", f"`{field}` is {json.dumps(value)}, not an RFC 3339 time with an "
+                                              "offset", field, hint="write times like 2026-03-01T09:30:00Z"))
+    return at
+
+
+# --- the endpoints ------------------------------------------------------------------------------------------
+
+def _ready(state, person, context):
+    with state.ledger() as ledger:
+        count, head = ledger.count(), ledger.head()
+    return _json({"status": "ready", "policy": state.policy.identity(), "events": count, "head": head})
+
+
+def _policy(state, person, context):
+    return _json(state.policy.identity())
+
+
+def _classify(state, person, context):
+    from tiergate.app.classifying import classify_document
+
+    result = classify_document(state.policy, context["body"])
+    return _json(result.results[0].to_dict())
+
+
+def _event(state, person, context):
+    from tiergate.app import recording
+
+    body = dict(context["body"])
+    kind = body.get("type")
+    if kind not in RECORDABLE:
+        raise Answer(problems.problem("E400", f"`type` is {json.dumps(kind)}; a person records one of "
+                                              + ", ".join(RECORDABLE), "type"))
+    _fields(body, ("type", "use_case", "version"), tuple(k for k in body if k not in CLAIMS))
+    use_case, version = body.pop("use_case"), body.pop("version")
+    body.pop("type")
+    with state.ledger() as ledger:
+        if kind == "registered":
+            answers = body.pop("answers", None)
+            extra = sorted(set(body) - {"artifact", "sha256"})
+            if extra:
+                raise Answer(problems.problem("E400", f"`{extra[0]}` is not a field of a registration", extra[0]))
+            done = recording.register_document(ledger, state.policy, use_case, version, answers, actor=person,
+                                               artifact=body.get("artifact"), sha256=body.get("sha256"))
+        else:
+            at = _time(body.pop("at", None), "at")
+            done = recording.record(ledger, state.policy, None, kind, use_case, version, actor=person, at=at, **body)
+    return _json({"seq": done.seq, "hash": done.hash, "event": done.body}, 201)
+
+
+def _promote(state, person, context):
+    from tiergate.app.recording import promote
+    from tiergate.ledger.actions import Blocked
+
+    body = _fields(context["body"], ("use_case", "version", "to"), ("mode",))
+    with state.ledger() as ledger:
+        try:
+            done = promote(ledger, state.policy, None, body["use_case"], body["version"], body["to"],
+                           mode=body.get("mode"), actor=person)
+        except Blocked as blocked:
+            check = json.loads(_render_json(blocked.result))
+            raise Answer(problems.problem(
+                "E660", f"{body['use_case']} {body['version']} may not enter {body['to']}: its gate is not met",
+                "to", check=check)) from None
+    return _json({"seq": done.seq, "hash": done.hash, "check": json.loads(_render_json(done.check))})
+
+
+def _render_json(result) -> str:
+    from tiergate.reports import render
+
+    return render(result, "json")
+
+
+def _check(state, person, context):
+    from tiergate.app.checking import check
+
+    body = _fields(context["body"], ("use_case",), ("version", "to", "mode", "at", "replay"))
+    if "replay" in body and not isinstance(body["replay"], bool):
+        raise Answer(problems.problem("E400", "`replay` is true or false", "replay"))
+    for name in ("version", "to", "mode"):
+        if name in body and not isinstance(body[name], str):
+            raise Answer(problems.problem("E400", f"`{name}` is text", name))
+    result = check(state.policy, ledger=state.settings.ledger, use_case=body["use_case"],
+                   version=body.get("version"), to=body.get("to"), mode=body.get("mode"),
+                   at=_time(body.get("at"), "at"), replay=bool(body.get("replay")))
+    return _rendered(result)
+
+
+def _status(state, person, context):
+    from tiergate.app.registry import status
+
+    query = context["query"]
+    unknown = sorted(set(query) - {"tier", "stage", "owner", "attention", "at"})
+    if unknown:
+        raise Answer(problems.problem("E400", f"`{unknown[0]}` is not a filter of the registry", unknown[0],
+                                      hint="filters: tier, stage, owner, attention, at"))
+    attention = query.get("attention", "false").lower()
+    if attention not in ("true", "false"):
+        raise Answer(problems.problem("E400", "`attention` is true or false", "attention"))
+    with state.ledger() as ledger:
+        result = status(ledger, state.policy, None, _time(query.get("at"), "at"), tier=query.get("tier"),
+                        stage=query.get("stage"), owner=query.get("owner"), attention=attention == "true")
+    return _rendered(result)
+
+
+def _history(state, person, context):
+    from tiergate.app.registry import history
+
+    use_case, version = context["path"]["use_case"], context["path"]["version"]
+    with state.ledger() as ledger:
+        result = history(ledger, use_case, version)
+    if not result.entries:
+        raise Answer(problems.problem("E654", f"the ledger holds no event of {use_case} {version}", "path"))
+    return _rendered(result)
+
+
+def _head(state, person, context):
+    with state.ledger() as ledger:
+        return _json({"head": ledger.head(), "events": ledger.count()})
+
+
+def _verify(state, person, context):
+    with state.ledger() as ledger:
+        done = ledger.verify()
+    return _json({"intact": done.ok, "events": done.count, "head": done.head, "problem": done.problem,
+                  "event": done.seq})
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,18 @@
+"""What a server runs with: its ledger, its policy, who administers it, how large a request may be."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: the largest request body a server reads by default (1 MiB); past it the answer is 413
+MAX_BODY = 1 << 20
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: the ledger's path or URL (sqlite:///…, postgresql://…)
+    ledger: str
+    #: the policy file; None: the policy the ledger holds in force (else the shipped default pack)
+    policy: str | None = None
+    #: the role whose holders may store a roster and revoke tokens over the API
+    admin_role: str = "governance_admin"
+    max_body: int = MAX_BODY
