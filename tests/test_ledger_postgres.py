@@ -34,13 +34,14 @@ from tiergate.ledger.store.base import open_store
 
 # the library tests of test_ledger.py, run again here on a PostgreSQL ledger
 from test_ledger import (  # noqa: F401  (collected by pytest from this module)
-    IMPORTABLE, ROSTER, answers, body, import_story, loan, state,
-    test_a_duplicate_event_is_refused, test_a_refused_event_is_not_written, test_a_retired_version_takes_only_monitoring,
+    IMPORTABLE, ROSTER, answers, body, import_story, loan, state, test_a_duplicate_event_is_refused,
+    test_a_refused_event_is_not_written, test_a_retired_version_takes_only_monitoring,
     test_a_roster_given_by_the_caller_is_used, test_a_schema_problem_is_refused_with_the_field,
     test_a_story_with_an_event_the_ledger_refuses_imports_nothing, test_a_version_is_registered_once,
-    test_a_waiver_of_no_requirement_of_the_tier_says_what_may_be_waived, test_an_import_that_repeats_recorded_events_imports_nothing,
-    test_an_import_without_answers_names_the_use_case, test_each_story_imports_whole, test_embedded_answers_are_validated,
-    test_events_read_back_in_time_order, test_nobody_can_sign_without_a_roster, test_one_bad_event_imports_nothing_and_is_named,
+    test_a_waiver_of_no_requirement_of_the_tier_says_what_may_be_waived,
+    test_an_import_that_repeats_recorded_events_imports_nothing, test_an_import_without_answers_names_the_use_case,
+    test_each_story_imports_whole, test_embedded_answers_are_validated, test_events_read_back_in_time_order,
+    test_nobody_can_sign_without_a_roster, test_one_bad_event_imports_nothing_and_is_named,
     test_promote_refuses_a_stage_that_does_not_exist, test_promote_refuses_a_stage_that_is_not_next,
     test_promote_refuses_an_unregistered_version, test_promote_writes_the_transition_only_when_the_gate_is_met,
     test_recording_one_event_does_not_read_the_use_cases_history, test_register_refuses_answers_of_another_use_case,
@@ -119,6 +120,23 @@ def test_a_ledger_moves_between_backends_by_export_and_import(ledger, policy, ro
         assert (other.head(), other.count()) == (ledger.head(), ledger.count())
         assert stored(other) == stored(ledger)
         assert other.verify().ok
+
+
+def test_reads_of_the_whole_ledger_come_in_pages_and_miss_nothing(ledger, policy, roster, monkeypatch):
+    import tiergate.ledger.store.postgres as backend
+
+    import_everything(ledger, policy, roster)
+    store = ledger.store
+
+    def everything():
+        return (list(store.rows()), list(store.rows(types=("signoff",))), list(store.chain()),
+                list(store.chain(5, 50)), list(store.standing()), list(store.standing("churn-dashboard", "loan-approval")))
+
+    whole = everything()
+    monkeypatch.setattr(backend, "PAGE", 7)
+    assert everything() == whole
+    assert [r.seq for r in whole[0]] == list(range(1, ledger.count() + 1))
+    assert ledger.verify().ok
 
 
 # --- audit verify and status, on every core --------------------------------------------------------------
@@ -364,6 +382,19 @@ def test_the_server_checks_its_indexes_when_it_has_amcheck(ledger, policy, roste
         assert ledger.store.check_integrity() == []
         assert ledger.store.head() is not None  # (the checks left the transaction usable)
     assert ledger.verify().ok
+    with Ledger(ledger.url, create=False, readonly=True) as reader:  # (as `audit verify` opens it)
+        assert reader.verify().ok
+    with psycopg.connect(ledger.url, autocommit=True) as db:  # an index that misses an event
+        db.execute("UPDATE pg_index SET indisready = false WHERE indexrelid = 'events_by_version'::regclass")
+        try:
+            record(ledger, policy, None, body("evidence", use_case="churn-dashboard", version="2026.2",
+                                              at="2026-07-01T00:00:00Z", kind="notes", metrics={}))
+        finally:
+            db.execute("UPDATE pg_index SET indisready = true WHERE indexrelid = 'events_by_version'::regclass")
+    found = ledger.store.check_integrity()
+    assert found and found[0][0] == ledger.count(), found
+    result = ledger.verify()
+    assert not result.ok and result.seq == ledger.count() and "the database finds itself damaged" in result.problem
 
 
 def test_a_connection_lost_mid_command_is_an_e600_naming_the_ledger(ledger, policy, roster):

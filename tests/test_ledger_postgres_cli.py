@@ -13,13 +13,13 @@ from test_ledger_cli import (  # noqa: F401  (collected by pytest from this modu
     REFUSED, ROSTER, STORY_USE_CASE, USE_CASES, import_story, loan, state, tiergate,
     test_a_duplicate_event_is_refused, test_a_refused_command_exits_2_and_writes_nothing,
     test_a_refused_story_imports_as_it_happened_with_allow_violations,
-    test_a_refused_story_imports_nothing_and_names_each_event, test_an_auditor_recomputes_the_head_from_an_export_with_the_standard_library,
-    test_bad_arguments_write_nothing, test_each_recording_command_records, test_each_story_imports_with_its_answers_file,
-    test_export_of_one_use_case, test_export_then_import_into_an_empty_ledger_gives_the_same_head,
-    test_history_is_the_timeline, test_importing_an_export_twice_is_refused_whole,
-    test_promote_is_blocked_with_every_reason_then_allowed, test_register_stores_tier_policy_and_answers,
-    test_status_details, test_status_filters, test_status_shows_each_model_where_its_story_leaves_it,
-    test_the_roster_comes_from_the_ledger_only,
+    test_a_refused_story_imports_nothing_and_names_each_event,
+    test_an_auditor_recomputes_the_head_from_an_export_with_the_standard_library, test_bad_arguments_write_nothing,
+    test_each_recording_command_records, test_each_story_imports_with_its_answers_file, test_export_of_one_use_case,
+    test_export_then_import_into_an_empty_ledger_gives_the_same_head, test_history_is_the_timeline,
+    test_importing_an_export_twice_is_refused_whole, test_promote_is_blocked_with_every_reason_then_allowed,
+    test_register_stores_tier_policy_and_answers, test_status_details, test_status_filters,
+    test_status_shows_each_model_where_its_story_leaves_it, test_the_roster_comes_from_the_ledger_only,
 )
 
 

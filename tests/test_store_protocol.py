@@ -247,6 +247,23 @@ def test_a_shared_slot_keeps_the_latest_by_time(store):
     assert [tuple(r) for r in store.shared_slots()] == [("uc", "1", "monitoring:x", 25.0, 4)]
 
 
+def test_many_rows_in_one_write_keep_the_rules_of_a_few(store):
+    """An import writes thousands of rows at a time (a backend may write them another way): the same rules hold."""
+    with store.writing(bulk=True):
+        chain, _ = chained(rows_of([event(n, type_="monitoring") for n in range(300)]), 0, GENESIS)
+        store.append(chain, RECORDED_AT)
+        store.put_standing([("uc", "1", f"#{n}", 0.0, n) for n in range(1, 201)] +
+                           [("uc", "1", "monitoring:x", float(n % 7), n) for n in range(201, 301)])
+    assert list(store.rows()) == [Row(*r, RECORDED_AT) for r in chain]
+    assert [tuple(r) for r in store.shared_slots()] == [("uc", "1", "monitoring:x", 6.0, 300)]  # the last of the latest
+    with store.writing(bulk=True):
+        store.put_standing([("uc", "1", "monitoring:x", 5.0, 1)] * 100 +
+                           [("uc", "1", f"#{n}", 0.0, n) for n in range(1, 101)])
+    assert [tuple(r) for r in store.shared_slots()] == [("uc", "1", "monitoring:x", 6.0, 300)]  # earlier: not replaced
+    assert sorted(seq for _, seq, _ in store.standing()) == [*range(1, 201), 300]
+    assert store.own_slots(("monitoring",)) == (0, 200)  # (events of a shared type, named by own slots)
+
+
 def test_own_slots_that_do_not_match_their_events_are_found(store):
     append(store, [event(0), event(1), event(2, type_="monitoring")])
     shared = ("monitoring", "review", "roster")

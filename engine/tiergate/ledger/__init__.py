@@ -1,4 +1,5 @@
-"""The governance ledger: an append-only, hash-chained record of lifecycle events, kept by a store (SQLite today).
+"""The governance ledger: an append-only, hash-chained record of lifecycle events, kept by a store (a SQLite file
+or a PostgreSQL database).
 
 The Ledger (service.py) validates, chains (chain.py) and indexes (standing.py) the events above the store; the
 store (store/) only keeps the rows, behind one protocol, and is chosen by the ledger's URL.

@@ -36,11 +36,15 @@ PAGE = 10_000
 COPY_FROM = 64
 
 _COLUMNS = "seq, at, type, use_case, version, actor, body, prev_hash, hash, recorded_at"
-_UPSERT_STANDING = (
-    "INSERT INTO standing (use_case, version, slot, instant, seq) "
-    "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::bigint[]) "
-    "ON CONFLICT (use_case, version, slot) DO UPDATE SET instant = excluded.instant, seq = excluded.seq "
-    "WHERE excluded.instant >= standing.instant")
+#: how rows of the standing index are written: a row replaces the stored one of its slot unless that one is later
+_UPSERT = ("ON CONFLICT (use_case, version, slot) DO UPDATE SET instant = excluded.instant, seq = excluded.seq "
+           "WHERE excluded.instant >= standing.instant")
+_UPSERT_STANDING = ("INSERT INTO standing (use_case, version, slot, instant, seq) SELECT * FROM "
+                    f"unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::bigint[]) {_UPSERT}")
+#: many rows of the standing index go by COPY into a table of the session's own, then into the index in one
+#: statement (twice as fast as the same rows from arrays)
+_STAGING = ('CREATE TEMP TABLE IF NOT EXISTS standing_in (use_case TEXT COLLATE "C", version TEXT COLLATE "C", '
+            'slot TEXT COLLATE "C", instant DOUBLE PRECISION, seq BIGINT) ON COMMIT DELETE ROWS')
 #: the rows of the standing index for an event's own slot, joined with the event they name when it has one
 _OWN_JOINED = ("FROM standing s LEFT JOIN events e ON e.seq = s.seq AND s.slot = '{own}' || e.seq AND "
                "e.use_case = s.use_case AND e.version = s.version AND e.type NOT IN ({shared}) "
@@ -99,7 +103,6 @@ class PostgresStore:
     def __init__(self, url: str, create: bool = True, readonly: bool = False, build_index: BuildIndex | None = None):
         self.url = url
         self.readonly = readonly
-        self._shown = shown_url(url)
         self._pid = os.getpid()  # (a forked worker never closes its parent's connection: see close)
         self._tx: str | None = None  # None, "read" or "write"
         self._bulk = False
@@ -310,8 +313,9 @@ class PostgresStore:
         self._bulk = bulk
         try:
             yield
-            if self.db.info.transaction_status == TransactionStatus.INERROR:  # (a failure someone swallowed:
-                raise _problem(self.url, "a write to the ledger failed, so nothing was recorded")  # COMMIT would roll back)
+            # a statement failed and the caller went on: COMMIT would quietly roll back, so say so
+            if self.db.info.transaction_status == TransactionStatus.INERROR:
+                raise _problem(self.url, "a write to the ledger failed, so nothing was recorded")
             self.db.execute("COMMIT")
         except psycopg.Error as exc:
             problem = self._translate(exc)
@@ -435,7 +439,9 @@ class PostgresStore:
         `heapallindexed`: an event missing from the index by use case is found), when the database has the
         extension (CREATE EXTENSION amcheck); without it, nothing is checked and nothing is found. PostgreSQL
         checks each page's checksum as it reads it, where the cluster has checksums on."""
-        if self._one("SELECT 1 FROM pg_extension WHERE extname = 'amcheck'") is None:
+        schema = self._one("SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = "
+                           "e.extnamespace WHERE e.extname = 'amcheck'")
+        if schema is None:
             return []
         found: list[tuple[int | None, str]] = []
         inside = self._tx is not None
@@ -443,7 +449,7 @@ class PostgresStore:
             try:
                 if inside:
                     self.db.execute("SAVEPOINT tiergate_check")
-                self.db.execute("SELECT bt_index_check(%s::regclass, true)", (index,))
+                self.db.execute(f"SELECT {schema[0]}.bt_index_check(%s::regclass, true)", (index,))
                 if inside:
                     self.db.execute("RELEASE SAVEPOINT tiergate_check")
             except psycopg.Error as exc:
@@ -511,7 +517,17 @@ class PostgresStore:
         if not kept:
             return
         try:
-            self.db.execute(_UPSERT_STANDING, [list(column) for column in zip(*kept.values())])
+            if len(kept) < COPY_FROM:
+                self.db.execute(_UPSERT_STANDING, [list(column) for column in zip(*kept.values())])
+                return
+            self.db.execute(_STAGING)
+            with self.db.cursor() as cursor:
+                with cursor.copy("COPY standing_in FROM STDIN") as copy:
+                    write = copy.write_row
+                    for row in kept.values():
+                        write(row)
+                cursor.execute(f"INSERT INTO standing SELECT * FROM standing_in {_UPSERT}")
+                cursor.execute("TRUNCATE standing_in")
         except psycopg.Error as exc:
             raise self._translate(exc) from None
 
