@@ -412,3 +412,17 @@ def test_diff_shows_a_changed_condition(policy):
     result = diff(policy, moved, [Answers("a.yaml", "uc", "", "", a["answers"])])
     (change,) = result.use_cases
     assert (change.added, change.removed) == ((vendor_id(moved),), ())
+
+
+@pytest.mark.parametrize("line, column", [
+    ("require 2 signoffs from any of business_owner, product_owner before deployment", 31),
+    ("require review by any of risk every 1y after deployment", 25),
+])
+def test_any_of_where_the_language_has_none_is_a_syntax_error_that_says_where_it_goes(line, column):
+    with pytest.raises(TiergateError) as caught:
+        compile_policy(POLICY.replace("require signoff from risk before deployment", line), "f.policy")
+    (d,) = caught.value.diagnostics
+    assert (d.code, d.location.line, d.location.column) == ("E100", 30, column)
+    assert d.message.startswith("unexpected name `of`")
+    assert d.hint == ("`any of` is written in `require signoff from any of R1, R2 before STAGE` only: one approving "
+                      "sign-off from any one of the roles")

@@ -224,10 +224,19 @@ def _from_exception(exc: Exception, file: str, indenter: _PolicyIndenter) -> Dia
             return Diagnostic("E100", f"the block ends too early: {_expected_text(exc.expected, indenter)}",
                               Location(file, tok.end_line or tok.line, 1, 2))
         return Diagnostic("E100", f"unexpected {describe_token(tok)}: {_expected_text(_closer_first(exc.expected, indenter, tok), indenter, tok)}",
-                          loc, hint=_open_hint(indenter))
+                          loc, hint=_open_hint(indenter) or _any_of_hint(tok, indenter))
     if isinstance(exc, UnexpectedEOF):
         return _unexpected_end(exc, file, indenter)
     raise exc
+
+
+def _any_of_hint(token, indenter) -> str | None:
+    """`any of` where the language has none (`2 signoffs from any of`, `review by any of`)."""
+    previous = _previous(indenter, token)
+    if str(token) == "of" and previous is not None and str(previous) == "any":
+        return "`any of` is written in `require signoff from any of R1, R2 before STAGE` only: one approving sign-off " \
+               "from any one of the roles"
+    return None
 
 
 def _spaces(n: int) -> str:
