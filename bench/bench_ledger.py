@@ -20,6 +20,9 @@ Then, on a fresh ledger in a temporary folder:
 * `audit verify` through the library (`Ledger.verify`). Target: at least 200,000 events/s. Beside each,
   its floor: each row's body and hashes read in order and its SHA-256 recomputed, in a plain loop in one
   process (no columns, no index, no JSON), and the ratio.
+* with `--postgres [URL]`: beside each import into SQLite, the same import into a new PostgreSQL ledger (a
+  database of its own on the server at URL, dropped afterwards; default $TIERGATE_TEST_POSTGRES, else
+  postgresql://postgres@127.0.0.1:5432/postgres). Target: at least half SQLite's rate, run by run.
 * 1,000 evidence events appended one by one through the library (`tiergate.ledger.actions.record`),
   each validated and committed on its own; reports events/s.
 * peak RSS of `tiergate status` run in a child process (`RUSAGE_CHILDREN` of a wrapper process).
@@ -34,6 +37,7 @@ the CPU time much less.
     python bench/bench_ledger.py --events 100000 --profile  # cProfile of import, status and verify
     python bench/bench_ledger.py --events 100000 --phases   # import and status timed phase by phase
     python bench/bench_ledger.py --keep DIR                 # keep the events file and ledger in DIR
+    python bench/bench_ledger.py --events 200000 --postgres # import into PostgreSQL too, against SQLite
 """
 from __future__ import annotations
 
@@ -67,6 +71,7 @@ from tiergate.language.gcpause import allow_pauses, paused_gc
 from tiergate.inputs.yamlsource import load_yaml
 
 IMPORT_TARGET = 50_000  # events/s
+POSTGRES_TARGET = 0.5  # an import into PostgreSQL / the same import into SQLite
 STATUS_TARGET_S = 3.0
 VERIFY_TARGET = 200_000  # events/s
 APPENDS = 1_000
@@ -254,6 +259,28 @@ def floor(data: bytes, path: Path) -> tuple[float, float]:
     return count / (time.perf_counter() - t), (cpu_seconds() - cpu) / count * 1e6
 
 
+def postgres_import(admin_url: str, data: bytes, policy, file: str) -> tuple[float, float]:
+    """The import of `data` into a new PostgreSQL ledger, in a database made for it on the server `admin_url` and
+    dropped afterwards, through the library as `tiergate import --ledger postgresql://…` runs it. (events/s, CPU µs
+    per event of this process and its workers; the server's own CPU is not counted)."""
+    import psycopg
+
+    from urllib.parse import urlsplit, urlunsplit
+
+    name = f"tiergate_bench_{os.getpid()}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}" ENCODING UTF8 TEMPLATE template0')
+        try:
+            url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+            with Ledger(url) as ledger:
+                t, cpu = time.perf_counter(), cpu_seconds()
+                done = import_file(ledger, policy, None, data, file, {})
+                return done.count / (time.perf_counter() - t), (cpu_seconds() - cpu) / done.count * 1e6
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def in_time_order(data: bytes) -> bytes:
     """The same events as a history exported from another system would hold them: in time order (equal times in
     the file's order), the use cases interleaved. (Every time the generator writes is UTC, so text order is time
@@ -389,6 +416,9 @@ def main() -> int:
     parser.add_argument("--no-rss", action="store_true", help="skip the child-process status run")
     parser.add_argument("--phases", action="store_true", help="also time import and status phase by phase")
     parser.add_argument("--runs", type=int, default=3, help="runs of import, status and verify (medians reported)")
+    parser.add_argument("--postgres", nargs="?", metavar="URL", help="also import into PostgreSQL, on the server at "
+                        "URL (default $TIERGATE_TEST_POSTGRES, else postgresql://postgres@127.0.0.1:5432/postgres)",
+                        const=os.environ.get("TIERGATE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
     use_cases = args.use_cases or max(1, args.events // 100)
     allow_pauses()  # as the command line does: the library may pause the garbage collector for its bulk work
@@ -410,7 +440,7 @@ def main() -> int:
     # import: read the file and import it whole, through the library, as `tiergate import` does; each run
     # into a new ledger (the last one is kept for the rest)
     data = events_file.read_bytes()
-    runs, floors, serials = [], [], []
+    runs, floors, serials, on_postgres = [], [], [], []
     for _ in range(args.runs):
         for stale in folder.glob("ledger.db*"):
             stale.unlink()
@@ -421,6 +451,8 @@ def main() -> int:
         # the floor and the serial part beside each import, under the same load
         floors.append(floor(data, folder / "floor.db"))
         serials.append(serial_part(data, folder / "serial.db", policy, str(events_file)))
+        if args.postgres:
+            on_postgres.append(postgres_import(args.postgres, data, policy, str(events_file)))
         for leftover in [*folder.glob("floor.db*"), *folder.glob("serial.db*")]:
             leftover.unlink()
     # the same events in time order, as a history exported elsewhere holds them: each run into a new ledger
@@ -446,6 +478,12 @@ def main() -> int:
     results.append(("its serial part alone", f"{median(serials):,.0f} events/s ({spread(serials)}the main process's "
                     f"work over runs prepared beforehand: the most any number of cores could give); import / "
                     f"serial part: median {median(r / p for (r, _), p in zip(runs, serials)):.2f}", None, ""))
+    if on_postgres:
+        ratio = median(p / r for (p, _), (r, _) in zip(on_postgres, runs))
+        results.append(("import into PostgreSQL", f"{median(p for p, _ in on_postgres):,.0f} events/s "
+                        f"({spread(p for p, _ in on_postgres)}CPU here {median(c for _, c in on_postgres):.1f} µs per "
+                        f"event; the server's not counted); PostgreSQL / SQLite, run by run: median {ratio:.2f}",
+                        ratio >= POSTGRES_TARGET, f">= {POSTGRES_TARGET} of SQLite's"))
     in_order_rate = median(r for r, _ in in_order)
     results.append(("import, events in time order", f"{in_order_rate:,.0f} events/s ({spread(r for r, _ in in_order)}"
                     f"the use cases interleaved; CPU {median(c for _, c in in_order):.1f} µs per event)",
