@@ -192,7 +192,8 @@ def test_promote_is_409_with_every_unmet_requirement_then_200(client, ledger):
     unmet = [r["id"] for r in body["check"]["requirements"] if r["status"] == "unmet"]
     assert unmet == ["evidence:pii_handling@development", "signoff:business_stakeholder@development",
                      "signoff:risk_audit@development"]
-    assert state(ledger) == before
+    # no transition: only the decision that refused it
+    assert state(ledger)[1] == before[1] + 1 and exported(ledger)[-1]["type"] == "decision"
 
 
 def test_check_answers_as_check_ledger_does(client, ledger):
@@ -261,3 +262,81 @@ def test_tiergate_serve_listens_on_loopback_and_answers(ledger):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# --- the decision log ----------------------------------------------------------------------------------------
+
+def test_every_check_is_answered_only_once_its_decision_is_in_the_ledger(client, ledger):
+    import hashlib
+
+    from tiergate.ledger.chain import canonical
+
+    dana = token_for(ledger, "dana")
+    register(client, dana)
+    request = {"use_case": "loan-approval", "to": "ideation"}
+    answer = client.post("/v1/check", headers=bearer(dana), json=request)
+    assert answer.status_code == 200
+    [decision] = client.get("/v1/decisions", headers=bearer(dana)).json()
+    assert decision["decision_id"] == answer.headers["tiergate-decision"]
+    assert (decision["operation"], decision["verdict"], decision["actor"], decision["use_case"],
+            decision["version"]) == ("check", "allowed", "dana", "loan-approval", "1.0")
+    from tiergate.language.load import load_policy
+
+    assert decision["policy_sha256"] == load_policy(POLICY).sha256
+    assert decision["input_sha256"] == hashlib.sha256(canonical(request).encode()).hexdigest()
+    assert exported(ledger)[-1]["decision_id"] == decision["decision_id"]  # in the ledger, and in an export
+    assert tiergate("audit", "verify", "--ledger", ledger).exit_code == 0
+    history = client.get("/v1/use-cases/loan-approval/versions/1.0", headers=bearer(dana)).json()
+    assert [e["type"] for e in history] == ["registered", "decision"]
+
+
+def test_a_promote_logs_its_decision_with_the_transition_or_alone_when_blocked(client, ledger):
+    dana = token_for(ledger, "dana")
+    register(client, dana)
+    done = client.post("/v1/promote", headers=bearer(dana), json={"use_case": "loan-approval", "version": "1.0",
+                                                                 "to": "ideation"})
+    events = exported(ledger)
+    assert [e["type"] for e in events[-2:]] == ["transition", "decision"]
+    assert events[-1]["decision_id"] == done.json()["decision_id"] and events[-1]["verdict"] == "allowed"
+    blocked = client.post("/v1/promote", headers=bearer(dana), json={"use_case": "loan-approval",
+                                                                   "version": "1.0", "to": "development"})
+    body = problem(blocked, 409, "E660")
+    last = exported(ledger)[-1]
+    assert (last["type"], last["verdict"], last["operation"], last["decision_id"]) == (
+        "decision", "blocked", "promote", body["decision_id"])
+    since = client.get("/v1/decisions?since=2000-01-01T00:00:00Z&limit=1", headers=bearer(dana)).json()
+    assert len(since) == 1 and since[0]["verdict"] == "allowed"
+    assert client.get("/v1/decisions?since=2999-01-01T00:00:00Z", headers=bearer(dana)).json() == []
+    problem(client.get("/v1/decisions?limit=0", headers=bearer(dana)), 422, "E400")
+    problem(client.get("/v1/decisions?colour=red", headers=bearer(dana)), 422, "E400")
+
+
+def test_a_check_whose_decision_cannot_be_written_is_not_answered(client, ledger, monkeypatch):
+    from tiergate.errors import Diagnostic, Location, TiergateError
+    from tiergate.ledger.service import Ledger
+
+    dana = token_for(ledger, "dana")
+    register(client, dana)
+    before = state(ledger)
+
+    def full(*args, **kwargs):
+        raise TiergateError(Diagnostic("E600", "the disk is full", Location(str(ledger))))
+    monkeypatch.setattr(Ledger, "append_bodies", full)
+    answer = client.post("/v1/check", headers=bearer(dana), json={"use_case": "loan-approval", "to": "ideation"})
+    problem(answer, 503, "E600")
+    assert "allowed" not in answer.text
+    monkeypatch.undo()
+    assert state(ledger) == before
+
+
+def test_an_internal_failure_answers_500_and_decides_nothing(client, ledger, monkeypatch):
+    import tiergate.app.decisions as decisions
+
+    dana = token_for(ledger, "dana")
+    register(client, dana)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(decisions, "logged_check", broken)
+    body = problem(client.post("/v1/check", headers=bearer(dana), json={"use_case": "loan-approval"}), 500, "E655")
+    assert "boom" not in json.dumps(body)  # (the details go to the log, not to the caller)

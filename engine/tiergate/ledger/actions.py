@@ -77,10 +77,12 @@ class Blocked(Exception):
 
 
 def promote(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str, version: str, to: str,
-            mode: str | None, actor: str, at: str, strict: bool = False, adopted: list | None = None):
+            mode: str | None, actor: str, at: str, strict: bool = False, adopted: list | None = None,
+            also=None, written: list | None = None):
     """Evaluate the gate and write the transition in one locked step: only when it is allowed. `strict` (the
     application layer): only the stored roster and the version's policy decide, and the transition records both
-    (`policy_sha256`, `roster_seq`)."""
+    (`policy_sha256`, `roster_seq`). `also(result)`: more events to write with the transition, in the same
+    transaction (the service's decision log); every row written goes into `written`."""
     from tiergate.decide.check import check
 
     body = {"at": at, "type": "transition", "use_case": use_case, "version": version, "actor": actor, "to": to}
@@ -106,9 +108,12 @@ def promote(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str
         if strict:  # what the transition was decided under: the policy (its identity) and the roster event in force
             body["policy_sha256"] = policy.sha256
             body["roster_seq"] = validator.roster_seq
+        return also(result) if also is not None else None
 
     rows = ledger.append_bodies([body], policy, roster, Location("promote"), decide=decide, strict=strict,
                                 adopted=adopted)
+    if written is not None:
+        written.extend(rows)
     return rows[0], outcome["result"]
 
 

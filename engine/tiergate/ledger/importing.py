@@ -26,6 +26,8 @@ from tiergate.ledger.chain import canonical
 from tiergate.ledger.policyversions import ADOPTED, body_problems
 from tiergate.ledger.tokens import ISSUED, REVOKED
 from tiergate.ledger.tokens import body_problems as token_problems
+from tiergate.ledger.decisions import DECISION
+from tiergate.ledger.decisions import body_problems as decision_problems
 from tiergate.ledger.service import (
     LEDGER_ONLY,
     NOBODY,
@@ -70,6 +72,8 @@ def _ledger_record_problems(record: dict, file: str, line: int) -> list[Diagnost
         return body_problems(record, where)
     if kind in (ISSUED, REVOKED):
         return token_problems(record, where)
+    if kind == DECISION:
+        return decision_problems(record, where)
     if kind == ROSTER:
         if (record["use_case"], record["version"]) != (NOBODY, NOBODY):
             return [Diagnostic("E400", f"a roster event belongs to no use case: its use_case and version are "

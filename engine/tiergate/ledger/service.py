@@ -38,12 +38,13 @@ from tiergate.ledger.policyversions import ADOPTED, PolicyVersions, adoption_bod
 from tiergate.ledger.standing import index_rows, instant_of, rebuild, slot_of
 from tiergate.ledger.store.base import Row, Store, open_store, split_url
 from tiergate.ledger.tokens import ISSUED, REVOKED
+from tiergate.ledger.decisions import DECISION
 from tiergate.ledger.verify import Verification
 
 ROSTER, RECLASSIFIED = "roster", "reclassified"
 NOBODY = "-"  # use_case and version of events that belong to no model (roster imports, policy adoptions)
 #: the types of event only a ledger holds (the rest are lifecycle events, as events files hold them)
-LEDGER_ONLY = (ROSTER, RECLASSIFIED, ADOPTED, ISSUED, REVOKED)
+LEDGER_ONLY = (ROSTER, RECLASSIFIED, ADOPTED, ISSUED, REVOKED, DECISION)
 #: the types of event that change what the validator knows of a use case (see Validator._case)
 MILESTONES = ("registered", RECLASSIFIED, "retired")
 
@@ -269,6 +270,13 @@ class Validator:
         if kind in (ISSUED, REVOKED):
             self._token(body, where)
             return canonical(body)  # (the person may now be written as the roster spells the name)
+        if kind == DECISION:  # (of a version the service was asked about, registered or not)
+            from tiergate.ledger.decisions import body_problems as decision_problems
+
+            problems = decision_problems(body, where)
+            if problems:
+                raise TiergateError(problems)
+            return text
         if kind == "registered":
             if version in case.versions:
                 raise refuse(f"version {version} of {use_case} is already registered", where=where, code="E612",
@@ -458,7 +466,8 @@ class Validator:
                          hint=f"leave out --at; it may be at most {duration(SKEW)} ahead of the clock")
         if kind == ADOPTED and at is not None:
             self._adopted_from_now(body, at, where)
-        if kind not in ("registered", ROSTER, RECLASSIFIED, ADOPTED):  # (reclassify is how a version changes policy)
+        # (reclassify is how a version changes policy; a decision is logged whatever the version was classified under)
+        if kind not in ("registered", ROSTER, RECLASSIFIED, ADOPTED, DECISION):
             case = self._case(use_case)
             expected = case.policies.get(version)
             if version in case.versions and expected and expected != self.policy.sha256:
@@ -637,15 +646,15 @@ class Ledger:
         """Validate and append events as one atomic step (all or nothing).
 
         `decide(ledger, validator)` runs after the write lock is taken and before anything is written: it may raise
-        to refuse the whole append (how `promote` decides and writes as one step), and may add fields to the bodies.
+        to refuse the whole append (how `promote` decides and writes as one step), may add fields to the bodies,
+        and may return more bodies to append after them (validated alike: how a decision is logged with it).
         `strict`: a recording command, where only what the ledger holds decides (Validator._authorised), which may
         write the actor as the roster spells it.
 
         `strict` also adopts the policy: when it is not the one in force at the first body's time, its adoption is
         recorded first, by the same person at the same time (policyversions.py), and its row added to `adopted`. Returns
-        the rows of `bodies`."""
-        given = len(bodies)
-        bodies = list(bodies)
+        the rows of `bodies` (and of those `decide` added)."""
+        bodies, inserted = list(bodies), []
         rows = [stored_row(b, canonical(b)) for b in bodies]
 
         def check() -> None:
@@ -654,17 +663,20 @@ class Ledger:
                 if strict and bodies[0]["type"] != ADOPTED else None
             if adoption is not None:
                 bodies.insert(0, adoption)
+                inserted.append(adoption)
             for body in bodies:
                 validator.learn(body, validator.check(body, where))
             if decide is not None:
-                decide(self, validator)
+                for body in decide(self, validator) or ():
+                    validator.learn(body, validator.check(body, where))
+                    bodies.append(body)
             rows[:] = [stored_row(b, canonical(b)) for b in bodies]
 
         written: list[Row] = []
         self._write([rows], check, written)
         if adopted is not None:
-            adopted.extend(written[:len(written) - given])
-        return written[len(written) - given:]
+            adopted.extend(written[:len(inserted)])
+        return written[len(inserted):]
 
     def adoption(self, policy: Policy, actor: str, at: str) -> dict | None:
         """The `policy_adopted` event to record before an event at `at` recorded under `policy`, when another

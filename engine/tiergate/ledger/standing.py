@@ -16,7 +16,7 @@ from tiergate.jsoncodec import loads
 from tiergate.ledger.store.base import OWN_SLOT, Store
 
 #: the types of event that share a slot with others of their kind (the rest have a slot each)
-SHARED = ("monitoring", "review", "roster")
+SHARED = ("monitoring", "review", "roster", "decision")
 
 
 def slot_of(body: dict[str, Any]) -> str | None:
@@ -28,6 +28,8 @@ def slot_of(body: dict[str, Any]) -> str | None:
         return f"review:{body.get('role')}:{body.get('actor')}"
     if kind == "roster":
         return "roster"
+    if kind == "decision":  # (the decision log: status needs none of it, and keeps one row per version)
+        return "decision"
     return None
 
 

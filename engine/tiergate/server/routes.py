@@ -46,6 +46,7 @@ def application(settings: Settings):
         Route("/v1/use-cases/{use_case}/versions/{version}", _handler(state, _history), methods=["GET"]),
         Route("/v1/audit/head", _handler(state, _head), methods=["GET"]),
         Route("/v1/audit/verify", _handler(state, _verify), methods=["POST"]),
+        Route("/v1/decisions", _handler(state, _decisions), methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     app.state.tiergate = state
@@ -209,20 +210,22 @@ def _event(state, person, context):
 
 
 def _promote(state, person, context):
-    from tiergate.app.recording import promote
+    from tiergate.app.decisions import logged_promote
     from tiergate.ledger.actions import Blocked
 
     body = _fields(context["body"], ("use_case", "version", "to"), ("mode",))
     with state.ledger() as ledger:
         try:
-            done = promote(ledger, state.policy, None, body["use_case"], body["version"], body["to"],
-                           mode=body.get("mode"), actor=person)
+            row, result, decision = logged_promote(ledger, state.policy, body, actor=person,
+                                                   use_case=body["use_case"], version=body["version"],
+                                                   to=body["to"], mode=body.get("mode"))
         except Blocked as blocked:
             check = json.loads(_render_json(blocked.result))
             raise Answer(problems.problem(
                 "E660", f"{body['use_case']} {body['version']} may not enter {body['to']}: its gate is not met",
-                "to", check=check)) from None
-    return _json({"seq": done.seq, "hash": done.hash, "check": json.loads(_render_json(done.check))})
+                "to", check=check, decision_id=blocked.decision["decision_id"])) from None
+    return _json({"seq": row.seq, "hash": row.hash, "check": json.loads(_render_json(result)),
+                  "decision_id": decision["decision_id"]})
 
 
 def _render_json(result) -> str:
@@ -232,7 +235,7 @@ def _render_json(result) -> str:
 
 
 def _check(state, person, context):
-    from tiergate.app.checking import check
+    from tiergate.app.decisions import logged_check
 
     body = _fields(context["body"], ("use_case",), ("version", "to", "mode", "at", "replay"))
     if "replay" in body and not isinstance(body["replay"], bool):
@@ -240,10 +243,15 @@ def _check(state, person, context):
     for name in ("version", "to", "mode"):
         if name in body and not isinstance(body[name], str):
             raise Answer(problems.problem("E400", f"`{name}` is text", name))
-    result = check(state.policy, ledger=state.settings.ledger, use_case=body["use_case"],
-                   version=body.get("version"), to=body.get("to"), mode=body.get("mode"),
-                   at=_time(body.get("at"), "at"), replay=bool(body.get("replay")))
-    return _rendered(result)
+    at = _time(body.get("at"), "at")
+    with state.ledger() as ledger:
+        result, decision = logged_check(ledger, state.policy, body, actor=person, use_case=body["use_case"],
+                                        version=body.get("version"), to=body.get("to"), mode=body.get("mode"),
+                                        at=at, replay=bool(body.get("replay")))
+    from starlette.responses import Response
+
+    return Response(_render_json(result), 200, media_type="application/json",
+                    headers={"Tiergate-Decision": decision["decision_id"]})
 
 
 def _status(state, person, context):
@@ -284,6 +292,21 @@ def _verify(state, person, context):
         done = ledger.verify()
     return _json({"intact": done.ok, "events": done.count, "head": done.head, "problem": done.problem,
                   "event": done.seq})
+
+
+def _decisions(state, person, context):
+    from tiergate.app.decisions import decisions
+
+    query = context["query"]
+    unknown = sorted(set(query) - {"since", "limit"})
+    if unknown:
+        raise Answer(problems.problem("E400", f"`{unknown[0]}` is not a filter of the decision log", unknown[0],
+                                      hint="filters: since, limit"))
+    limit = query.get("limit", "1000")
+    if not limit.isdigit() or not 1 <= int(limit) <= 10_000:
+        raise Answer(problems.problem("E400", "`limit` is a whole number from 1 to 10000", "limit"))
+    with state.ledger() as ledger:
+        return _json(decisions(ledger, _time(query.get("since"), "since"), int(limit)))
 
 
 def now() -> datetime:
