@@ -86,7 +86,8 @@ def _from_ledger(path: str, use_case: str, loaded: dict, policy: Policy, at: dat
         registration = ledger.registration(use_case)
         if "answers" not in loaded:
             if registration is None:
-                raise TiergateError(Diagnostic("E600", f"{use_case} is not registered in the ledger", Location(path)))
+                raise TiergateError(Diagnostic("E422", f"{use_case} is not registered in the ledger", Location(path),
+                                               hint="check the use case id: `tiergate status` lists them"))
             out["answers"] = answers_of(registration)
         elif registration is not None and loaded["answers"].to_dict() != answers_of(registration).to_dict():
             given = loaded["answers"]

@@ -33,9 +33,12 @@ def application(settings: Settings):
 
     from tiergate.server.state import ServerState
 
-    state = ServerState(settings)
+    from tiergate.server.openapi import document
+
+    state, spec = ServerState(settings), document()
     routes = [
         Route("/health", lambda request: _json({"status": "ok"}), methods=["GET"]),
+        Route("/openapi.json", lambda request: _json(spec), methods=["GET"]),
         Route("/ready", _handler(state, _ready, auth=False), methods=["GET"]),
         Route("/v1/policy", _handler(state, _policy), methods=["GET"]),
         Route("/v1/classify", _handler(state, _classify, body=True), methods=["POST"]),
