@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from tiergate.cli.remote import server_option
 from tiergate.errors import TiergateError
 from tiergate.reports import formats, render
 from tiergate.cli.output import (
@@ -19,6 +20,7 @@ from tiergate.cli.output import (
 
 
 @click.command("check")
+@server_option
 @policy_option
 @click.option("--answers", type=click.Path(dir_okay=False, path_type=str),
               help="The use case's answers file (decides its tier; with --ledger, default: the registered answers).")
@@ -47,6 +49,11 @@ def command(policy_path, answers, events_path, ledger_path, use_case, roster_pat
     """
     if to is None and mode is not None:
         raise click.UsageError("--mode goes with --to")
+    from tiergate.cli.remote import server_of
+
+    remote = server_of()
+    if remote is not None:
+        _check_remote(remote, use_case, version, to, mode, at, replay, fail_on_warn, fmt, output)
     if bool(events_path) == bool(ledger_path):
         raise click.UsageError("give either --events FILE or --ledger FILE")
     if ledger_path is None and (answers is None or roster_path is None):
@@ -73,4 +80,25 @@ def command(policy_path, answers, events_path, ledger_path, use_case, roster_pat
         click.echo("tiergate: nothing was decided, so nothing is allowed", err=True)
         sys.exit(EXIT_INPUT)
     sys.exit(code)
+
+
+def _check_remote(remote, use_case, version, to, mode, at, replay, fail_on_warn, fmt, output) -> None:
+    """`check --server URL`: the service judges from its ledger, logs the decision, and writes the report this
+    command would; the exit code is the one it would end with."""
+    from tiergate.cli.ledger import _local_only
+    from tiergate.cli.remote import problem_exit
+    from tiergate.inputs.events import format_time
+
+    _local_only("--policy", "--answers", "--events", "--ledger", "--roster")
+    if use_case is None:
+        raise click.UsageError("with --server, give --use-case")
+    body = {"use_case": use_case, "version": version, "to": to, "mode": mode,
+            "at": format_time(at) if at else None, "replay": replay or None}
+    status, answer = remote.call("POST", "/v1/check", {k: v for k, v in body.items() if v is not None},
+                                 {"format": fmt, "fail_on_warn": "true" if fail_on_warn else None})
+    if status != 200 or not isinstance(answer, dict) or "report" not in answer:
+        problem_exit(answer, f"the server answered {status}", written="nothing was checked, so nothing is allowed")
+    emit(answer["report"], output)
+    code = answer.get("exit_code")
+    sys.exit(code if code in (0, 1) else EXIT_INPUT)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from datetime import datetime
 from functools import wraps
 
 import click
@@ -19,7 +20,9 @@ from tiergate.cli.output import (
     plural,
     time_value,
 )
+from tiergate.cli.remote import server_option
 from tiergate.errors import TiergateError
+from tiergate.inputs.events import format_time
 from tiergate.reports import formats, render
 
 
@@ -57,7 +60,15 @@ class _Context:
 
     def __init__(self, ledger_path, policy_path, roster_path, actor, at, create=True, readonly=False, need_policy=True):
         from tiergate.app.recording import open_ledger
+        from tiergate.cli.remote import server_of
 
+        #: with --server: the service decides, under its own ledger and policy, as the token's person
+        self.remote = server_of()
+        self.at = at
+        if self.remote is not None:
+            _local_only("--ledger", "--policy", "--roster", "--actor")
+            self.policy = self.roster = self.ledger = self.actor = None
+            return
         self.policy = load_policy_or_exit(policy_path) if need_policy else None
         self.roster = None
         if roster_path:
@@ -65,10 +76,22 @@ class _Context:
 
             self.roster = load_roster(roster_path)
         self.actor = actor or os.environ.get("TIERGATE_ACTOR") or getpass.getuser()
-        self.at = at
         self.ledger = open_ledger(ledger_path, create=create, readonly=readonly)
         # closed when the command ends, however it ends (the last connection to close folds the -wal in)
         click.get_current_context().call_on_close(self.ledger.close)
+
+
+def _local_only(*options: str) -> None:
+    """With --server, options that name a local ledger, policy, roster or person are refused: the service decides
+    under its own, and who acts is the token's person."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    for param in ctx.command.params:
+        if param.opts and param.opts[0] in options and \
+                ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
+            raise click.UsageError(f"{param.opts[0]} goes with a local ledger; with --server the service decides "
+                                   "(and who acts is the person of $TIERGATE_TOKEN)")
 
 
 def _pairs(items, what: str) -> dict:
@@ -93,6 +116,26 @@ def _metrics(pairs, metrics_file) -> dict:
     return metrics
 
 
+def _remote_event(ctx: _Context, body: dict) -> dict:
+    """POST /v1/events: the stored event's seq, hash and body; a refusal printed as locally, exit 2."""
+    from tiergate.cli.remote import problem_exit
+
+    status, answer = ctx.remote.call("POST", "/v1/events", body)
+    if status != 201:
+        problem_exit(answer, f"the server answered {status}")
+    return answer
+
+
+def _remote_report(remote, method: str, path: str, body: dict | None = None, query: dict | None = None) -> str:
+    """A report the service writes as the command line would (its `report`); a refusal printed as locally, exit 2."""
+    from tiergate.cli.remote import problem_exit
+
+    status, answer = remote.call(method, path, body, query)
+    if status != 200 or not isinstance(answer, dict) or "report" not in answer:
+        problem_exit(answer, f"the server answered {status}", written="nothing was shown")
+    return answer["report"]
+
+
 def _say_adopted(adopted, err: bool = True) -> None:
     """Tell that the command adopted its policy (recorded before its event: policy versions, docs/ledger.md)."""
     if adopted is not None:
@@ -104,6 +147,16 @@ def _say_adopted(adopted, err: bool = True) -> None:
 def _record(ctx: _Context, event_type: str, use_case: str, version: str, **fields) -> None:
     from tiergate.app.recording import record
 
+    if ctx.remote is not None:
+        body = {"type": event_type, "use_case": use_case, "version": version,
+                **{k: v for k, v in fields.items() if v is not None}}
+        if ctx.at is not None:
+            body["at"] = format_time(ctx.at)
+        if isinstance(body.get("expires"), datetime):
+            body["expires"] = format_time(body["expires"])
+        done = _remote_event(ctx, body)
+        click.echo(f"recorded {event_type} #{done['seq']} for {use_case} {version} ({done['hash'][:12]})")
+        return
     done = record(ctx.ledger, ctx.policy, ctx.roster, event_type, use_case, version, actor=ctx.actor, at=ctx.at,
                   **fields)
     _say_adopted(done.adopted)
@@ -111,6 +164,7 @@ def _record(ctx: _Context, event_type: str, use_case: str, version: str, **field
 
 
 @click.command("register")
+@server_option
 @click.argument("use_case")
 @click.argument("version")
 @click.option("--answers", required=True, type=click.Path(dir_okay=False, path_type=str), help="The answers file.")
@@ -122,6 +176,19 @@ def register(use_case, version, answers, artifact, sha256, ledger_path, policy_p
     from tiergate.app.recording import register as do
 
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
+    if ctx.remote is not None:
+        from tiergate.inputs.yamlsource import load_yaml
+
+        from tiergate.fileio import INPUT_LIMIT, read_source
+
+        document = load_yaml(read_source(answers, INPUT_LIMIT, what="answers (YAML)", code="E300"), answers).data
+        body = {"type": "registered", "use_case": use_case, "version": version, "answers": document,
+                **({"artifact": artifact} if artifact else {}), **({"sha256": sha256} if sha256 else {})}
+        event = _remote_event(ctx, body)
+        p = event["event"]["policy"]
+        click.echo(f"registered {use_case} {version}: tier {event['event']['tier']} under {p['name']} "
+                   f"{p['version']} (#{event['seq']}, {event['hash'][:12]})")
+        return
     done = do(ctx.ledger, ctx.policy, ctx.roster, use_case, version, answers, actor=ctx.actor, at=ctx.at,
               artifact=artifact, sha256=sha256)
     _say_adopted(done.adopted)
@@ -130,6 +197,7 @@ def register(use_case, version, answers, artifact, sha256, ledger_path, policy_p
 
 
 @click.command("evidence")
+@server_option
 @click.argument("use_case")
 @click.argument("version")
 @click.argument("kind")
@@ -156,6 +224,7 @@ def evidence(use_case, version, kind, metrics, metrics_file, attributes, uri, sh
 
 
 @click.command("signoff")
+@server_option
 @click.argument("use_case")
 @click.argument("version")
 @click.option("--gate", required=True, help="The stage whose entry this approves.")
@@ -171,6 +240,7 @@ def signoff(use_case, version, gate, role, reject, comment, ledger_path, policy_
 
 
 @click.command("waive")
+@server_option
 @click.argument("use_case")
 @click.argument("version")
 @click.argument("requirement_id")
@@ -184,6 +254,7 @@ def waive(use_case, version, requirement_id, until, justification, ledger_path, 
 
 
 @click.command("monitor")
+@server_option
 @click.argument("use_case")
 @click.argument("version")
 @click.argument("kind")
@@ -196,6 +267,7 @@ def monitor(use_case, version, kind, metrics, ledger_path, policy_path, roster_p
 
 
 @click.command("review")
+@server_option
 @click.argument("use_case")
 @click.argument("version")
 @click.option("--role", required=True, help="The role you review in.")
@@ -209,6 +281,7 @@ def review(use_case, version, role, reject, comment, ledger_path, policy_path, r
 
 
 @click.command("retire")
+@server_option
 @click.argument("use_case")
 @click.argument("version")
 @ledger_options
@@ -219,6 +292,7 @@ def retire(use_case, version, ledger_path, policy_path, roster_path, actor, at):
 
 
 @click.command("promote")
+@server_option
 @click.argument("use_case")
 @click.argument("version")
 @click.option("--to", "to", required=True, help="The stage to enter.")
@@ -231,6 +305,19 @@ def promote(use_case, version, to, mode, fmt, ledger_path, policy_path, roster_p
     from tiergate.ledger.actions import Blocked
 
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
+    if ctx.remote is not None:
+        from tiergate.cli.remote import problem_exit
+
+        if at is not None:
+            raise click.UsageError("--at goes with a local ledger: the service promotes now")
+        status, answer = ctx.remote.call("POST", "/v1/promote", {"use_case": use_case, "version": version, "to": to,
+                                                                 **({"mode": mode} if mode else {})},
+                                         {"format": fmt})
+        if status != 200:
+            problem_exit(answer, f"the server answered {status}")
+        emit(answer["report"])
+        click.echo(f"promoted {use_case} {version} to {to} (#{answer['seq']}, {answer['hash'][:12]})", err=True)
+        return
     try:
         done = do(ctx.ledger, ctx.policy, ctx.roster, use_case, version, to, mode=mode, actor=ctx.actor, at=ctx.at)
     except Blocked as blocked:
@@ -282,6 +369,7 @@ def export(ledger_path, fmt, use_case, output):
 
 
 @click.command("status")
+@server_option
 @ledger_options(writes=False)
 @click.option("--tier", help="Only this tier.")
 @click.option("--stage", help="Only versions in this stage.")
@@ -296,19 +384,37 @@ def status(ledger_path, policy_path, roster_path, actor, at, tier, stage, owner,
     # (no policy named: the one the ledger holds in force then judges)
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at, create=False, readonly=True,
                    need_policy=policy_path is not None)
+    if ctx.remote is not None:
+        query = {"format": fmt, "tier": tier, "stage": stage, "owner": owner,
+                 "attention": "true" if attention else None, "at": format_time(at) if at else None}
+        emit(_remote_report(ctx.remote, "GET", "/v1/status", query=query), output)
+        return
     emit(render(do(ctx.ledger, ctx.policy, ctx.roster, ctx.at, tier=tier, stage=stage, owner=owner,
                    attention=attention), fmt), output)
 
 
 @click.command("history")
+@server_option
 @click.argument("use_case")
 @click.argument("version", required=False)
 @click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
 @format_choice(*formats("History"))
 def history(use_case, version, ledger_path, fmt):
     """The timeline of a model: who did what, when, under which policy version, with links to artifacts."""
+    from urllib.parse import quote
+
     from tiergate.app.recording import open_ledger
     from tiergate.app.registry import history as do
+    from tiergate.cli.remote import server_of
+
+    remote = server_of()
+    if remote is not None:
+        if version is None:
+            raise click.UsageError("with --server, give the VERSION whose history to show")
+        _local_only("--ledger")
+        emit(_remote_report(remote, "GET", f"/v1/use-cases/{quote(use_case, safe='')}/versions/"
+                                           f"{quote(version, safe='')}", query={"format": fmt}))
+        return
 
     try:
         with open_ledger(ledger_path, create=False, readonly=True) as ledger:

@@ -87,7 +87,10 @@ def in_force(ledger: Ledger, policy: Policy, at: datetime | None = None, roster:
 
     def policy_at(t: datetime | None) -> Policy:
         adoption = versions.in_force(t) if t is not None else (versions.adoptions[0] if versions.adoptions else None)
-        return versions.policy(adoption) if adoption is not None else policy
+        if adoption is None or (adoption.sha256, adoption.questionnaire_sha256) == \
+                (policy.sha256, policy.questionnaire_sha256):
+            return policy  # (the policy given stands for its own version, whatever file it was read from)
+        return versions.policy(adoption)
 
     nobody = roster or Roster({}, "no roster")
 

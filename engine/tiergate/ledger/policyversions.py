@@ -166,8 +166,9 @@ class PolicyVersions:
         return compiled(adoption.sha256, adoption.questionnaire_sha256, self.sources, adoption.file)
 
 
-#: compiled versions, by (policy sha256, questionnaire sha256); few are in use at once
-_COMPILED: OrderedDict[tuple[str, str], Policy] = OrderedDict()
+#: compiled versions, by (policy sha256, questionnaire sha256, the file name it is known by: what its reports name);
+#: few are in use at once
+_COMPILED: OrderedDict[tuple[str, str, str], Policy] = OrderedDict()
 _COMPILED_MAX = 32
 _LOCK = threading.Lock()
 
@@ -175,12 +176,13 @@ _LOCK = threading.Lock()
 def remember(policy: Policy) -> None:
     """Keep a policy loaded from its file as the compiled form of its version (it is the same text)."""
     with _LOCK:
-        _COMPILED[(policy.sha256, policy.questionnaire_sha256)] = policy
+        _COMPILED[(policy.sha256, policy.questionnaire_sha256, policy.file)] = policy
         _trim()
 
 
 def compiled(sha256: str, questionnaire_sha256: str, sources: dict[str, str], file: str = "") -> Policy:
-    key = (sha256, questionnaire_sha256)
+    file = file or f"policy {sha256[:12]}"
+    key = (sha256, questionnaire_sha256, file)
     with _LOCK:
         found = _COMPILED.get(key)
         if found is not None:
@@ -193,7 +195,7 @@ def compiled(sha256: str, questionnaire_sha256: str, sources: dict[str, str], fi
                                        f"{questionnaire_sha256[:12]}", Location("<ledger>")))
     from tiergate.language.load import compile_policy
 
-    policy = compile_policy(source, file or f"policy {sha256[:12]}", schema_source=schema)
+    policy = compile_policy(source, file, schema_source=schema)
     with _LOCK:
         _COMPILED[key] = policy
         _trim()

@@ -53,6 +53,13 @@ def _query(name: str, schema: dict, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+CHECK_FORMATS = ["text", "json", "junit", "sarif", "github", "markdown"]
+
+
+def _format(what: str, choices: list[str]) -> dict:
+    return _query("format", {"enum": choices}, f"{what} as the command line writes it (a Report)")
+
+
 def document() -> dict:
     schemas = {
         "Problem": {"type": "object", "required": ["type", "title", "status", "detail", "code", "errors"],
@@ -103,6 +110,11 @@ def document() -> dict:
                                           "policy": _ref("PolicyIdentity"), "matched": {"type": "array"}}},
         "Status": {"type": "object", "required": ["policy", "versions"],
                    "properties": {"policy": _ref("PolicyIdentity"), "versions": {"type": "array", "items": OBJECT}}},
+        "Report": {"type": "object", "required": ["report", "exit_code"],
+                   "description": "a report as the command line writes it in the `format` asked for, and the exit "
+                                  "code the command line would end with",
+                   "properties": {"report": {"type": "string"}, "exit_code": {"type": "integer"},
+                                  "decision_id": {"type": "string"}}},
         "Decision": {"type": "object",
                      "required": ["decision_id", "at", "actor", "operation", "verdict", "policy_sha256",
                                   "input_sha256", "use_case", "version", "seq", "hash"],
@@ -127,21 +139,30 @@ def document() -> dict:
                                           COMMON + WITH_BODY + (403, 409), _ref("EventRequest"))},
         "/v1/promote": {"post": _operation("move a version into a stage, only when its gate is met",
                                            {"200": _json(_ref("Promoted"), "promoted")},
-                                           COMMON + WITH_BODY + (403, 404, 409), _ref("PromoteRequest"))},
+                                           COMMON + WITH_BODY + (403, 404, 409), _ref("PromoteRequest"),
+                                           parameters=[_format("its check (also in the 409 problem, as `report`)",
+                                                               CHECK_FORMATS)])},
         "/v1/check": {"post": _operation("may a version enter a stage, judged from the ledger (logged)",
-                                         {"200": _json(_ref("Check"), "the check")},
-                                         COMMON + WITH_BODY + (403, 404), _ref("CheckRequest"))},
+                                         {"200": _json({"oneOf": [_ref("Check"), _ref("Report")]},
+                                                       "the check; with `format`, its report")},
+                                         COMMON + WITH_BODY + (403, 404), _ref("CheckRequest"),
+                                         parameters=[_format("the check", CHECK_FORMATS),
+                                                     _query("fail_on_warn", {"enum": ["true", "false"]},
+                                                            "with `format`: warnings exit 1 too")])},
         "/v1/status": {"get": _operation(
-            "the registry", {"200": _json(_ref("Status"), "every version")}, COMMON + (422,),
-            parameters=[_query("tier", {"type": "string"}, "only this tier"),
+            "the registry", {"200": _json({"oneOf": [_ref("Status"), _ref("Report")]}, "every version")},
+            COMMON + (422,),
+            parameters=[_format("the registry", ["text", "json", "csv", "markdown", "html"]),
+                        _query("tier", {"type": "string"}, "only this tier"),
                         _query("stage", {"type": "string"}, "only this stage"),
                         _query("owner", {"type": "string"}, "only this owner"),
                         _query("attention", {"enum": ["true", "false"]}, "only those needing attention"),
                         _query("at", TIME, "as of this time")])},
         "/v1/use-cases/{use_case}/versions/{version}": {"get": _operation(
-            "a version's history", {"200": _json({"type": "array", "items": OBJECT}, "its events")},
+            "a version's history", {"200": _json({"oneOf": [{"type": "array", "items": OBJECT}, _ref("Report")]},
+                                                 "its events")},
             COMMON + (404, 422),
-            parameters=[{"name": "use_case", "in": "path", "required": True, "schema": {"type": "string"}},
+            parameters=[_format("the history", ["text", "json"]),{"name": "use_case", "in": "path", "required": True, "schema": {"type": "string"}},
                         {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}])},
         "/v1/audit/head": {"get": _operation("the ledger's head", {"200": _json(OBJECT, "head and count")}, COMMON)},
         "/v1/audit/verify": {"post": _operation("the hash chain checked", {"200": _json(OBJECT, "the verdict")},

@@ -217,6 +217,7 @@ def _promote(state, person, context):
     from tiergate.ledger.actions import Blocked
 
     body = _fields(context["body"], ("use_case", "version", "to"), ("mode",))
+    fmt = _format(context, "CheckResult")
     with state.ledger() as ledger:
         try:
             row, result, decision = logged_promote(ledger, state.policy, body, actor=person,
@@ -226,15 +227,39 @@ def _promote(state, person, context):
             check = json.loads(_render_json(blocked.result))
             raise Answer(problems.problem(
                 "E660", f"{body['use_case']} {body['version']} may not enter {body['to']}: its gate is not met",
-                "to", check=check, decision_id=blocked.decision["decision_id"])) from None
+                "to", check=check, decision_id=blocked.decision["decision_id"],
+                **({"report": _render(blocked.result, fmt)} if fmt else {}))) from None
     return _json({"seq": row.seq, "hash": row.hash, "check": json.loads(_render_json(result)),
-                  "decision_id": decision["decision_id"]})
+                  "decision_id": decision["decision_id"], **({"report": _render(result, fmt)} if fmt else {})})
+
+
+def _render(result, fmt: str) -> str:
+    from tiergate.reports import render
+
+    return render(result, fmt)
 
 
 def _render_json(result) -> str:
     from tiergate.reports import render
 
     return render(result, "json")
+
+
+def _format(context: dict, kind: str) -> str | None:
+    """The `format` a request asks its report in (the command line's formats of that result), or None for JSON data."""
+    from tiergate.reports import formats
+
+    fmt = context["query"].get("format")
+    if fmt is not None and fmt not in formats(kind):
+        raise Answer(problems.problem("E400", f"`format` is {json.dumps(fmt)}; this report is written as one of "
+                                              + ", ".join(formats(kind)), "format"))
+    return fmt
+
+
+def _report(result, fmt: str, code: int = 0, **extra):
+    """A report as the command line writes it, with the exit code the command line would end with (`code`): what a
+    client (`--server`) prints and exits by."""
+    return _json({"report": _render(result, fmt), "exit_code": code, **extra})
 
 
 def _check(state, person, context):
@@ -247,12 +272,18 @@ def _check(state, person, context):
         if name in body and not isinstance(body[name], str):
             raise Answer(problems.problem("E400", f"`{name}` is text", name))
     at = _time(body.get("at"), "at")
+    fmt = _format(context, "CheckResult")
     with state.ledger() as ledger:
         result, decision = logged_check(ledger, state.policy, body, actor=person, use_case=body["use_case"],
                                         version=body.get("version"), to=body.get("to"), mode=body.get("mode"),
                                         at=at, replay=bool(body.get("replay")))
     from starlette.responses import Response
 
+    if fmt is not None:
+        strict = context["query"].get("fail_on_warn") == "true"
+        answer = _report(result, fmt, result.exit_code(strict), decision_id=decision["decision_id"])
+        answer.headers["Tiergate-Decision"] = decision["decision_id"]
+        return answer
     return Response(_render_json(result), 200, media_type="application/json",
                     headers={"Tiergate-Decision": decision["decision_id"]})
 
@@ -261,28 +292,30 @@ def _status(state, person, context):
     from tiergate.app.registry import status
 
     query = context["query"]
-    unknown = sorted(set(query) - {"tier", "stage", "owner", "attention", "at"})
+    unknown = sorted(set(query) - {"tier", "stage", "owner", "attention", "at", "format"})
     if unknown:
         raise Answer(problems.problem("E400", f"`{unknown[0]}` is not a filter of the registry", unknown[0],
-                                      hint="filters: tier, stage, owner, attention, at"))
+                                      hint="filters: tier, stage, owner, attention, at (and format)"))
+    fmt = _format(context, "Status")
     attention = query.get("attention", "false").lower()
     if attention not in ("true", "false"):
         raise Answer(problems.problem("E400", "`attention` is true or false", "attention"))
     with state.ledger() as ledger:
         result = status(ledger, state.policy, None, _time(query.get("at"), "at"), tier=query.get("tier"),
                         stage=query.get("stage"), owner=query.get("owner"), attention=attention == "true")
-    return _rendered(result)
+    return _report(result, fmt) if fmt else _rendered(result)
 
 
 def _history(state, person, context):
     from tiergate.app.registry import history
 
     use_case, version = context["path"]["use_case"], context["path"]["version"]
+    fmt = _format(context, "History")
     with state.ledger() as ledger:
         result = history(ledger, use_case, version)
     if not result.entries:
         raise Answer(problems.problem("E654", f"the ledger holds no event of {use_case} {version}", "path"))
-    return _rendered(result)
+    return _report(result, fmt) if fmt else _rendered(result)
 
 
 def _head(state, person, context):
