@@ -340,3 +340,22 @@ def test_an_internal_failure_answers_500_and_decides_nothing(client, ledger, mon
     monkeypatch.setattr(decisions, "logged_check", broken)
     body = problem(client.post("/v1/check", headers=bearer(dana), json={"use_case": "loan-approval"}), 500, "E655")
     assert "boom" not in json.dumps(body)  # (the details go to the log, not to the caller)
+
+
+def test_metrics_count_requests_latencies_decisions_and_the_ledger(client, ledger):
+    dana = token_for(ledger, "dana")
+    register(client, dana)
+    client.post("/v1/check", headers=bearer(dana), json={"use_case": "loan-approval", "to": "ideation"})
+    client.post("/v1/promote", headers=bearer(dana), json={"use_case": "loan-approval", "version": "1.0",
+                                                          "to": "development"})
+    client.get("/v1/policy")  # 401
+    text = client.get("/metrics").text
+    lines = text.splitlines()
+    assert 'tiergate_requests_total{route="/v1/policy",method="GET",status="401"} 1' in lines
+    assert 'tiergate_requests_total{route="/v1/events",method="POST",status="201"} 1' in lines
+    assert 'tiergate_decisions_total{operation="check",verdict="allowed"} 1' in lines
+    assert 'tiergate_decisions_total{operation="promote",verdict="blocked"} 1' in lines
+    assert f"tiergate_ledger_events {state(ledger)[1]}" in lines
+    count = next(line for line in lines if line.startswith('tiergate_request_seconds_count{route="/v1/check"}'))
+    assert count.endswith(" 1")
+    assert 'tiergate_request_seconds_bucket{route="/v1/check",le="+Inf"} 1' in lines

@@ -172,6 +172,10 @@ def document() -> dict:
             COMMON + (422,),
             parameters=[_query("since", TIME, "decisions at or after this time"),
                         _query("limit", {"type": "string", "pattern": "^[0-9]+$"}, "at most this many (1-10000)")])},
+        "/metrics": {"get": {"summary": "requests, latencies, decisions by verdict and the ledger's size "
+                                        "(Prometheus text format; no token)", "security": [],
+                             "responses": {"200": {"description": "the metrics",
+                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
         "/openapi.json": {"get": _operation("this document", {"200": _json(OBJECT, "OpenAPI 3.1")}, (), auth=False)},
     }
     return {"openapi": "3.1.0",

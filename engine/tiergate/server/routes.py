@@ -39,6 +39,7 @@ def application(settings: Settings):
     routes = [
         Route("/health", lambda request: _json({"status": "ok"}), methods=["GET"]),
         Route("/openapi.json", lambda request: _json(spec), methods=["GET"]),
+        Route("/metrics", _handler(state, _metrics, auth=False), methods=["GET"]),
         Route("/ready", _handler(state, _ready, auth=False), methods=["GET"]),
         Route("/v1/policy", _handler(state, _policy), methods=["GET"]),
         Route("/v1/classify", _handler(state, _classify, body=True), methods=["POST"]),
@@ -51,7 +52,11 @@ def application(settings: Settings):
         Route("/v1/audit/verify", _handler(state, _verify), methods=["POST"]),
         Route("/v1/decisions", _handler(state, _decisions), methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
+    from starlette.middleware import Middleware
+
+    from tiergate.server.metrics import Timing
+
+    app = Starlette(routes=routes, middleware=[Middleware(Timing, metrics=state.metrics)])
     app.state.tiergate = state
     return app
 
@@ -170,6 +175,17 @@ def _time(value, field: str) -> datetime | None:
 
 # --- the endpoints ------------------------------------------------------------------------------------------
 
+def _metrics(state, person, context):
+    from starlette.responses import Response
+
+    try:
+        with state.ledger() as ledger:
+            events = ledger.count()
+    except TiergateError:
+        events = None  # (the metrics still answer when the ledger does not: /ready says why)
+    return Response(state.metrics.render(events), 200, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
 def _ready(state, person, context):
     with state.ledger() as ledger:
         count, head = ledger.count(), ledger.head()
@@ -223,7 +239,9 @@ def _promote(state, person, context):
             row, result, decision = logged_promote(ledger, state.policy, body, actor=person,
                                                    use_case=body["use_case"], version=body["version"],
                                                    to=body["to"], mode=body.get("mode"))
+            state.metrics.decided("promote", decision["verdict"])
         except Blocked as blocked:
+            state.metrics.decided("promote", blocked.decision["verdict"])
             check = json.loads(_render_json(blocked.result))
             raise Answer(problems.problem(
                 "E660", f"{body['use_case']} {body['version']} may not enter {body['to']}: its gate is not met",
@@ -277,6 +295,7 @@ def _check(state, person, context):
         result, decision = logged_check(ledger, state.policy, body, actor=person, use_case=body["use_case"],
                                         version=body.get("version"), to=body.get("to"), mode=body.get("mode"),
                                         at=at, replay=bool(body.get("replay")))
+    state.metrics.decided("check", decision["verdict"])
     from starlette.responses import Response
 
     if fmt is not None:

@@ -14,7 +14,10 @@ class ServerState:
         from tiergate.ledger.inforce import policy_in_force
         from tiergate.ledger.service import Ledger
 
+        from tiergate.server.metrics import Metrics
+
         self.settings = settings
+        self.metrics = Metrics()
         with Ledger(settings.ledger, create=True) as ledger:  # (made, or brought to the current layout, once)
             self.policy = load_policy(settings.policy) if settings.policy else policy_in_force(ledger)
 
