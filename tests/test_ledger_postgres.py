@@ -176,6 +176,23 @@ def test_verify_on_every_core_agrees_with_one_pass(ledger, policy, roster, monke
                                       at="2026-07-01T00:00:00Z", kind="notes", metrics={}))
 
 
+def _close_what_was_inherited(led: Ledger) -> None:
+    led.close()  # the parent's store, inherited through the fork
+
+
+def test_a_forked_process_closing_the_store_it_inherited_leaves_the_parent_connected(ledger, policy, roster):
+    """A worker that closes (or lets go of) the connection it inherited must not end its parent's session: the
+    store closes a connection only in the process that opened it."""
+    import_everything(ledger, policy, roster)
+    child = multiprocessing.get_context("fork").Process(target=_close_what_was_inherited, args=(ledger,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert ledger.count() > 0
+    record(ledger, policy, None, body("evidence", use_case="churn-dashboard", version="2026.2",
+                                      at="2026-07-01T00:00:00Z", kind="notes", metrics={}))
+
+
 def test_status_on_every_core_agrees_with_one_process(ledger, policy, roster, monkeypatch):
     import_everything(ledger, policy, roster)
     at = datetime(2026, 6, 1, tzinfo=timezone.utc)
