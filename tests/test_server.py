@@ -359,3 +359,30 @@ def test_metrics_count_requests_latencies_decisions_and_the_ledger(client, ledge
     count = next(line for line in lines if line.startswith('tiergate_request_seconds_count{route="/v1/check"}'))
     assert count.endswith(" 1")
     assert 'tiergate_request_seconds_bucket{route="/v1/check",le="+Inf"} 1' in lines
+
+
+# --- administration over the API ------------------------------------------------------------------------------
+
+def test_an_admin_stores_a_roster_and_revokes_a_token_and_no_one_else_may(client, ledger):
+    admin_roster = {"people": {**yaml.safe_load(ROSTER.read_text())["people"], "gina": ["governance_admin"]}}
+    path = ledger.parent / "with-admin.yaml"
+    path.write_text(yaml.safe_dump(admin_roster))
+    assert tiergate("roster", "import", path, "--ledger", ledger, "--actor", "rita").exit_code == 0
+    gina, raj = token_for(ledger, "gina"), token_for(ledger, "raj")
+    raj_id = exported(ledger)[-1]["token_id"]
+    before = state(ledger)
+    # not an admin: refused, nothing written
+    problem(client.post("/v1/roster", headers=bearer(raj), json=admin_roster), 403, "E653")
+    problem(client.post(f"/v1/tokens/{raj_id}/revoke", headers=bearer(raj)), 403, "E653")
+    assert state(ledger) == before
+    # a roster with a problem: located, nothing written
+    bad = client.post("/v1/roster", headers=bearer(gina), json={"people": {"rita": "risk_audit"}})
+    assert problem(bad, 422, "E410")["errors"][0]["message"]
+    assert state(ledger) == before
+    fewer = {"people": {"gina": ["governance_admin"], "rita": ["risk_audit"]}}
+    stored = client.post("/v1/roster", headers=bearer(gina), json=fewer)
+    assert stored.status_code == 201 and exported(ledger)[-1]["actor"] == "gina"
+    problem(client.get("/v1/policy", headers=bearer(raj)), 401, "E650")  # raj is off the roster now
+    revoked = client.post(f"/v1/tokens/{raj_id}/revoke", headers=bearer(gina))
+    assert revoked.status_code == 200 and exported(ledger)[-1]["type"] == "token_revoked"
+    problem(client.post(f"/v1/tokens/{raj_id}/revoke", headers=bearer(gina)), 409, "E612")

@@ -143,6 +143,7 @@ CODES: dict[str, Code] = _registry(
     Code("E650", ERROR, EXIT_INPUT, "the request carries no valid token"),
     Code("E651", ERROR, EXIT_INPUT, "the request is too large"),
     Code("E652", ERROR, EXIT_INPUT, "the request is not a JSON object"),
+    Code("E653", ERROR, EXIT_INPUT, "the operation needs the service's admin role"),
     Code("E654", ERROR, EXIT_INPUT, "no such resource"),
     Code("E655", ERROR, EXIT_INPUT, "the server failed inside"),
     Code("E656", ERROR, EXIT_INPUT, "a request says who acts"),

@@ -165,6 +165,19 @@ def store_roster(ledger: Ledger, policy: Policy, path: str, *, actor: str, at: d
     return Recorded(row.seq, row.hash, event, _adoption(adopted))
 
 
+def store_roster_document(ledger: Ledger, policy: Policy, document, *, actor: str) -> Recorded:
+    """`store_roster`, with the roster given as a document (a request's body): validated first, every problem
+    located in it (`$.people.rita`)."""
+    from tiergate.inputs.events import roster_from_document
+    from tiergate.inputs.yamlsource import YamlDocument
+    from tiergate.ledger.actions import record as append, roster_body
+
+    roster_from_document(YamlDocument("roster", document, {"$": 0}))
+    event, adopted = roster_body(document, actor, when(None)), []
+    row = append(ledger, policy, None, event, Location("roster"), strict=True, adopted=adopted)
+    return Recorded(row.seq, row.hash, event, _adoption(adopted))
+
+
 def adopt(ledger: Ledger, policy: Policy, *, actor: str, at: datetime | None = None) -> Recorded | None:
     """`tiergate policy adopt`: record that `policy` is in force from now (with its source and its questionnaire's,
     when the ledger does not hold them yet); None when it is in force already."""

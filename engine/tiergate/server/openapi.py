@@ -176,6 +176,15 @@ def document() -> dict:
                                         "(Prometheus text format; no token)", "security": [],
                              "responses": {"200": {"description": "the metrics",
                                                    "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/v1/roster": {"post": _operation("store a roster (the service's admin role)",
+                                          {"201": _json(_ref("Recorded"), "stored")}, COMMON + WITH_BODY + (403,),
+                                          {"type": "object", "required": ["people"],
+                                           "description": "a roster document (schemas/roster.schema.json)",
+                                           "properties": {"people": OBJECT}})},
+        "/v1/tokens/{token_id}/revoke": {"post": _operation(
+            "revoke a token (the service's admin role)", {"200": _json(_ref("Recorded"), "revoked")},
+            COMMON + (403, 409, 422),
+            parameters=[{"name": "token_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
         "/openapi.json": {"get": _operation("this document", {"200": _json(OBJECT, "OpenAPI 3.1")}, (), auth=False)},
     }
     return {"openapi": "3.1.0",

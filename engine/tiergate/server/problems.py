@@ -18,6 +18,7 @@ STATUS = {
     "E650": 401,  # no valid token
     "E651": 413,  # the request is too large
     "E652": 400,  # the request is not a JSON object
+    "E653": 403,  # an administrator's operation
     "E654": 404,  # no such resource
     "E655": 500,  # an internal failure: nothing was decided
     "E660": 409,  # the gate is not met: not promoted

@@ -51,6 +51,8 @@ def application(settings: Settings):
         Route("/v1/audit/head", _handler(state, _head), methods=["GET"]),
         Route("/v1/audit/verify", _handler(state, _verify), methods=["POST"]),
         Route("/v1/decisions", _handler(state, _decisions), methods=["GET"]),
+        Route("/v1/roster", _handler(state, _roster, body=True), methods=["POST"]),
+        Route("/v1/tokens/{token_id}/revoke", _handler(state, _revoke), methods=["POST"]),
     ]
     from starlette.middleware import Middleware
 
@@ -347,6 +349,36 @@ def _verify(state, person, context):
         done = ledger.verify()
     return _json({"intact": done.ok, "events": done.count, "head": done.head, "problem": done.problem,
                   "event": done.seq})
+
+
+def _admin(state, person: str) -> None:
+    """The person holds the service's admin role (`--admin-role`) in the roster the ledger holds now (403, E653)."""
+    with state.ledger() as ledger:
+        roster = ledger.roster()
+    if roster is None or not roster.holds(person, state.settings.admin_role, now()):
+        raise Answer(problems.problem("E653", f"{person} does not hold the role {state.settings.admin_role}, which "
+                                              "this operation needs", "Authorization",
+                                      hint="an operator may do it where the ledger is: tiergate roster import / "
+                                           "tiergate token revoke"))
+
+
+def _roster(state, person, context):
+    from tiergate.app.recording import store_roster_document
+
+    _admin(state, person)
+    body = _fields(context["body"], (), ("people",))
+    with state.ledger() as ledger:
+        done = store_roster_document(ledger, state.policy, body, actor=person)
+    return _json({"seq": done.seq, "hash": done.hash, "event": done.body}, 201)
+
+
+def _revoke(state, person, context):
+    from tiergate.app.tokens import revoke
+
+    _admin(state, person)
+    with state.ledger() as ledger:
+        done = revoke(ledger, state.policy, context["path"]["token_id"], actor=person)
+    return _json({"seq": done.seq, "hash": done.hash, "event": done.body})
 
 
 def _decisions(state, person, context):
