@@ -87,3 +87,51 @@ def test_two_servers_on_one_database_lose_nothing_and_agree(two_servers):
     assert len(heads) == 1
     decisions = httpx.get(f"{second}/v1/decisions", headers=dana, timeout=60).json()
     assert [d["decision_id"] for d in decisions] == [promoted.json()["decision_id"]]
+
+
+def test_a_database_that_goes_away_mid_request_is_a_problem_and_the_server_serves_on(two_servers):
+    """Every connection the servers hold is cut again and again while clients record: each answer is either the
+    event recorded (201) or a problem (503, nothing written), never a 5xx without a problem or a half-written
+    event; once the cutting stops, the servers answer as before and the chain verifies."""
+    import threading
+
+    import psycopg
+
+    from conftest import POSTGRES_URL
+
+    httpx, url, addresses, tokens = two_servers
+    database = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    stop = threading.Event()
+
+    def cut():
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            while not stop.is_set():
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = %s AND pid <> pg_backend_pid()", (database,))
+                time.sleep(0.02)
+
+    def record(i: int):
+        answer = httpx.post(f"{addresses[i % 2]}/v1/events", timeout=60,
+                            headers={"Authorization": f"Bearer {tokens['dana']}"},
+                            json={"type": "evidence", "use_case": "churn-dashboard", "version": "1",
+                                  "kind": "automated_checks", "metrics": {"cut": i}})
+        return answer.status_code, answer.headers.get("content-type", "")
+
+    cutter = threading.Thread(target=cut)
+    cutter.start()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(record, range(40)))
+    finally:
+        stop.set()
+        cutter.join()
+    statuses = [status for status, _ in answers]
+    assert set(statuses) <= {201, 503} and 503 in statuses, statuses  # (the cutting did reach requests)
+    assert all(kind.startswith("application/problem+json") for status, kind in answers if status != 201)
+    recorded = sorted(e["metrics"]["cut"] for e in map(__import__("json").loads,
+                                                      tiergate("export", "--ledger", url).stdout.splitlines())
+                      if e["type"] == "evidence")
+    assert recorded == sorted(i for i, (status, _) in enumerate(answers) if status == 201)  # none half-written
+    assert tiergate("audit", "verify", "--ledger", url).exit_code == 0
+    after = record(99)
+    assert after[0] == 201
