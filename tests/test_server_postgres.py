@@ -89,7 +89,7 @@ def test_two_servers_on_one_database_lose_nothing_and_agree(two_servers):
     assert [d["decision_id"] for d in decisions] == [promoted.json()["decision_id"]]
 
 
-def test_a_database_that_goes_away_mid_request_is_a_problem_and_the_server_serves_on(two_servers):
+def test_a_database_that_goes_away_mid_request_is_a_problem_and_the_server_serves_on(two_servers, postgres_server):
     """Every connection the servers hold is cut again and again while clients record: each answer is either the
     event recorded (201) or a problem (503, nothing written), never a 5xx without a problem or a half-written
     event; once the cutting stops, the servers answer as before and the chain verifies."""
@@ -101,13 +101,14 @@ def test_a_database_that_goes_away_mid_request_is_a_problem_and_the_server_serve
 
     httpx, url, addresses, tokens = two_servers
     database = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    spared = postgres_server.db.info.backend_pid  # (the test session's own connection, which makes the schemas)
     stop = threading.Event()
 
     def cut():
         with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
             while not stop.is_set():
                 admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = %s AND pid <> pg_backend_pid()", (database,))
+                              "WHERE datname = %s AND pid <> pg_backend_pid() AND pid <> %s", (database, spared))
                 time.sleep(0.02)
 
     def record(i: int):

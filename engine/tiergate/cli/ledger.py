@@ -4,6 +4,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from contextlib import contextmanager
 from datetime import datetime
 from functools import wraps
 
@@ -79,6 +80,19 @@ class _Context:
         self.ledger = open_ledger(ledger_path, create=create, readonly=readonly)
         # closed when the command ends, however it ends (the last connection to close folds the -wal in)
         click.get_current_context().call_on_close(self.ledger.close)
+
+
+@contextmanager
+def reading(ledger_path):
+    """The ledger, opened to be read; a ledger that cannot be used is its diagnostics and exit 2."""
+    from tiergate.app.recording import open_ledger
+
+    try:
+        with open_ledger(ledger_path, create=False, readonly=True) as ledger:
+            yield ledger
+    except TiergateError as exc:
+        echo_diagnostics(exc.diagnostics, err=True)
+        sys.exit(EXIT_INPUT)
 
 
 def _local_only(*options: str) -> None:
@@ -500,15 +514,10 @@ def policy_adopt(file, ledger_path, policy_path, roster_path, actor, at):
 @format_choice(*formats("PolicyLog"))
 def policy_log(ledger_path, fmt):
     """Every adoption of a policy version, oldest first, and which is in force."""
-    from tiergate.app.recording import open_ledger
     from tiergate.app.registry import policy_log as log
 
-    try:
-        with open_ledger(ledger_path, create=False, readonly=True) as ledger:
-            emit(render(log(ledger), fmt))
-    except TiergateError as exc:
-        echo_diagnostics(exc.diagnostics, err=True)
-        sys.exit(EXIT_INPUT)
+    with reading(ledger_path) as ledger:
+        emit(render(log(ledger), fmt))
 
 
 @policy.command("show")
@@ -517,15 +526,10 @@ def policy_log(ledger_path, fmt):
 @click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
 def policy_show(sha256, questionnaire, ledger_path):
     """Print the source of the policy version whose SHA-256 starts with SHA256, exactly as it was adopted."""
-    from tiergate.app.recording import open_ledger
     from tiergate.app.registry import policy_source
 
-    try:
-        with open_ledger(ledger_path, create=False, readonly=True) as ledger:
-            text = policy_source(ledger, sha256, questionnaire=questionnaire)
-    except TiergateError as exc:
-        echo_diagnostics(exc.diagnostics, err=True)
-        sys.exit(EXIT_INPUT)
+    with reading(ledger_path) as ledger:
+        text = policy_source(ledger, sha256, questionnaire=questionnaire)
     click.echo(text, nl=not text.endswith("\n"))
 
 

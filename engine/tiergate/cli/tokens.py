@@ -1,14 +1,12 @@
 """`tiergate token`: issue, revoke and list the access tokens of the service (run where the ledger is)."""
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 
 import click
 
-from tiergate.cli.ledger import _Context, ledger_options
-from tiergate.cli.output import EXIT_INPUT, echo_diagnostics, emit, format_choice
-from tiergate.errors import TiergateError
+from tiergate.cli.ledger import _Context, ledger_options, reading
+from tiergate.cli.output import emit, format_choice
 from tiergate.reports import formats, render
 
 
@@ -64,13 +62,8 @@ def revoke(token_id, ledger_path, policy_path, roster_path, actor, at):
 @format_choice(*formats("TokenList"))
 def list_(ledger_path, fmt):
     """Every token issued: its id, person, who issued it, when it expires or was revoked (never the token)."""
-    from tiergate.app.recording import open_ledger
     from tiergate.app.results import TokenList
     from tiergate.app.tokens import tokens
 
-    try:
-        with open_ledger(ledger_path, create=False, readonly=True) as ledger:
-            emit(render(TokenList(tuple(tokens(ledger))), fmt))
-    except TiergateError as exc:
-        echo_diagnostics(exc.diagnostics, err=True)
-        sys.exit(EXIT_INPUT)
+    with reading(ledger_path) as ledger:
+        emit(render(TokenList(tuple(tokens(ledger))), fmt))

@@ -31,7 +31,6 @@ from tiergate.ledger.decisions import body_problems as decision_problems
 from tiergate.ledger.service import (
     LEDGER_ONLY,
     NOBODY,
-    RECLASSIFIED,
     ROSTER,
     Ledger,
     Validator,

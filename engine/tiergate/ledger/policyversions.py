@@ -14,7 +14,6 @@ Compiled policy versions are kept by SHA-256, so each is compiled once per proce
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 from bisect import bisect_right
@@ -24,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Iterable
 
 from tiergate.errors import Diagnostic, Location, TiergateError
-from tiergate.inputs.events import Roster, format_time, parse_time
+from tiergate.inputs.events import format_time, parse_time
 from tiergate.language.policy import Policy
 
 if TYPE_CHECKING:
@@ -205,7 +204,3 @@ def compiled(sha256: str, questionnaire_sha256: str, sources: dict[str, str], fi
 def _trim() -> None:
     while len(_COMPILED) > _COMPILED_MAX:
         _COMPILED.popitem(last=False)
-
-
-def canonical_sources(body: dict) -> str:
-    return json.dumps(body.get("sources") or {}, sort_keys=True)
