@@ -77,6 +77,5 @@ class Timing:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = scope.get("route")
-            name = getattr(route, "path", None) or "(no route)"
+            name = scope.get("tiergate.route") or "(no route)"
             self.metrics.observe(name, scope.get("method", "?"), status["code"], time.perf_counter() - start)

@@ -37,8 +37,8 @@ def application(settings: Settings):
 
     state, spec = ServerState(settings), document()
     routes = [
-        Route("/health", lambda request: _json({"status": "ok"}), methods=["GET"]),
-        Route("/openapi.json", lambda request: _json(spec), methods=["GET"]),
+        Route("/health", _named("/health", lambda request: _json({"status": "ok"})), methods=["GET"]),
+        Route("/openapi.json", _named("/openapi.json", lambda request: _json(spec)), methods=["GET"]),
         Route("/metrics", _handler(state, _metrics, auth=False), methods=["GET"]),
         Route("/ready", _handler(state, _ready, auth=False), methods=["GET"]),
         Route("/v1/policy", _handler(state, _policy), methods=["GET"]),
@@ -78,6 +78,16 @@ def _rendered(result, status: int = 200):
     return Response(render(result, "json"), status, media_type="application/json")
 
 
+ROUTE_KEY = "tiergate.route"  # (the route's path template, in the scope, for the metrics: server/metrics.py)
+
+
+def _named(path: str, endpoint):
+    async def route(request):
+        request.scope[ROUTE_KEY] = path
+        return endpoint(request)
+    return route
+
+
 def _handler(state, work: Callable, auth: bool = True, body: bool = False):
     """The route for `work(state, person, request_data)`, run in a worker thread: authenticated first (401), its
     body read within the limit (413) as a JSON object (400); a TiergateError is its problem, and any other failure
@@ -85,6 +95,8 @@ def _handler(state, work: Callable, auth: bool = True, body: bool = False):
     from starlette.concurrency import run_in_threadpool
 
     async def route(request):
+        matched = request.scope.get("route")
+        request.scope[ROUTE_KEY] = getattr(matched, "path", None) or _template(request)
         try:
             data = await _body(request, state.settings.max_body) if body else {}
         except Answer as early:
@@ -96,6 +108,15 @@ def _handler(state, work: Callable, auth: bool = True, body: bool = False):
         except Answer as early:
             return early.response
     return route
+
+
+def _template(request) -> str:
+    """The route's path template (`/v1/use-cases/{use_case}/versions/{version}`), from the path and its parameters
+    (Starlette before 0.41 does not put the route in the scope)."""
+    path = request.url.path
+    for name, value in request.path_params.items():
+        path = path.replace(str(value), "{" + name + "}", 1)
+    return path
 
 
 def _run(state, work, auth: bool, token: str | None, context: dict):
