@@ -46,3 +46,16 @@ def test_a_move_off_the_workflow_is_worded_from_the_networkx_graph():
                               str(EXAMPLES / "events" / "skipped-stage.yaml"), "--roster", str(EXAMPLES / "roster.yaml"),
                               "--version", "0.3", "--to", "ideation", "--at", "2026-06-01T00:00:00Z")
     assert code == 1 and "networkx" in heavy
+
+
+def test_a_local_check_does_not_load_the_http_client():
+    """`--server` is on every command that may ask a service; the HTTP client (a third of a command's start-up) is
+    imported only when a server is asked, and the XML escaping that loads it too only for the XML reports."""
+    code = ("import sys\nfrom tiergate.cli import main\n"
+            "try:\n    main(sys.argv[1:], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('urllib.request', 'http.client') if m in sys.modules))\n")
+    argv = ["check", "--policy", str(POLICY), "--answers", str(EXAMPLES / "use-cases" / "loan-approval.yaml"),
+            "--events", str(EXAMPLES / "events" / "loan-no-risk-signoff.yaml"), "--roster",
+            str(EXAMPLES / "roster.yaml"), "--to", "preproduction", "--at", "2026-04-20T00:00:00Z"]
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -1,14 +1,12 @@
 """The command line as a client of `tiergate serve` (`--server URL`, the token in TIERGATE_TOKEN): the same output
 and exit codes as on a local ledger, the server deciding. Only the standard library: a CI pipeline needs nothing
-more than tiergate itself. Any network failure, 5xx or unexpected answer exits 2 (fail closed)."""
+more than tiergate itself. Any network failure, 5xx or unexpected answer exits 2 (fail closed). The HTTP modules
+are imported only when a server is asked (urllib.request alone would add a third to every command's start-up)."""
 from __future__ import annotations
 
 import json
 import os
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any, NoReturn
 
 import click
@@ -39,6 +37,8 @@ def server_of() -> Remote | None:
 
 class Remote:
     def __init__(self, url: str):
+        import urllib.parse
+
         self.url = url.rstrip("/")
         parsed = urllib.parse.urlsplit(self.url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -49,6 +49,10 @@ class Remote:
 
     def call(self, method: str, path: str, body: dict | None = None, query: dict | None = None) -> tuple[int, Any]:
         """(status, JSON answer) of a request; a 4xx problem is given back, any other failure exits 2."""
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
         query = {k: v for k, v in (query or {}).items() if v is not None}
         url = self.url + path + (("?" + urllib.parse.urlencode(query)) if query else "")
         data = json.dumps(body).encode("utf-8") if body is not None else None
