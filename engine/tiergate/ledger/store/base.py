@@ -231,5 +231,29 @@ def shown_url(target: str) -> str:
     return re.sub(r"([?&])password=[^&#]*&?", lambda m: m.group(1), text).rstrip("?&")
 
 
+#: in a backend's MIGRATIONS: build the standing index from the events (with the opening's `build_index`)
+BUILD_INDEX = object()
+
+
+def migrate(store: Store, migrations: Sequence[Sequence], current: int, execute: Callable[[str], object],
+            build_index: BuildIndex | None, where: str) -> None:
+    """Bring a store from layout `current` to SCHEMA_VERSION, inside the transaction its caller holds: `migrations[n]`
+    (from layout n to n + 1) is SQL statements, run by `execute`, or BUILD_INDEX, run by `build_index` (a new ledger
+    has nothing to index; an opening without it cannot upgrade, E600 naming `where`). Every backend's migrations
+    run through here."""
+    for step in range(current, SCHEMA_VERSION):
+        for statement in migrations[step]:
+            if statement is not BUILD_INDEX:
+                execute(statement)
+            elif current == 0:
+                continue  # a new ledger: no events to index
+            elif build_index is None:
+                raise _url_problem(where, f"the ledger needs an upgrade of its layout ({current} -> "
+                                   f"{SCHEMA_VERSION}), which this opening cannot do",
+                                   hint="open it once through tiergate's Ledger (any tiergate command)")
+            else:
+                build_index(store)
+
+
 def _url_problem(target: str, message: str, hint: str | None = None) -> TiergateError:
     return TiergateError(Diagnostic("E600", message, Location(shown_url(target)), hint=hint))

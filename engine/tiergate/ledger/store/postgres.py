@@ -19,7 +19,16 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence
 
 from tiergate.errors import Diagnostic, Location, TiergateError
-from tiergate.ledger.store.base import OWN_SLOT, SCHEMA_VERSION, BuildIndex, ChainedRow, Row, shown_url
+from tiergate.ledger.store.base import (
+    BUILD_INDEX,
+    OWN_SLOT,
+    SCHEMA_VERSION,
+    BuildIndex,
+    ChainedRow,
+    Row,
+    migrate,
+    shown_url,
+)
 
 __all__ = ["PostgresStore", "open_url"]
 
@@ -49,8 +58,6 @@ _STAGING = ('CREATE TEMP TABLE IF NOT EXISTS standing_in (use_case TEXT COLLATE 
 _OWN_JOINED = ("FROM standing s LEFT JOIN events e ON e.seq = s.seq AND s.slot = '{own}' || e.seq AND "
                "e.use_case = s.use_case AND e.version = s.version AND e.type NOT IN ({shared}) "
                "WHERE substr(s.slot, 1, 1) = '{own}'")
-#: in MIGRATIONS: build the standing index from the events (with the caller's `build_index`)
-BUILD_INDEX = object()
 
 _TEXT = 'TEXT COLLATE "C" NOT NULL'
 #: migrations[n] brings a ledger from schema version n to n + 1: SQL statements, or BUILD_INDEX (the layout of
@@ -256,18 +263,7 @@ class PostgresStore:
             current = version
             if "meta" in self._tables():
                 current = int(dict(db.execute("SELECT key, value FROM meta").fetchall()).get("schema_version", "0"))
-            for step in range(current, SCHEMA_VERSION):
-                for statement in MIGRATIONS[step]:
-                    if statement is not BUILD_INDEX:
-                        db.execute(statement)
-                    elif current == 0:
-                        pass  # a new ledger: no events to index
-                    elif build_index is None:
-                        raise _problem(self.url, f"the ledger needs an upgrade of its layout ({current} -> "
-                                       f"{SCHEMA_VERSION}), which this opening cannot do",
-                                       hint="open it once through tiergate's Ledger (any tiergate command)")
-                    else:
-                        build_index(self)
+            migrate(self, MIGRATIONS, current, db.execute, build_index, self.url)
             if current < SCHEMA_VERSION:
                 for key, value in (("application", APPLICATION), ("schema_version", str(SCHEMA_VERSION))):
                     db.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET "

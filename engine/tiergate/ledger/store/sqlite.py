@@ -9,7 +9,7 @@ from typing import Iterable, Iterator, Sequence
 from urllib.parse import quote
 
 from tiergate.errors import Diagnostic, Location, TiergateError
-from tiergate.ledger.store.base import OWN_SLOT, SCHEMA_VERSION, BuildIndex, ChainedRow, Row
+from tiergate.ledger.store.base import BUILD_INDEX, OWN_SLOT, SCHEMA_VERSION, BuildIndex, ChainedRow, Row, migrate
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "open_url"]
 
@@ -28,9 +28,6 @@ _UPSERT_STANDING = (
 _OWN_JOINED = ("FROM standing s LEFT JOIN events e ON e.seq = s.seq AND s.slot = '{own}' || e.seq AND "
                "e.use_case = s.use_case AND e.version = s.version AND e.type NOT IN ({shared}) "
                "WHERE substr(s.slot, 1, 1) = '{own}'")
-#: in MIGRATIONS: build the standing index from the events (with the caller's `build_index`)
-BUILD_INDEX = object()
-
 #: migrations[n] brings a ledger from schema version n to n + 1: SQL statements, or BUILD_INDEX
 MIGRATIONS: list[list] = [
     [
@@ -207,18 +204,7 @@ class SQLiteStore:
             current = version
             if "meta" in {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}:
                 current = int(dict(db.execute("SELECT key, value FROM meta")).get("schema_version", "0"))
-            for step in range(current, SCHEMA_VERSION):
-                for statement in MIGRATIONS[step]:
-                    if statement is not BUILD_INDEX:
-                        db.execute(statement)
-                    elif current == 0:
-                        pass  # a new ledger: no events to index
-                    elif build_index is None:
-                        raise _problem(self.path, f"the ledger needs an upgrade of its layout ({current} -> "
-                                       f"{SCHEMA_VERSION}), which this opening cannot do",
-                                       hint="open it once through tiergate's Ledger (any tiergate command)")
-                    else:
-                        build_index(self)
+            migrate(self, MIGRATIONS, current, db.execute, build_index, str(self.path))
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('application', ?)", (APPLICATION,))
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             db.execute("COMMIT")
