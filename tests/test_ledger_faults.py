@@ -350,6 +350,8 @@ def test_a_read_only_ledger_of_an_older_layout_asks_for_the_upgrade(ledger):
     wrap = without_root_powers()
     db = sqlite3.connect(ledger)  # as the first layout left it
     db.execute("DROP TABLE standing")
+    db.execute("DROP INDEX events_by_time")
+    db.execute("DROP INDEX events_by_type")
     db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.commit()
     db.close()

@@ -30,7 +30,7 @@ from tiergate.inputs.yamlsource import load_yaml
 from tiergate.ledger.actions import record, roster_body
 from tiergate.ledger.importing import import_records
 from tiergate.ledger.service import Ledger
-from tiergate.ledger.store.base import open_store
+from tiergate.ledger.store.base import SCHEMA_VERSION, open_store
 
 # the library tests of test_ledger.py, run again here on a PostgreSQL ledger
 from test_ledger import (  # noqa: F401  (collected by pytest from this module)
@@ -365,7 +365,7 @@ def test_a_ledger_of_a_newer_layout_is_refused_and_left_alone(postgres_ledger_ur
         db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     for readonly in (False, True):
         problem = problem_of(postgres_ledger_url, readonly=readonly)
-        assert problem.message == "the ledger has schema version 99, newer than this tiergate knows (2)"
+        assert problem.message == f"the ledger has schema version 99, newer than this tiergate knows ({SCHEMA_VERSION})"
 
 
 def test_an_empty_database_is_no_ledger_to_read(postgres_ledger_url):

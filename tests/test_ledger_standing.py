@@ -118,11 +118,7 @@ def test_a_ledger_of_schema_1_is_migrated_and_judged_the_same(story_ledger, poli
     head = story_ledger.head()
     path = story_ledger.path
     story_ledger.close()
-    db = sqlite3.connect(path)  # as the first schema left it: no standing table
-    db.execute("DROP TABLE standing")
-    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-    db.commit()
-    db.close()
+    schema_1(path)
     with Ledger(path) as led:
         assert led.store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == \
             str(SCHEMA_VERSION)
@@ -131,9 +127,11 @@ def test_a_ledger_of_schema_1_is_migrated_and_judged_the_same(story_ledger, poli
 
 
 def schema_1(path) -> None:
-    """Make a ledger look as the first layout left it: no standing table."""
+    """Make a ledger look as the first layout left it: no standing table, no index of events by time."""
     db = sqlite3.connect(path)
     db.execute("DROP TABLE standing")
+    db.execute("DROP INDEX events_by_time")
+    db.execute("DROP INDEX events_by_type")
     db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.commit()
     db.close()

@@ -91,21 +91,25 @@ def body_as_blob(path: Path) -> int:
 
 
 def hide_from_index(path: Path) -> int:
-    """Take the breached drift result out of the events_by_version index (the table and every hash stay)."""
+    """Take the breached drift result out of the database's indexes of the events (events_by_version, _by_time and
+    _by_type; the table and every hash stay)."""
+    indexes = ("events_by_version", "events_by_time", "events_by_type")
     db = sqlite3.connect(path)
     row = db.execute("SELECT * FROM events WHERE seq = ?", (BREACH,)).fetchone()
-    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'events_by_version'").fetchone()[0]
+    sql = {name: db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0] for name in indexes}
     db.execute("DELETE FROM events WHERE seq = ?", (BREACH,))
     db.commit()
     db.execute("PRAGMA writable_schema = ON")
-    db.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'events_by_version'", (f"{sql} WHERE seq <> {BREACH}",))
+    for name in indexes:
+        db.execute("UPDATE sqlite_master SET sql = ? WHERE name = ?", (f"{sql[name]} WHERE seq <> {BREACH}", name))
     db.commit()
     db.close()
-    db = sqlite3.connect(path)  # (the partial index, as the schema now says)
+    db = sqlite3.connect(path)  # (the partial indexes, as the schema now says)
     db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
     db.commit()
     db.execute("PRAGMA writable_schema = ON")
-    db.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'events_by_version'", (sql,))
+    for name in indexes:
+        db.execute("UPDATE sqlite_master SET sql = ? WHERE name = ?", (sql[name], name))
     db.commit()
     db.close()
     with sqlite3.connect(path) as db:

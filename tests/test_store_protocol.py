@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import random
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,36 @@ def test_selecting_by_use_case_version_and_type(store):
     assert not store.contains("a", "2", canonical(bodies[5])[:-1])
 
 
+def test_whether_a_body_is_stored_agrees_with_reading_every_event(store):
+    """`contains` looks only among the events of the body's time (the events_by_time index): it answers as a scan
+    of the version's events does, for bodies stored, bodies that share a time with stored ones, bodies of another
+    version or time, and texts that are no event at all."""
+    rng = random.Random(7)
+    stored = [{**event(rng.randrange(6), rng.choice("ab"), rng.choice("12")), "n": rng.randrange(4)}
+              for _ in range(60)]
+    append(store, stored)
+    asked = [canonical(b) for b in stored] + [
+        canonical({**event(rng.randrange(8), rng.choice("ab"), rng.choice("12")), "n": rng.randrange(6)})
+        for _ in range(60)] + ["", "[]", "{}", '{"at": 5}', canonical(stored[0])[:-1]]
+    for use_case in "abc":
+        for version in "123":
+            plain = {r.body for r in store.rows(use_case, version)}
+            for text in asked:
+                assert store.contains(use_case, version, text) == (text in plain), (use_case, version, text)
+
+
+def test_the_latest_of_each_type_in_one_statement_is_the_latest_of_each(store):
+    rng = random.Random(3)
+    types = ("evidence", "signoff", "transition", "retired", "registered")
+    append(store, [event(n, "a", rng.choice("12"), rng.choice(types[:3])) for n in range(40)])
+    for version in "123":
+        for asked in (types, types[1:2], (), ("nothing",), types[::-1]):
+            each = sorted(store.latest_each("a", version, asked), key=lambda r: r.seq)
+            plain = sorted((r for r in (store.latest("a", version, t) for t in asked) if r is not None),
+                           key=lambda r: r.seq)
+            assert each == plain, (version, asked)
+
+
 def test_ranges_by_sequence(store):
     chain = append(store, [event(n) for n in range(4)]) + append(store, [event(n) for n in range(4, 10)])
     assert store.span() == (1, 10, 10)
@@ -245,6 +276,28 @@ def test_a_shared_slot_keeps_the_latest_by_time(store):
     with store.writing():
         store.put_standing(iter([("uc", "1", "monitoring:x", 25.0, 4), ("uc", "1", "monitoring:x", 21.0, 2)]))
     assert [tuple(r) for r in store.shared_slots()] == [("uc", "1", "monitoring:x", 25.0, 4)]
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_events_and_their_standing_rows_in_one_call_are_stored_as_in_two(store, bulk):
+    """`append(rows, at, standing)` (how a recording writes: in one statement where the backend can) leaves what
+    `append` and then `put_standing` leave, the rules of a shared slot included."""
+    append(store, [event(n, type_="monitoring") for n in range(3)])
+    with store.writing():
+        store.put_standing([("uc", "1", "monitoring:x", 20.0, 1)])
+    with store.writing(bulk=bulk):
+        seq, previous = store.head()
+        chain, _ = chained(rows_of([event(n, type_="monitoring") for n in range(3, 6)]), seq, previous)
+        store.append(chain, RECORDED_AT, [("uc", "1", "#4", 0.0, 4), ("uc", "1", "monitoring:x", 10.0, 5),
+                                          ("uc", "1", "monitoring:x", 30.0, 6), ("uc", "1", "monitoring:x", 25.0, 5)])
+    assert [r.seq for r in store.rows("uc", "1")] == [1, 2, 3, 4, 5, 6]
+    assert [tuple(r) for r in store.shared_slots()] == [("uc", "1", "monitoring:x", 30.0, 6)]
+    assert sorted(seq for _, seq, _ in store.standing()) == [4, 6]
+    with store.writing(bulk=bulk):  # an earlier result in one call does not replace the later one stored
+        seq, previous = store.head()
+        chain, _ = chained(rows_of([event(7, type_="monitoring")]), seq, previous)
+        store.append(chain, RECORDED_AT, [("uc", "1", "monitoring:x", 29.0, 7)])
+    assert [tuple(r) for r in store.shared_slots()] == [("uc", "1", "monitoring:x", 30.0, 6)]
 
 
 def test_many_rows_in_one_write_keep_the_rules_of_a_few(store):

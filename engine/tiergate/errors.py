@@ -147,6 +147,7 @@ CODES: dict[str, Code] = _registry(
     Code("E654", ERROR, EXIT_INPUT, "no such resource"),
     Code("E655", ERROR, EXIT_INPUT, "the server failed inside"),
     Code("E656", ERROR, EXIT_INPUT, "a request says who acts"),
+    Code("E657", ERROR, EXIT_INPUT, "the server is busy"),
     Code("E660", ERROR, EXIT_FINDING, "the gate is not met"),
 )
 

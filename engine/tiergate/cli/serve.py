@@ -22,7 +22,10 @@ from tiergate.errors import TiergateError
               help="The role whose holders may administer the service over the API.")
 @click.option("--max-body", default=1 << 20, show_default=True, type=click.IntRange(1),
               help="The largest request body read, in bytes (413 past it).")
-def command(host, port, ledger_path, policy_path, admin_role, max_body):
+@click.option("--connections", default=10, show_default=True, type=click.IntRange(1),
+              help="The most connections to the ledger the server keeps open; requests beyond them wait (on "
+                   "PostgreSQL, every server's share of max_connections).")
+def command(host, port, ledger_path, policy_path, admin_role, max_body, connections):
     """Serve the HTTP API: every /v1 request carries a bearer token from `tiergate token create`."""
     try:
         import uvicorn
@@ -33,7 +36,7 @@ def command(host, port, ledger_path, policy_path, admin_role, max_body):
                    "pip install 'tiergate[server]'", err=True)
         sys.exit(EXIT_INPUT)
     try:
-        app = create_app(Settings(ledger_path, policy_path, admin_role, max_body))
+        app = create_app(Settings(ledger_path, policy_path, admin_role, max_body, connections))
     except TiergateError as exc:
         echo_diagnostics(exc.diagnostics, exc.sources, err=True)
         click.echo("tiergate: the service did not start", err=True)

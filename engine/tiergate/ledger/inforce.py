@@ -66,7 +66,7 @@ def policy_in_force(ledger: Ledger, at: datetime | None = None) -> Policy:
     """The policy in force at `at` (default: the latest adopted), compiled from its stored source; the shipped
     default pack when the ledger has adopted none. What a command reading the ledger judges under when no policy
     is named."""
-    versions = PolicyVersions(ledger.store)
+    versions = PolicyVersions.read(ledger.store)
     if not versions.adoptions:
         from tiergate.language.load import load_policy
 
@@ -81,7 +81,7 @@ def in_force(ledger: Ledger, policy: Policy, at: datetime | None = None, roster:
     Each version is compiled from its stored source once per process; `policy` itself stands for its own version.
     `roster`: what judges when the ledger holds no roster (a roster file given to `check`)."""
     remember(policy)
-    versions = PolicyVersions(ledger.store)
+    versions = PolicyVersions.read(ledger.store)
     rosters = stored_rosters(ledger)
     times = sorted({a.at for a in versions.adoptions} | {r.at for r in rosters})
 

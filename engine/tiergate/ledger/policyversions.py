@@ -143,6 +143,28 @@ class PolicyVersions:
         self.adoptions.sort(key=lambda a: (a.at, a.seq))
         self._starts = [a.at for a in self.adoptions]
 
+    @classmethod
+    def read(cls, store: Store) -> PolicyVersions:
+        """The versions the ledger holds, as `PolicyVersions(store)` reads them, kept while the ledger's latest
+        adoption is the same event (by its seq and hash: adoptions are only ever appended, and the hash is of the
+        whole chain up to it). What a recording asks before every append costs one indexed read, not a parse of every
+        adoption and a hash of every source. Not to be changed by the caller."""
+        latest = store.latest(NOBODY, NOBODY, ADOPTED)
+        if latest is None:
+            return cls(store)
+        key = (store.url, latest.seq, latest.hash)
+        with _LOCK:
+            found = _READ.get(key)
+            if found is not None:
+                _READ.move_to_end(key)
+                return found
+        versions = cls(store)
+        with _LOCK:
+            _READ[key] = versions
+            while len(_READ) > _READ_MAX:
+                _READ.popitem(last=False)
+        return versions
+
     def in_force(self, at: datetime) -> Adoption | None:
         """The adoption in force at `at` (the first one, before any); None when there is none."""
         if not self.adoptions:
@@ -170,6 +192,9 @@ class PolicyVersions:
 _COMPILED: OrderedDict[tuple[str, str, str], Policy] = OrderedDict()
 _COMPILED_MAX = 32
 _LOCK = threading.Lock()
+#: PolicyVersions.read's: by (ledger URL, seq and hash of the latest adoption)
+_READ: OrderedDict[tuple[str, int, str], PolicyVersions] = OrderedDict()
+_READ_MAX = 8
 
 
 def remember(policy: Policy) -> None:

@@ -14,6 +14,8 @@ process, so the library never turns it off itself: an import and `status` run in
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -162,7 +164,7 @@ class Validator:
         self.roster_seq: int | None = None
         latest = store.latest(NOBODY, NOBODY, ROSTER) if store is not None else None
         if latest is not None:
-            stored = roster_from_body(json.loads(latest.body))
+            stored = stored_roster(store, latest)
             if roster is not None and not same_roster(roster, stored):
                 raise refuse(f"the roster given ({roster.file}) is not the roster stored in the ledger (event "
                              f"{latest.seq}): the ledger's roster decides who may do what", code="E630",
@@ -390,7 +392,7 @@ class Validator:
 
     def _held(self) -> dict[str, str]:
         if self.held is None:
-            self.held = dict(PolicyVersions(self.store).sources) if self.store is not None else {}
+            self.held = dict(PolicyVersions.read(self.store).sources) if self.store is not None else {}
         return self.held
 
     def _adopt(self, body: dict) -> None:
@@ -511,7 +513,7 @@ class Validator:
         if head is not None:
             row = next(iter(self.store.chain(head[0], head[0])), None)
             latest, seq = (parse_time(row[1]), head[0]) if row is not None else (None, None)
-        adoptions = PolicyVersions(self.store).adoptions
+        adoptions = PolicyVersions.read(self.store).adoptions
         if adoptions and (latest is None or adoptions[-1].at > latest):
             latest, seq = adoptions[-1].at, adoptions[-1].seq
         if latest is not None and at < latest:
@@ -535,8 +537,7 @@ class Validator:
         """The latest time among the version's recorded events of these types (None without a store, or none)."""
         if self.store is None:
             return None
-        rows = [self.store.latest(use_case, version, t) for t in types]
-        times = [parse_time(r.at) for r in rows if r is not None]
+        times = [parse_time(r.at) for r in self.store.latest_each(use_case, version, types)]
         return max((t for t in times if t is not None), default=None)
 
 
@@ -569,6 +570,33 @@ def duration(span: timedelta) -> str:
     return " ".join(parts) or "0 seconds"
 
 
+#: rosters read lately, by (ledger URL, seq and hash of the roster event): a server reads the roster for every
+#: request, and a roster of thousands of people is worth parsing once (the hash is of the whole chain up to it)
+_ROSTERS: OrderedDict[tuple[str, int, str], Roster] = OrderedDict()
+_ROSTERS_MAX = 8
+_ROSTERS_LOCK = threading.Lock()
+
+
+def stored_roster(store: Store, row: Row) -> Roster:
+    """The roster a stored roster event holds (kept while it is the same event); one that cannot be read is E621,
+    naming its seq. Not to be changed by the caller."""
+    key = (store.url, row.seq, row.hash)
+    with _ROSTERS_LOCK:
+        found = _ROSTERS.get(key)
+        if found is not None:
+            _ROSTERS.move_to_end(key)
+            return found
+    try:
+        roster = roster_from_body(read_row(row))
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise unreadable(row.seq, f"it is not a roster ({exc})") from None
+    with _ROSTERS_LOCK:
+        _ROSTERS[key] = roster
+        while len(_ROSTERS) > _ROSTERS_MAX:
+            _ROSTERS.popitem(last=False)
+    return roster
+
+
 def roster_from_body(body: dict) -> Roster:
     people = {}
     for person, items in body.get("people", {}).items():
@@ -586,8 +614,11 @@ class Ledger:
     """A ledger, opened from a path or a URL (store/base.py, open_store): `sqlite:///PATH`, `sqlite:PATH` or a
     plain path name a SQLite file."""
 
-    def __init__(self, path: str | Path, create: bool = True, readonly: bool = False):
+    def __init__(self, path: str | Path, create: bool = True, readonly: bool = False, group=None):
         scheme, where = split_url(path)
+        #: the GroupCommit (groupcommit.py) this ledger's appends share a transaction through, with those of other
+        #: threads of the process (a server's); None: each append is a transaction of its own
+        self.group = group
         #: the ledger's file (None for a ledger that is not a file)
         self.path = (path if isinstance(path, Path) else Path(where)) if scheme == "sqlite" else None
         self.store: Store = open_store(path, create=create, readonly=readonly, build_index=rebuild)
@@ -624,12 +655,7 @@ class Ledger:
     def roster(self) -> Roster | None:
         """The stored roster in force (the latest); one that cannot be read is E621, naming its seq."""
         latest = self.store.latest(NOBODY, NOBODY, ROSTER)
-        if latest is None:
-            return None
-        try:
-            return roster_from_body(read_row(latest))
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:
-            raise unreadable(latest.seq, f"it is not a roster ({exc})") from None
+        return stored_roster(self.store, latest) if latest is not None else None
 
     def registration(self, use_case: str, version: str | None = None) -> dict | None:
         """The latest registration of the use case (or version); one that cannot be read is E621, naming its seq."""
@@ -654,12 +680,14 @@ class Ledger:
         `strict` also adopts the policy: when it is not the one in force at the first body's time, its adoption is
         recorded first, by the same person at the same time (policyversions.py), and its row added to `adopted`. Returns
         the rows of `bodies` (and of those `decide` added)."""
-        bodies, inserted = list(bodies), []
-        rows = [stored_row(b, canonical(b)) for b in bodies]
+        given, bodies, inserted = list(bodies), [], []
 
-        def check() -> None:
-            validator = self.validator(policy, roster, strict=strict)
-            adoption = self.adoption(policy, bodies[0]["actor"], bodies[0]["at"]) \
+        def check(ledger: Ledger) -> list[tuple]:
+            """(under the write lock, reading through `ledger`) The rows to append, once every body is valid. It
+            starts from the bodies given each time: a group commit may run it again (groupcommit.py)."""
+            bodies[:], inserted[:] = given, []
+            validator = ledger.validator(policy, roster, strict=strict)
+            adoption = ledger.adoption(policy, bodies[0]["actor"], bodies[0]["at"]) \
                 if strict and bodies[0]["type"] != ADOPTED else None
             if adoption is not None:
                 bodies.insert(0, adoption)
@@ -667,13 +695,17 @@ class Ledger:
             for body in bodies:
                 validator.learn(body, validator.check(body, where))
             if decide is not None:
-                for body in decide(self, validator) or ():
+                for body in decide(ledger, validator) or ():
                     validator.learn(body, validator.check(body, where))
                     bodies.append(body)
-            rows[:] = [stored_row(b, canonical(b)) for b in bodies]
+            return [stored_row(b, canonical(b)) for b in bodies]
 
         written: list[Row] = []
-        self._write([rows], check, written)
+        if self.group is not None:
+            self.group.write(self, check, written)
+        else:
+            with self.store.writing():
+                self.chain_rows([check(self)], written)
         if adopted is not None:
             adopted.extend(written[:len(inserted)])
         return written[len(inserted):]
@@ -681,7 +713,7 @@ class Ledger:
     def adoption(self, policy: Policy, actor: str, at: str) -> dict | None:
         """The `policy_adopted` event to record before an event at `at` recorded under `policy`, when another
         policy (or none) is in force then; else None."""
-        versions = PolicyVersions(self.store)
+        versions = PolicyVersions.read(self.store)
         current = versions.in_force(parse_time(at))
         if current is not None and (current.sha256, current.questionnaire_sha256) == \
                 (policy.sha256, policy.questionnaire_sha256):
@@ -690,33 +722,38 @@ class Ledger:
 
     def policy_versions(self) -> PolicyVersions:
         """The policy versions the ledger holds (its adoptions and their sources)."""
-        return PolicyVersions(self.store)
+        return PolicyVersions.read(self.store)
 
     def append_runs(self, runs: Iterable[list[tuple]]) -> tuple[int, str]:
         """Append runs of rows (as `stored_row` makes them) as one transaction, each run written before the next is
         read: (events appended, head). `runs` is read under the write lock, so it may validate against what the
         ledger holds; when it raises, nothing is written."""
-        return self._write(runs, None, None, bulk=True)
+        with self.store.writing(bulk=True):
+            return self.chain_rows(runs, None)
 
-    def _write(self, runs: Iterable[list[tuple]], check, keep: list[Row] | None, bulk: bool = False) -> tuple[int, str]:
-        """Chain the rows after the head and store them with their standing rows, under the write lock."""
+    def chain_rows(self, runs: Iterable[list[tuple]], keep: list[Row] | None,
+                   head: tuple[int, str] | None = None) -> tuple[int, str]:
+        """(inside the write transaction) Chain the rows after the head (`head`: its seq and hash, when the caller
+        knows them) and store them with their standing rows; the rows as stored are added to `keep`. (events
+        appended, head)."""
         store = self.store
-        with store.writing(bulk=bulk):
-            if check is not None:
-                check()
-            first, previous = store.head() or (0, GENESIS)
-            seq = first
-            now = datetime.now(timezone.utc).isoformat()
-            # the latest event of each shared slot, written when every run is in: a history in time order holds
-            # the monitoring results of thousands of versions in each run, and most of them are replaced later
-            latest: dict[tuple, tuple] = {}
-            for rows in runs:
-                written, previous = chained(rows, seq, previous)
-                store.append(written, now)
-                store.put_standing(index_rows(rows, seq, latest))
-                seq += len(written)
-                if keep is not None:
-                    keep.extend(Row(*r, now) for r in written)
+        first, previous = head or store.head() or (0, GENESIS)
+        seq = first
+        now = datetime.now(timezone.utc).isoformat()
+        # the latest event of each shared slot, written when every run is in: a history in time order holds
+        # the monitoring results of thousands of versions in each run, and most of them are replaced later
+        latest: dict[tuple, tuple] = {}
+        single = isinstance(runs, (list, tuple)) and len(runs) == 1  # (a recording: one call writes it all)
+        for rows in runs:
+            written, previous = chained(rows, seq, previous)
+            standing = index_rows(rows, seq, latest)
+            if single:
+                standing, latest = standing + list(latest.values()), {}
+            store.append(written, now, standing)
+            seq += len(written)
+            if keep is not None:
+                keep.extend(Row(*r, now) for r in written)
+        if latest:
             store.put_standing(latest.values())
         return seq - first, previous
 

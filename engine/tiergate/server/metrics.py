@@ -33,7 +33,9 @@ class Metrics:
         with self._lock:
             self.decisions[(operation, verdict)] += 1
 
-    def render(self, events: int | None) -> str:
+    def render(self, events: int | None, connections: int = 0, commits: int = 0, appends: int = 0) -> str:
+        """The Prometheus text: what this object counted, the ledger's size (None: the ledger did not answer), the
+        ledger connections the server opened, and the transactions its appends were committed in (pool.py)."""
         with self._lock:
             lines = ["# HELP tiergate_requests_total Requests answered, by route, method and status.",
                      "# TYPE tiergate_requests_total counter"]
@@ -53,6 +55,14 @@ class Metrics:
                       "# TYPE tiergate_decisions_total counter"]
             for (operation, verdict), n in sorted(self.decisions.items()):
                 lines.append(f'tiergate_decisions_total{{operation="{operation}",verdict="{verdict}"}} {n}')
+        lines += ["# HELP tiergate_ledger_connections_opened_total Connections to the ledger the server opened.",
+                  "# TYPE tiergate_ledger_connections_opened_total counter",
+                  f"tiergate_ledger_connections_opened_total {connections}",
+                  "# HELP tiergate_ledger_commits_total Transactions the server's appends were committed in (appends "
+                  "that arrive together share one).", "# TYPE tiergate_ledger_commits_total counter",
+                  f"tiergate_ledger_commits_total {commits}",
+                  "# HELP tiergate_ledger_appends_total Appends the server committed.",
+                  "# TYPE tiergate_ledger_appends_total counter", f"tiergate_ledger_appends_total {appends}"]
         if events is not None:
             lines += ["# HELP tiergate_ledger_events Events in the ledger.", "# TYPE tiergate_ledger_events gauge",
                       f"tiergate_ledger_events {events}"]

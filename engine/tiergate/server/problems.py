@@ -21,6 +21,7 @@ STATUS = {
     "E653": 403,  # an administrator's operation
     "E654": 404,  # no such resource
     "E655": 500,  # an internal failure: nothing was decided
+    "E657": 503,  # every ledger connection busy: try again
     "E660": 409,  # the gate is not met: not promoted
 }
 

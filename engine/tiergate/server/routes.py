@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -58,7 +59,12 @@ def application(settings: Settings):
 
     from tiergate.server.metrics import Timing
 
-    app = Starlette(routes=routes, middleware=[Middleware(Timing, metrics=state.metrics)])
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        state.close()
+
+    app = Starlette(routes=routes, middleware=[Middleware(Timing, metrics=state.metrics)], lifespan=lifespan)
     app.state.tiergate = state
     return app
 
@@ -123,8 +129,10 @@ def _run(state, work, auth: bool, token: str | None, context: dict):
     from tiergate.app.tokens import Unauthenticated
 
     try:
-        person = state.authenticate(token) if auth else None
-        return work(state, person, context)
+        if not auth:  # (/metrics and /ready: they answer, and say so, when the ledger does not)
+            return work(state, None, context)
+        with state.ledger():  # (one ledger for the request: authentication and work share it)
+            return work(state, state.authenticate(token), context)
     except Unauthenticated as why:
         log.info("refused a request: %s", why)  # (the reason is for the log: every such request is answered alike)
         raise Answer(problems.problem("E650", "the request carries no valid token", "Authorization",
@@ -206,7 +214,9 @@ def _metrics(state, person, context):
             events = ledger.count()
     except TiergateError:
         events = None  # (the metrics still answer when the ledger does not: /ready says why)
-    return Response(state.metrics.render(events), 200, media_type="text/plain; version=0.0.4; charset=utf-8")
+    pool = state.pool
+    return Response(state.metrics.render(events, pool.opened, pool.group.commits, pool.group.appends), 200,
+                    media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 def _ready(state, person, context):

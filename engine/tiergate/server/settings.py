@@ -1,10 +1,13 @@
-"""What a server runs with: its ledger, its policy, who administers it, how large a request may be."""
+"""What a server runs with: its ledger, its policy, who administers it, how large a request may be, how many
+connections to the ledger it keeps."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 #: the largest request body a server reads by default (1 MiB); past it the answer is 413
 MAX_BODY = 1 << 20
+#: the ledger connections a server keeps open by default (on PostgreSQL: each server's share of max_connections)
+CONNECTIONS = 10
 
 
 @dataclass(frozen=True)
@@ -16,3 +19,5 @@ class Settings:
     #: the role whose holders may store a roster and revoke tokens over the API
     admin_role: str = "governance_admin"
     max_body: int = MAX_BODY
+    #: the most ledger connections the server holds at once; a request waits for one (pool.py)
+    connections: int = CONNECTIONS

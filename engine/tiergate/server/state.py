@@ -1,10 +1,11 @@
-"""What a server holds between requests: its settings and its policy. The ledger is opened for each request, on a
-connection of its own (so that several worker threads, and several servers, share it as the store allows)."""
+"""What a server holds between requests: its settings, its policy, and the ledgers it keeps open (pool.py). Each
+request takes one ledger from the pool for all of its work; several worker threads, and several servers, share the
+ledger as its store allows."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
+from tiergate.server.pool import LedgerPool
 from tiergate.server.settings import Settings
 
 
@@ -20,16 +21,11 @@ class ServerState:
         self.metrics = Metrics()
         with Ledger(settings.ledger, create=True) as ledger:  # (made, or brought to the current layout, once)
             self.policy = load_policy(settings.policy) if settings.policy else policy_in_force(ledger)
+        self.pool = LedgerPool(settings.ledger, settings.connections)
 
-    @contextmanager
     def ledger(self):
-        from tiergate.ledger.service import Ledger
-
-        ledger = Ledger(self.settings.ledger, create=False)
-        try:
-            yield ledger
-        finally:
-            ledger.close()
+        """The request's ledger, lent by the pool (the same one to every use within a request)."""
+        return self.pool.ledger()
 
     def authenticate(self, token: str | None) -> str:
         """The person the request's token was issued to (app/tokens.py); Unauthenticated otherwise."""
@@ -37,3 +33,6 @@ class ServerState:
 
         with self.ledger() as ledger:
             return authenticate(ledger, token, datetime.now(timezone.utc))
+
+    def close(self) -> None:
+        self.pool.close()

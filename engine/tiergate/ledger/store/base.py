@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Protocol, Sequence
 from tiergate.errors import Diagnostic, Location, TiergateError
 
 #: the layout of the ledger's data, whatever holds it: 1, the events; 2, and the standing index
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: how the slot of an event that replaces no other begins (then its seq)
 OWN_SLOT = "#"
 
@@ -83,8 +83,9 @@ class Store(Protocol):
     def head(self) -> tuple[int, str] | None:
         """(seq, hash) of the last event; None for an empty ledger."""
 
-    def append(self, rows: Sequence[ChainedRow], recorded_at: str) -> None:
-        """(writing) Store events already chained, numbered on from the head, each with `recorded_at`."""
+    def append(self, rows: Sequence[ChainedRow], recorded_at: str, standing: Iterable[tuple] = ()) -> None:
+        """(writing) Store events already chained, numbered on from the head, each with `recorded_at`, and the rows of
+        the standing index they bring (as `put_standing` writes them: a backend may write both in one statement)."""
 
     def span(self) -> tuple[int, int, int]:
         """(lowest seq, highest seq, number of events); (0, 0, 0) for an empty ledger. (Of one moment inside
@@ -105,8 +106,13 @@ class Store(Protocol):
     def latest(self, use_case: str, version: str | None, type_: str) -> Row | None:
         """The last event of this type of the use case (and version, when given)."""
 
+    def latest_each(self, use_case: str, version: str, types: Sequence[str]) -> list[Row]:
+        """The last event of the version of each of these types that it has, in one statement (what `latest` gives
+        for each type, without the types it has none of; in no particular order)."""
+
     def contains(self, use_case: str, version: str, body: str) -> bool:
-        """Whether an event of this version with exactly this canonical body is stored."""
+        """Whether an event of this version with exactly this canonical body is stored. (An event's `at` column is
+        its body's `at`, so a backend need look only among the events of that time: `time_of`.)"""
 
     def mistyped(self, first: int | None = None, last: int | None = None) -> Iterator[tuple[int, str, str]]:
         """(seq, column, what is stored) of each value of the events from `first` to `last` (all when not given)
@@ -153,6 +159,22 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Let go of the ledger (a second close does nothing)."""
+
+    def alive(self) -> bool:
+        """Whether the store can be used as it is: open, in no transaction, and its connection answering (a server
+        asks before it lends a store it kept open to another request; False, and it opens another)."""
+
+
+def time_of(body: str) -> str:
+    """The `at` of an event's canonical body text, as its `at` column holds it ("" when it has none: then no stored
+    event has this body, since every stored event's `at` column is its body's)."""
+    import json
+
+    try:
+        at = json.loads(body).get("at")
+    except (ValueError, AttributeError):
+        return ""
+    return at if isinstance(at, str) else ""
 
 
 #: how a store asks for the standing index to be built from the events, when a migration adds it: the function

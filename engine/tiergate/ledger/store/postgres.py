@@ -28,6 +28,7 @@ from tiergate.ledger.store.base import (
     Row,
     migrate,
     shown_url,
+    time_of,
 )
 
 __all__ = ["PostgresStore", "open_url"]
@@ -50,6 +51,9 @@ _UPSERT = ("ON CONFLICT (use_case, version, slot) DO UPDATE SET instant = exclud
            "WHERE excluded.instant >= standing.instant")
 _UPSERT_STANDING = ("INSERT INTO standing (use_case, version, slot, instant, seq) SELECT * FROM "
                     f"unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::bigint[]) {_UPSERT}")
+#: a recording's events (from arrays, one per column) and its standing rows, in one statement
+_APPEND_INDEXED = (f"WITH appended AS (INSERT INTO events ({_COLUMNS}) SELECT * FROM unnest(%s::bigint[], "
+                   + ", ".join("%s::text[]" for _ in range(9)) + ")) " + _UPSERT_STANDING)
 #: many rows of the standing index go by COPY into a table of the session's own, then into the index in one
 #: statement (twice as fast as the same rows from arrays)
 _STAGING = ('CREATE TEMP TABLE IF NOT EXISTS standing_in (use_case TEXT COLLATE "C", version TEXT COLLATE "C", '
@@ -74,9 +78,13 @@ MIGRATIONS: list[list] = [
         " seq BIGINT NOT NULL, PRIMARY KEY (use_case, version, slot))",
         BUILD_INDEX,
     ],
+    [
+        "CREATE INDEX events_by_time ON events (use_case, version, at)",
+        "CREATE INDEX events_by_type ON events (use_case, type, version, seq)",
+    ],
 ]
 #: the indexes amcheck is asked about, when the database has it (check_integrity)
-_INDEXES = ("events_pkey", "events_by_version", "standing_pkey")
+_INDEXES = ("events_pkey", "events_by_version", "events_by_time", "events_by_type", "standing_pkey")
 
 try:
     import psycopg
@@ -216,6 +224,9 @@ class PostgresStore:
 
     def _identify(self, create: bool) -> int:
         """The ledger's schema version (0 for a database without one); refuses a database that is no ledger."""
+        # a plan for the values of each statement: a ledger grows from nothing, and a plan made once for all values
+        # while it was small (a scan of the whole table) would be kept until its statistics are next gathered
+        self.db.execute("SET plan_cache_mode = force_custom_plan")
         encoding = self.db.execute("SHOW server_encoding").fetchone()[0]
         if encoding.upper() not in ("UTF8", "UTF-8"):
             raise _problem(self.url, f"the database's encoding is {encoding}, and a ledger keeps text of every "
@@ -256,10 +267,9 @@ class PostgresStore:
         version is read again once the lock is held). A ledger opened read-only is upgraded too, where its user may
         write."""
         db = self.db
-        db.execute("BEGIN")
         self._tx = "write"
         try:
-            self._lock()
+            self._begin_locked()
             current = version
             if "meta" in self._tables():
                 current = int(dict(db.execute("SELECT key, value FROM meta").fetchall()).get("schema_version", "0"))
@@ -275,10 +285,11 @@ class PostgresStore:
         finally:
             self._tx = None
 
-    def _lock(self) -> None:
-        """Take the ledger's write lock for the rest of the transaction (waiting at most LOCK_TIMEOUT_S)."""
-        self.db.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'")
-        self.db.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", (LOCK_KEY,))
+    def _begin_locked(self) -> None:
+        """Begin a transaction and take the ledger's write lock for the rest of it (waiting at most LOCK_TIMEOUT_S):
+        one round trip to the server."""
+        self.db.execute(f"BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'; "
+                        f"SELECT pg_advisory_xact_lock({LOCK_KEY}, hashtext(current_schema()))")
 
     # --- the store itself ---------------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -290,6 +301,17 @@ class PostgresStore:
             return  # a forked worker's copy of its parent's connection: closing it would end the parent's session
         self.db.close()
 
+    def alive(self) -> bool:
+        db = self.db
+        if db.closed or db.broken or self._tx is not None \
+                or db.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return False
+        try:
+            db.execute("")  # (a round trip: a connection the database cut while it sat idle fails here)
+        except psycopg.Error:
+            return False
+        return True
+
     # --- the transactions ----------------------------------------------------------------------------
     @contextmanager
     def writing(self, bulk: bool = False) -> Iterator[None]:
@@ -298,9 +320,8 @@ class PostgresStore:
         if self.readonly:
             raise _problem(self.url, "the ledger was opened for reading only, so nothing can be recorded")
         try:
-            self.db.execute("BEGIN")
             self._tx = "write"
-            self._lock()
+            self._begin_locked()
         except psycopg.Error as exc:
             problem = self._translate(exc)
             self._rollback()
@@ -396,8 +417,21 @@ class PostgresStore:
     def head(self) -> tuple[int, str] | None:
         return self._one("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
 
-    def append(self, rows: Sequence[ChainedRow], recorded_at: str) -> None:
+    def append(self, rows: Sequence[ChainedRow], recorded_at: str, standing: Iterable[tuple] = ()) -> None:
         self._written()
+        kept = _one_per_slot(standing)
+        if kept and not self._bulk and len(rows) < COPY_FROM and len(kept) < COPY_FROM:
+            # (a recording: the events and their standing rows in one statement, one round trip to the server)
+            columns = [list(c) for c in zip(*((*row, recorded_at) for row in rows))]
+            try:
+                self.db.execute(_APPEND_INDEXED, columns + [list(c) for c in zip(*kept.values())])
+            except psycopg.Error as exc:
+                raise self._translate(exc) from None
+            return
+        self._append(rows, recorded_at)
+        self.put_standing(kept.values())
+
+    def _append(self, rows: Sequence[ChainedRow], recorded_at: str) -> None:
         try:
             with self.db.cursor() as cursor:
                 if self._bulk or len(rows) >= COPY_FROM:
@@ -481,6 +515,14 @@ class PostgresStore:
         row = self._one(f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT 1", args)
         return Row(*row) if row is not None else None
 
+    def latest_each(self, use_case: str, version: str, types: Sequence[str]) -> list[Row]:
+        if not types:
+            return []
+        one = f"(SELECT {_COLUMNS} FROM events WHERE use_case = %s AND version = %s AND type = %s ORDER BY seq DESC " \
+              "LIMIT 1)"
+        args = [a for t in types for a in (use_case, version, t)]
+        return [Row(*r) for r in self._all(" UNION ALL ".join(one for _ in types), args)]
+
     @staticmethod
     def _where(use_case: str | None, version: str | None, types: Sequence[str] | None) -> tuple[list[str], list]:
         where, args = [], []
@@ -496,20 +538,13 @@ class PostgresStore:
         return where, args
 
     def contains(self, use_case: str, version: str, body: str) -> bool:
-        return self._one("SELECT 1 FROM events WHERE use_case = %s AND version = %s AND body = %s LIMIT 1",
-                         (use_case, version, body)) is not None
+        return self._one("SELECT 1 FROM events WHERE use_case = %s AND version = %s AND at = %s AND body = %s LIMIT 1",
+                         (use_case, version, time_of(body), body)) is not None
 
     # --- the standing index ------------------------------------------------------------------------------
     def put_standing(self, rows: Iterable[tuple]) -> None:
         self._written()
-        # one row per slot, as writing them one after another would leave it (a row replaces the one before it
-        # unless that one is later): one statement may not update a row twice
-        kept: dict[tuple, tuple] = {}
-        for row in rows:
-            key = (row[0], row[1], row[2])
-            known = kept.get(key)
-            if known is None or row[3] >= known[3]:
-                kept[key] = row
+        kept = _one_per_slot(rows)
         if not kept:
             return
         try:
@@ -566,6 +601,18 @@ class PostgresStore:
             f"WHERE s.use_case = e.use_case AND s.version = e.version AND s.slot = '{OWN_SLOT}' || e.seq)")[0]
         stray = self._one(f"SELECT MIN(s.seq) {_OWN_JOINED.format(own=OWN_SLOT, shared=shared)} AND e.seq IS NULL")[0]
         return missing, stray
+
+
+def _one_per_slot(rows: Iterable[tuple]) -> dict[tuple, tuple]:
+    """Rows of the standing index, one per slot as writing them one after another would leave it (a row replaces
+    the one before it unless that one is later): one statement may not update a row twice."""
+    kept: dict[tuple, tuple] = {}
+    for row in rows:
+        key = (row[0], row[1], row[2])
+        known = kept.get(key)
+        if known is None or row[3] >= known[3]:
+            kept[key] = row
+    return kept
 
 
 def _password(url: str) -> str | None:

@@ -9,7 +9,16 @@ from typing import Iterable, Iterator, Sequence
 from urllib.parse import quote
 
 from tiergate.errors import Diagnostic, Location, TiergateError
-from tiergate.ledger.store.base import BUILD_INDEX, OWN_SLOT, SCHEMA_VERSION, BuildIndex, ChainedRow, Row, migrate
+from tiergate.ledger.store.base import (
+    BUILD_INDEX,
+    OWN_SLOT,
+    SCHEMA_VERSION,
+    BuildIndex,
+    ChainedRow,
+    Row,
+    migrate,
+    time_of,
+)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "open_url"]
 
@@ -46,6 +55,13 @@ MIGRATIONS: list[list] = [
         "CREATE TABLE standing (use_case TEXT NOT NULL, version TEXT NOT NULL, slot TEXT NOT NULL,"
         " instant REAL NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (use_case, version, slot))",
         BUILD_INDEX,
+    ],
+    [
+        # a version's events by time, and a use case's by type: whether an event is recorded already (`contains`)
+        # is asked of the few events of its time, and a version's latest event of a type (`latest`: its latest
+        # transition, a roster) is found at once, not among every event of the version
+        "CREATE INDEX events_by_time ON events (use_case, version, at)",
+        "CREATE INDEX events_by_type ON events (use_case, type, version, seq)",
     ],
 ]
 
@@ -86,7 +102,8 @@ class SQLiteStore:
         try:
             # quoted, so that a path holding `?`, `#` or `%` still names the file
             uri = f"file:{quote(str(path))}" + ("?mode=ro" if readonly else "")
-            self.db = sqlite3.connect(uri, uri=True, timeout=60.0, isolation_level=None)
+            # (check_same_thread: a server lends the connection to one request, in one worker thread, at a time)
+            self.db = sqlite3.connect(uri, uri=True, timeout=60.0, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA busy_timeout = 60000")
             # what the file is must be known before anything is changed in it: switching another
             # application's database to WAL mode would rewrite its header
@@ -99,7 +116,7 @@ class SQLiteStore:
                 # -shm file that reading in WAL mode needs. With no -wal file, every committed event is
                 # in the main file, and nobody can be writing to it: read it as unchangeable.
                 self.db.close()
-                self.db = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+                self.db = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
                 version = self._identify(exists)
             if not readonly:
                 self.db.execute("PRAGMA journal_mode = WAL")
@@ -183,7 +200,8 @@ class SQLiteStore:
         # connection of its own
         reader, writer = self.db, None
         try:
-            writer = sqlite3.connect(f"file:{quote(str(self.path))}", uri=True, timeout=60.0, isolation_level=None)
+            writer = sqlite3.connect(f"file:{quote(str(self.path))}", uri=True, timeout=60.0, isolation_level=None,
+                                     check_same_thread=False)
             writer.execute("PRAGMA busy_timeout = 60000")
             self.db = writer
             self._migrate(version, build_index)
@@ -229,6 +247,12 @@ class SQLiteStore:
 
     def close(self) -> None:
         self.db.close()
+
+    def alive(self) -> bool:
+        try:
+            return not self._writing and not self.db.in_transaction
+        except sqlite3.ProgrammingError:  # (closed)
+            return False
 
     # --- the transactions ----------------------------------------------------------------------------
     @contextmanager
@@ -289,7 +313,7 @@ class SQLiteStore:
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
 
-    def append(self, rows: Sequence[ChainedRow], recorded_at: str) -> None:
+    def append(self, rows: Sequence[ChainedRow], recorded_at: str, standing: Iterable[tuple] = ()) -> None:
         self._written()
         # (the time of recording, the same for every row, is written into the statement: not bound per row)
         stamp = recorded_at.replace("'", "''")
@@ -298,6 +322,7 @@ class SQLiteStore:
             self.db.executemany(insert, rows)
         except sqlite3.Error as exc:
             raise self._translate(exc) from None
+        self.put_standing(standing)
 
     def span(self) -> tuple[int, int, int]:
         # (three statements: each alone is answered from one end of a b-tree, where the three in one SELECT
@@ -350,7 +375,7 @@ class SQLiteStore:
             return []
         out = []
         for text in found:  # (a rowid of the events is its seq; the standing index's are nobody's business)
-            named = re.search(r"\brow(?:id)? (\d+)\b.*\bevents_by_version\b", text)
+            named = re.search(r"\brow(?:id)? (\d+)\b.*\bevents_by_\w+\b", text)
             out.append((int(named.group(1)) if named else None, text))
         return out
 
@@ -371,6 +396,17 @@ class SQLiteStore:
             raise self._translate(exc) from None
         return Row(*row) if row is not None else None
 
+    def latest_each(self, use_case: str, version: str, types: Sequence[str]) -> list[Row]:
+        if not types:
+            return []
+        one = f"SELECT * FROM (SELECT {_COLUMNS} FROM events WHERE use_case = ? AND version = ? AND type = ? " \
+              "ORDER BY seq DESC LIMIT 1)"
+        args = [a for t in types for a in (use_case, version, t)]
+        try:
+            return [Row(*r) for r in self.db.execute(" UNION ALL ".join(one for _ in types), args)]
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+
     @staticmethod
     def _where(sql: str, use_case: str | None, version: str | None, types: Sequence[str] | None) -> tuple[str, list]:
         where, args = [], []
@@ -387,8 +423,8 @@ class SQLiteStore:
 
     def contains(self, use_case: str, version: str, body: str) -> bool:
         try:
-            return self.db.execute("SELECT 1 FROM events WHERE use_case = ? AND version = ? AND body = ? LIMIT 1",
-                                   (use_case, version, body)).fetchone() is not None
+            return self.db.execute("SELECT 1 FROM events WHERE use_case = ? AND version = ? AND at = ? AND body = ? "
+                                   "LIMIT 1", (use_case, version, time_of(body), body)).fetchone() is not None
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
 
