@@ -188,10 +188,13 @@ def test_a_justification_needs_real_words(loan, why):
 def test_identities_are_trimmed_and_case_folded_and_recorded_as_the_roster_writes_them(loan):
     assert run(loan, "register", "loan-approval", "2.0", "--answers", USE_CASES / "loan-approval.yaml",
                actor=" Raj").exit_code == 0
+    # raj registered it, however his name is written: his own approval is refused (separation of duties)
+    refused(run(loan, "signoff", "loan-approval", "2.0", "--gate", "development", "--role", "risk_audit",
+                actor="RAJ"), "E611", "raj registered loan-approval 2.0, so may not approve it")
     assert run(loan, "signoff", "loan-approval", "2.0", "--gate", "development", "--role", "risk_audit",
-               actor="RAJ").exit_code == 0
+               actor=" RITA ").exit_code == 0
     registered, signed = exported(loan)[-2:]
-    assert (registered["actor"], signed["actor"]) == ("raj", "raj")
+    assert (registered["actor"], signed["actor"]) == ("raj", "rita")
     check = tiergate("check", "--ledger", loan, "--use-case", "loan-approval", "--version", "2.0", "--to",
                      "ideation", "--at", "2026-01-07T00:00:00Z", "--format", "json")
     assert check.exit_code in (0, 1), check.stderr

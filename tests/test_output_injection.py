@@ -70,6 +70,8 @@ RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u
 #: the tags of tiergate's own HTML
 OWN_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "table", "thead", "tbody", "tr",
             "th", "td", "ul", "li", "script", "pre", "code", "strong", "br", "i"}
+#: and those of the audit report: links (to http(s) URLs only) and its inline SVG workflow diagram
+OWN_TAGS |= {"a", "svg", "desc", "defs", "pattern", "marker", "g", "rect", "path", "text"}
 AT = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
 
@@ -228,9 +230,61 @@ def graphs(policy, p: str) -> list:
             WorkflowGraph(bad, odd, None)]
 
 
+def audit_reports(policy, p: str) -> list:
+    from tiergate.app.auditreport import AuditReport, Passage, PolicySpan, Proof, Waiver, WorkflowView
+    from tiergate.inputs.events import Event
+
+    bad = poisoned_policy(policy, p)
+    result = check_results(policy, load_roster(ROOT / "examples" / "roster.yaml"), p)[0]
+    result = replace(result, tier=p, stage=p, standing=result.requirements, violations=tuple(
+        replace(v, from_stage=p, to_stage=p, policy=(p, p, p), roster=p) for v in result.violations))
+
+    def event(type_: str, **data) -> Event:
+        return Event(AT, type_, p, p, p, data, "ledger", 7, 7)
+    values = {**load_answers(ROOT / "examples" / "use-cases" / "loan-approval.yaml", policy).answers, p: [p]}
+    registration = event("registered", answers={"use_case": p, "title": p, "owner": p, "answers": values}, tier=p,
+                         policy={"name": p, "version": p, "sha256": p}, because=p, artifact=p, sha256=p)
+    read = (event("evidence", kind=p, metrics={p: p}, uri=p, sha256=p),
+            event("evidence", kind=p, metrics={p: 1.5}, uri="https://evidence.example/" + p),
+            event("signoff", gate=p, role=p, decision=p, comment=p),
+            event("waiver", requirement=p, expires=p, justification=p))
+    moved = event("transition", to=p, mode=p)
+    passages = (Passage(moved, p, (p, p, p), p, True, tuple(Proof(s, read) for s in result.requirements)),
+                Passage(moved, p, (p, p, p), p, None, problem=p), Passage(moved, p, (p, p, p), p, False))
+    view = WorkflowView(p, (p, p + "2", "ok"), ((p, p + "2"), (p + "2", "ok"), ("ok", p)), p + "2",
+                        {p: "passed", p + "2": "current", "ok": "blocked"})
+    entries = ({"seq": 7, "hash": p, "recorded_at": p, "at": p, "type": p, "use_case": p, "version": p, "actor": p,
+                p: [p, 1.5], "uri": "https://evidence.example/" + p, "artifact": p, "sha256": p},)
+    report = AuditReport(p, p, p, p, AT, AT, p, p, 3, bad, registration,
+                         classify(bad, Answers(p, p, p, p, values)),
+                         (event("reclassified", from_tier=p, to_tier=p, policy={"name": p, "version": p}, because=p),),
+                         (PolicySpan(p, p, p, None, AT, p, 1), PolicySpan(p, p, p, AT, None)), passages,
+                         (Waiver(read[3], True), Waiver(read[3], False)), result, view, None, entries)
+    return [report, replace(report, retired=event("retired"), passages=(), waivers=(), reclassifications=())]
+
+
+def kpi_results(policy, p: str) -> list:
+    """Governance KPIs with the payload as every tier, stage, role, requirement, policy and model name."""
+    from tiergate.app.kpis import Kpis
+    from tiergate.ledger.kpis import (Promotions, Reclassifications, SignoffWaits, Spread, Summary, Unreviewed,
+                                      WaiverCounts)
+
+    days = Spread(3, 1.5, 2.25)
+    summary = Summary(
+        tiers=(p, "low"), stages=(p, "build", "retired"), roles=(p,), versions=4, unjudged=((p, p, p),),
+        tier_stage={p: {p: 2, "retired": 1}, "low": {"build": 1}}, to_production={p: days, "low": Spread(), "all": days},
+        signoff_waits={p: SignoffWaits(days, days)}, promotions={p: Promotions(4, 1), "all": Promotions(4, 1)},
+        violations={p: {"gate": 1, "transition": 0, p: 2}, "low": {"gate": 0, "transition": 0}},
+        obligations={p: {"ok": 1, "overdue": 2, p: 1}, "low": {}}, waivers={p: WaiverCounts(1, 1, 1)},
+        reclassifications={p: Reclassifications(1, 2)}, in_production=2,
+        unreviewed=(Unreviewed(p, p, p, p, ((p, "overdue"), (p, p))),))
+    return [Kpis(poisoned_policy(policy, p), AT, AT, summary), Kpis(poisoned_policy(policy, p), AT, None, summary)]
+
+
 BUILDERS = {"CheckResult": check_results, "Classified": classified, "DiffResult": diffs, "TestRun": policy_test_runs,
             "Status": registries, "History": histories, "PolicyLog": policy_logs, "TokenList": token_lists, "PolicyDoc": docs, "Table": tables,
-            "TierRequirements": tier_requirements, "WorkflowGraph": graphs}
+            "TierRequirements": tier_requirements, "WorkflowGraph": graphs, "AuditReport": audit_reports,
+            "Kpis": kpi_results}
 
 
 # --- what every report must be, whatever its values --------------------------------------------------

@@ -127,8 +127,9 @@ def test_an_import_validates_each_event_under_the_policy_the_history_adopted(tmp
     ok(run(ledger, "roster", "import", ROSTER, actor="admin", at="2026-03-01T09:00:00Z"))
     ok(run(ledger, "register", "triage", "1", "--answers", ANSWERS, actor="omar", at="2026-03-02T09:00:00Z"))
     ok(run(ledger, "reclassify", policy=P4, at="2026-06-01T09:00:00Z"))
-    ok(run(ledger, "signoff", "triage", "1", "--gate", "build", "--role", "ops_lead", actor="omar", policy=P4,
-           at="2026-06-02T09:00:00Z"))
+    # (a rejection: omar registered the version, so his approval would be refused; the gate and role are 0.4.0's)
+    ok(run(ledger, "signoff", "triage", "1", "--gate", "build", "--role", "ops_lead", "--reject", actor="omar",
+           policy=P4, at="2026-06-02T09:00:00Z"))
     dump = tmp_path / "history.jsonl"
     dump.write_text(ok(tiergate("export", "--ledger", ledger)).stdout, encoding="utf-8")
     copy = tmp_path / "copy.db"

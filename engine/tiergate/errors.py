@@ -148,6 +148,8 @@ CODES: dict[str, Code] = _registry(
     Code("E655", ERROR, EXIT_INPUT, "the server failed inside"),
     Code("E656", ERROR, EXIT_INPUT, "a request says who acts"),
     Code("E657", ERROR, EXIT_INPUT, "the server is busy"),
+    Code("E658", ERROR, EXIT_INPUT, "a form did not come from this site's page"),
+    Code("E659", ERROR, EXIT_INPUT, "a page's parameter cannot be used"),
     Code("E660", ERROR, EXIT_FINDING, "the gate is not met"),
 )
 

@@ -36,6 +36,7 @@ COMMANDS = {
     "export": ("ledger:export", "Export the ledger's events (JSON Lines or YAML)."),
     "status": ("ledger:status", "The registry: every model version, where it stands, what needs attention."),
     "history": ("ledger:history", "The timeline of a model in the ledger."),
+    "kpis": ("kpis", "Governance KPIs of the ledger: tiers x stages, time to production, waits, violations..."),
     "reclassify": ("ledger:reclassify", "Classify every registered use case again under the current policy."),
     "roster": ("ledger:roster", "The roster stored in the ledger (import)."),
     "policy": ("ledger:policy", "The policy versions the ledger holds (adopt, log, show)."),
@@ -43,6 +44,7 @@ COMMANDS = {
     "serve": ("serve", "Serve the HTTP API (the `server` extra): many teams, one ledger, people by their tokens."),
     "audit": ("ledger:audit", "Verify the ledger's hash chain, or print its head."),
     "test": ("policytest", "Run a policy's YAML test cases (classification and gates), with coverage."),
+    "report": ("report", "The auditor's report of a model version: one self-contained HTML file to print."),
 }
 
 

@@ -59,6 +59,14 @@ def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime,
         return _status(ledger, policy, roster, at, eras)
 
 
+def use_case_status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime, use_case: str,
+                    eras: Timeline | None = None) -> list[StatusRow]:
+    """`status`'s rows of one use case (its versions), from its own events: what a page about one model reads."""
+    people = roster or ledger.roster() or Roster({}, "no roster")
+    stored = [(r.seq, r.body) for r in ledger.store.rows(use_case)]
+    return _use_case_rows(policy, people, at, use_case, stored, eras)
+
+
 def _status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime,
             eras: Timeline | None) -> list[StatusRow]:
     from tiergate.ledger import parallel

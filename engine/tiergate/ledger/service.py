@@ -115,6 +115,8 @@ class _UseCase:
     retired: set[str] = field(default_factory=set)
     #: version -> the sha256 of the policy it was registered, or last reclassified, under
     policies: dict[str, str] = field(default_factory=dict)
+    #: version -> who registered it (whose own approval of it never counts: separation of duties)
+    authors: dict[str, str] = field(default_factory=dict)
     #: (version, requirement) -> (start, end) of each waiver recorded; None until read (see Validator._waivers)
     waivers: dict[tuple[str, str], list[tuple[datetime, datetime]]] | None = None
 
@@ -230,6 +232,7 @@ class Validator:
             case.tier = body.get("tier", case.tier)
             case.versions.add(body["version"])
             case.policies[body["version"]] = _sha256(body)
+            case.authors[body["version"]] = body.get("actor", "")
         elif kind == RECLASSIFIED:
             case.tier = body.get("to_tier", case.tier)
             for version in case.versions:
@@ -303,6 +306,8 @@ class Validator:
                 raise refuse(f"`{role}` is not a role of policy {self.policy.name}", where=where,
                              hint=did_you_mean(role, self.policy.roles, "roles"))
             self._holds(body["actor"], role, at, where)
+        if kind == "signoff" and self.strict and body.get("decision") == "approve":
+            self._not_author(body, case.authors.get(version), where)
         if kind == "waiver":
             self._waiver(body, tier, at, where)
         return text
@@ -345,6 +350,17 @@ class Validator:
             held = ", ".join(self.roster.roles_of(actor, at)) or "no role"
             self._break(f"{actor} does not hold role {role} (holds {held})", where,
                         "only a person holding the role may act in it", code="E611")
+
+    @staticmethod
+    def _not_author(body: dict, author: str | None, where: Location) -> None:
+        """(strict) An approval by the person who registered the version is refused (E611): it would never count
+        (decide/gates/signoff.py, separation of duties). A history imported keeps it, and replay reports it."""
+        from tiergate.inputs.events import identity
+
+        if author and identity(body["actor"]) == identity(author):
+            raise refuse(f"{body['actor']} registered {body['use_case']} {body['version']}, so may not approve it: "
+                         "nobody approves their own work (separation of duties)", where=where, code="E611",
+                         hint=f"another person holding {body['role']} approves it")
 
     def _waiver(self, body: dict, tier, at: datetime, where: Location) -> None:
         rid = body["requirement"]

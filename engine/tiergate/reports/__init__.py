@@ -31,6 +31,8 @@ FORMATS: dict[str, dict[str, str]] = {
     "TierRequirements": {"text": "requirements:as_text", "json": "requirements:as_json",
                          "markdown": "requirements:as_markdown"},
     "WorkflowGraph": {"mermaid": "graph:as_mermaid", "dot": "graph:as_dot"},
+    "Kpis": {"text": "kpis:as_text", "json": "kpis:as_json", "csv": "kpis:as_csv", "markdown": "kpis:as_markdown"},
+    "AuditReport": {"html": "auditreport:as_html", "json": "auditreport:as_json"},
 }
 
 

@@ -31,7 +31,8 @@ def _fenced(language: str, code: str) -> str:
     return f"{fence}{escape.text(language)}\n" + "\n".join(lines) + f"\n{fence}\n"
 
 
-def _inline(text: str) -> str:
+def inline_html(text: str) -> str:
+    """Inline text as HTML: escaped, then `code` and **strong** marked up (what the policy doc writes)."""
     text = escape.html(text)
     text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
     return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
@@ -43,11 +44,11 @@ def as_html(doc) -> str:
     for block in doc.blocks:
         kind = block[0]
         if kind in ("h1", "h2", "h3"):
-            body.append(f"<{kind}>{_inline(block[1])}</{kind}>")
+            body.append(f"<{kind}>{inline_html(block[1])}</{kind}>")
         elif kind == "p":
-            body.append(f"<p>{_inline(block[1])}</p>")
+            body.append(f"<p>{inline_html(block[1])}</p>")
         elif kind == "list":
-            body.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block[1]) + "</ul>")
+            body.append("<ul>" + "".join(f"<li>{inline_html(i)}</li>" for i in block[1]) + "</ul>")
         elif kind == "table":
             head = "".join(f"<th>{escape.html(h)}</th>" for h in block[1])
             rows = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in block[2])

@@ -22,6 +22,7 @@ STATUS = {
     "E654": 404,  # no such resource
     "E655": 500,  # an internal failure: nothing was decided
     "E657": 503,  # every ledger connection busy: try again
+    "E658": 403,  # a form without this session's CSRF token
     "E660": 409,  # the gate is not met: not promoted
 }
 

@@ -55,6 +55,9 @@ def application(settings: Settings):
         Route("/v1/roster", _handler(state, _roster, body=True), methods=["POST"]),
         Route("/v1/tokens/{token_id}/revoke", _handler(state, _revoke), methods=["POST"]),
     ]
+    from tiergate.server.pages import page_routes
+
+    routes += page_routes(state)
     from starlette.middleware import Middleware
 
     from tiergate.server.metrics import Timing
