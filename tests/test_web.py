@@ -260,3 +260,33 @@ def test_the_report_downloads_as_one_self_contained_file(client, story):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     assert "attachment" in response.headers["content-disposition"]
     assert "loan-approval" in response.text and "<script" not in response.text.lower()
+
+
+def test_a_form_that_names_someone_else_as_the_actor_is_refused(client, story):
+    """Approving on someone else's behalf: the form names bea, the session is rita's. Who acts is the session's
+    person, so the form is refused (E656, as the API refuses a request naming an actor) and nothing is written."""
+    ledger, tokens = story
+    sign_in(client, tokens["rita"])
+    before = ok(tiergate("audit", "verify", "--ledger", ledger))
+    response = client.post("/inbox/sign", data={"csrf": csrf_of(client.get("/inbox").text), "actor": "bea",
+                                                "use_case": "loan-approval", "version": "1.0",
+                                                "role": "business_stakeholder", "gate": "development",
+                                                "decision": "approve"})
+    assert response.status_code == 422 and "E656" in response.text
+    assert ok(tiergate("audit", "verify", "--ledger", ledger)) == before
+
+
+def test_values_posted_through_the_api_are_shown_as_text_on_the_pages(client, story):
+    ledger, tokens = story
+    answers = yaml.safe_load((USE_CASES / "churn-dashboard.yaml").read_text())
+    answers["title"] = answers["owner"] = "API " + HOSTILE
+    posted = client.post("/v1/events", headers={"Authorization": f"Bearer {tokens['sam']}"},
+                         json={"type": "registered", "use_case": "churn-dashboard", "version": "api-" + HOSTILE,
+                               "answers": answers, "artifact": "javascript:alert(1)"})
+    assert posted.status_code == 201, posted.text
+    sign_in(client, tokens["rita"])
+    inventory = client.get("/", params={"owner": "API " + HOSTILE}).text
+    assert str(escape("api-" + HOSTILE)) in inventory and "<script>" not in inventory
+    page = client.get(f"/use-cases/churn-dashboard/versions/{quote('api-' + HOSTILE, safe='')}").text
+    assert str(escape("API " + HOSTILE)) in page and "<script>" not in page
+    assert 'href="javascript:' not in page  # (an artifact is shown as text, never linked)

@@ -10,9 +10,9 @@ from tiergate.inputs.events import Roster, parse_time
 from tiergate.language.gcpause import paused_gc
 from tiergate.language.policy import Policy, Workflow
 from tiergate.ledger.actions import answers_of
-from tiergate.ledger.integrity import read_row, unreadable
-from tiergate.ledger.registry import EXPIRY_WINDOW, PARALLEL_FROM
-from tiergate.ledger.service import NOBODY, RECLASSIFIED, Ledger, body_event, body_of, event_log
+from tiergate.ledger.integrity import read_row
+from tiergate.ledger.registry import EXPIRY_WINDOW, PARALLEL_FROM, read_stored
+from tiergate.ledger.service import NOBODY, Ledger, event_log
 
 DAY = 86400.0  # seconds
 
@@ -158,28 +158,14 @@ def _facts(store, policy: Policy, people: Roster, window: Window, eras: Timeline
 
 
 def _use_case(policy, people, window, use_case, stored, eras, facts: list, reclassified: list) -> None:
-    from tiergate.inputs.events import EVENT_TYPES
-
-    lifecycle, at = set(EVENT_TYPES), window.at
-    events, registrations, tier_now = [], [], None
-    for seq, text in stored:  # (in recorded order, as status reads the tier)
-        body = body_of(text, seq)
-        kind = body["type"]
-        if kind in lifecycle:
-            event = body_event(body, seq)
-            if event.at is None:
-                raise unreadable(seq, "its `at` is not a time")
-            events.append(event)
-            if kind == "registered" and event.at <= at:
-                registrations.append(body)
-                tier_now = body.get("tier")
-        elif kind == RECLASSIFIED and (when := parse_time(body["at"])) is not None and when <= at:
-            tier_now = body.get("to_tier")
-            if window.holds(when):
-                identity = body["policy"] if isinstance(body.get("policy"), dict) else {}
-                reclassified.append((f"{identity.get('name', '?')} {identity.get('version', '?')}",
-                                     body.get("from_tier") != body.get("to_tier")))
-    log = event_log(events)
+    read = read_stored(stored, window.at)  # (in recorded order, as status reads the tier)
+    registrations, tier_now = read.registrations, read.tier
+    for when, body in read.reclassifications:
+        if window.holds(when):
+            identity = body["policy"] if isinstance(body.get("policy"), dict) else {}
+            reclassified.append((f"{identity.get('name', '?')} {identity.get('version', '?')}",
+                                 body.get("from_tier") != body.get("to_tier")))
+    log = event_log(read.events)
     for reg in registrations:
         answers = answers_of(reg)
         try:

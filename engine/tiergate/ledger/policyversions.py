@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Iterable
 
 from tiergate.errors import Diagnostic, Location, TiergateError
+from tiergate.ledger.kept import Kept
 from tiergate.inputs.events import format_time, parse_time
 from tiergate.language.policy import Policy
 
@@ -152,18 +153,7 @@ class PolicyVersions:
         latest = store.latest(NOBODY, NOBODY, ADOPTED)
         if latest is None:
             return cls(store)
-        key = (store.url, latest.seq, latest.hash)
-        with _LOCK:
-            found = _READ.get(key)
-            if found is not None:
-                _READ.move_to_end(key)
-                return found
-        versions = cls(store)
-        with _LOCK:
-            _READ[key] = versions
-            while len(_READ) > _READ_MAX:
-                _READ.popitem(last=False)
-        return versions
+        return _READ.get((store.url, latest.seq, latest.hash), lambda: cls(store))
 
     def in_force(self, at: datetime) -> Adoption | None:
         """The adoption in force at `at` (the first one, before any); None when there is none."""
@@ -193,8 +183,7 @@ _COMPILED: OrderedDict[tuple[str, str, str], Policy] = OrderedDict()
 _COMPILED_MAX = 32
 _LOCK = threading.Lock()
 #: PolicyVersions.read's: by (ledger URL, seq and hash of the latest adoption)
-_READ: OrderedDict[tuple[str, int, str], PolicyVersions] = OrderedDict()
-_READ_MAX = 8
+_READ = Kept()
 
 
 def remember(policy: Policy) -> None:

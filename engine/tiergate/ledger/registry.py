@@ -116,12 +116,24 @@ def _judge_range(bounds: tuple[str, str], url: str, policy: Policy, people: Rost
         store.close()
 
 
-def _use_case_rows(policy: Policy, people: Roster, at: datetime, use_case: str,
-                   stored: list[tuple[int, str]], eras: Timeline | None = None) -> list[StatusRow]:
+@dataclass
+class StoredUseCase:
+    """A use case's stored events as `status` reads them at a time: its lifecycle events (every one), the
+    registrations and reclassifications made by then (in recorded order), and the tier and the policy identity the
+    latest of those left it with."""
+    events: list = field(default_factory=list)
+    registrations: list[dict] = field(default_factory=list)
+    reclassifications: list[tuple[datetime, dict]] = field(default_factory=list)
+    tier: str | None = None
+    identity: dict = field(default_factory=dict)
+
+
+def read_stored(stored: list[tuple[int, str]], at: datetime) -> StoredUseCase:
+    """`stored` ((seq, body text) in recorded order) as status reads it at `at`; an event whose body or time cannot
+    be read is E621."""
     from tiergate.inputs.events import EVENT_TYPES
 
-    lifecycle = set(EVENT_TYPES)
-    events, registrations, tier_now, identity = [], [], None, {}
+    lifecycle, out = set(EVENT_TYPES), StoredUseCase()
     for seq, text in stored:
         body = body_of(text, seq)
         kind = body["type"]
@@ -129,16 +141,23 @@ def _use_case_rows(policy: Policy, people: Roster, at: datetime, use_case: str,
             event = body_event(body, seq)
             if event.at is None:
                 raise unreadable(seq, "its `at` is not a time")
-            events.append(event)
-            if kind != "registered" or event.at > at:
-                continue
-            registrations.append(body)
-            tier_now, identity = body.get("tier"), body.get("policy") or identity
-        elif kind == RECLASSIFIED and parse_time(body["at"]) <= at:
-            tier_now, identity = body.get("to_tier"), body.get("policy") or identity
+            out.events.append(event)
+            if kind == "registered" and event.at <= at:
+                out.registrations.append(body)
+                out.tier, out.identity = body.get("tier"), body.get("policy") or out.identity
+        elif kind == RECLASSIFIED and (when := parse_time(body["at"])) is not None and when <= at:
+            out.reclassifications.append((when, body))
+            out.tier, out.identity = body.get("to_tier"), body.get("policy") or out.identity
+    return out
+
+
+def _use_case_rows(policy: Policy, people: Roster, at: datetime, use_case: str,
+                   stored: list[tuple[int, str]], eras: Timeline | None = None) -> list[StatusRow]:
+    read = read_stored(stored, at)
+    registrations, tier_now, identity = read.registrations, read.tier, read.identity
     if not registrations:
         return []
-    log = event_log(events)
+    log = event_log(read.events)
     rows = []
     for reg in registrations:
         answers = answers_of(reg)

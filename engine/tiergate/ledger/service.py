@@ -14,8 +14,6 @@ process, so the library never turns it off itself: an import and `status` run in
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -30,12 +28,14 @@ from tiergate.inputs.events import (
     Roster,
     events_from_records,
     format_time,
+    keys_from_body,
     make_event,
     parse_time,
 )
 from tiergate.language.policy import Policy
 from tiergate.ledger.chain import GENESIS, canonical, chained
 from tiergate.ledger.integrity import read_body, read_row, unreadable
+from tiergate.ledger.kept import Kept
 from tiergate.ledger.policyversions import ADOPTED, PolicyVersions, adoption_body, body_problems, missing_source
 from tiergate.ledger.standing import index_rows, instant_of, rebuild, slot_of
 from tiergate.ledger.store.base import Row, Store, open_store, split_url
@@ -586,31 +586,20 @@ def duration(span: timedelta) -> str:
     return " ".join(parts) or "0 seconds"
 
 
-#: rosters read lately, by (ledger URL, seq and hash of the roster event): a server reads the roster for every
-#: request, and a roster of thousands of people is worth parsing once (the hash is of the whole chain up to it)
-_ROSTERS: OrderedDict[tuple[str, int, str], Roster] = OrderedDict()
-_ROSTERS_MAX = 8
-_ROSTERS_LOCK = threading.Lock()
+#: rosters read lately, by (ledger URL, seq and hash of the roster event): a roster of thousands of people is worth
+#: parsing once
+_ROSTERS = Kept()
 
 
 def stored_roster(store: Store, row: Row) -> Roster:
-    """The roster a stored roster event holds (kept while it is the same event); one that cannot be read is E621,
-    naming its seq. Not to be changed by the caller."""
-    key = (store.url, row.seq, row.hash)
-    with _ROSTERS_LOCK:
-        found = _ROSTERS.get(key)
-        if found is not None:
-            _ROSTERS.move_to_end(key)
-            return found
-    try:
-        roster = roster_from_body(read_row(row))
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
-        raise unreadable(row.seq, f"it is not a roster ({exc})") from None
-    with _ROSTERS_LOCK:
-        _ROSTERS[key] = roster
-        while len(_ROSTERS) > _ROSTERS_MAX:
-            _ROSTERS.popitem(last=False)
-    return roster
+    """The roster a stored roster event holds (kept while it is the same event: kept.py); one that cannot be read is
+    E621, naming its seq. Not to be changed by the caller."""
+    def make() -> Roster:
+        try:
+            return roster_from_body(read_row(row))
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            raise unreadable(row.seq, f"it is not a roster ({exc})") from None
+    return _ROSTERS.get((store.url, row.seq, row.hash), make)
 
 
 def roster_from_body(body: dict) -> Roster:
@@ -623,7 +612,7 @@ def roster_from_body(body: dict) -> Roster:
             else:
                 holdings.append(Holding(item["role"], parse_time(item.get("since")), parse_time(item.get("until"))))
         people[person] = tuple(holdings)
-    return Roster(people, "ledger roster")
+    return Roster(people, "ledger roster", keys_from_body(body.get("keys"), people))
 
 
 class Ledger:

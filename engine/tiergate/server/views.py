@@ -87,6 +87,9 @@ def sign(state, person: str, data: dict):
     from tiergate.server.problems import status_of
 
     form = data["form"]
+    if "actor" in form:  # (who acts is the session's person, never a name the form states: as the API, E656)
+        raise TiergateError(Diagnostic("E656", "a form does not say who acts: the signed-in person does (`actor` is "
+                                       "given)", Location("actor"), hint="leave out `actor`"))
     missing = [f for f in ("use_case", "version", "role", "gate", "decision") if not form.get(f)]
     if missing:
         raise _bad(missing[0], f"the form has no `{missing[0]}`")
