@@ -151,6 +151,11 @@ CODES: dict[str, Code] = _registry(
     Code("E658", ERROR, EXIT_INPUT, "a form did not come from this site's page"),
     Code("E659", ERROR, EXIT_INPUT, "a page's parameter cannot be used"),
     Code("E660", ERROR, EXIT_FINDING, "the gate is not met"),
+    # E69x: signing keys, signed envelopes and statements
+    Code("E690", ERROR, EXIT_INPUT, "a signing key cannot be used"),
+    Code("E691", ERROR, EXIT_INPUT, "a signed envelope cannot be read"),
+    Code("E692", ERROR, EXIT_INPUT, "the signature does not verify"),
+    Code("E693", ERROR, EXIT_INPUT, "the statement is not about this version"),
 )
 
 

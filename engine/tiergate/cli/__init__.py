@@ -40,6 +40,7 @@ COMMANDS = {
     "reclassify": ("ledger:reclassify", "Classify every registered use case again under the current policy."),
     "roster": ("ledger:roster", "The roster stored in the ledger (import)."),
     "policy": ("ledger:policy", "The policy versions the ledger holds (adopt, log, show)."),
+    "key": ("keys:key", "Ed25519 signing keys (generate): approvals signed by their approver."),
     "token": ("tokens:token", "Access tokens of the service (create, revoke, list)."),
     "serve": ("serve", "Serve the HTTP API (the `server` extra): many teams, one ledger, people by their tokens."),
     "audit": ("ledger:audit", "Verify the ledger's hash chain, or print its head."),

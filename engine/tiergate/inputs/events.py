@@ -453,6 +453,9 @@ class Holding:
 class Roster:
     people: dict[str, tuple[Holding, ...]]
     file: str = "<roster>"
+    #: person (as `people` spells them) -> the public keys they sign with (PublicKey of inputs/dsse.py); most
+    #: rosters give none
+    keys: dict[str, tuple] = field(default_factory=dict)
 
     def holds(self, person: str, role: str, at: datetime) -> bool:
         if person not in self.people:
@@ -488,6 +491,10 @@ class Roster:
     def knows(self, person: str) -> bool:
         return self.person(person) is not None
 
+    def keys_of(self, person: str, at: datetime) -> list:
+        """The public keys (inputs/dsse.py PublicKey) the roster gives `person` that are valid at `at`."""
+        return [k for k in self.keys.get(self.person(person) or person, ()) if k.active(at)]
+
 
 def identity(name: str) -> str:
     """What a person's name is compared by: trimmed and case-folded."""
@@ -498,24 +505,29 @@ def parse_roster(data: bytes | str, file: str = "<roster>") -> Roster:
     return roster_from_document(load_yaml(data, file, code="E410"))
 
 
-def _roster_times_as_text(data: Any) -> Any:
+def roster_times_as_text(data: Any) -> Any:
     """YAML reads an unquoted `since` or `until` as a datetime (or a date): give it back as text, as for events."""
     people = data.get("people") if isinstance(data, dict) else None
     if not isinstance(people, dict):
         return data
+    keys = data.get("keys")
 
     def as_text(item: Any) -> Any:
         if not isinstance(item, dict) or not any(isinstance(item.get(k), date) for k in ("since", "until")):
             return item
         return {k: v.isoformat() if k in ("since", "until") and isinstance(v, date) else v for k, v in item.items()}
 
-    return {**data, "people": {person: [as_text(i) for i in items] if isinstance(items, list) else items
+    data = {**data, "people": {person: [as_text(i) for i in items] if isinstance(items, list) else items
                                for person, items in people.items()}}
+    if isinstance(keys, dict):
+        data["keys"] = {person: [as_text(i) for i in items] if isinstance(items, list) else items
+                        for person, items in keys.items()}
+    return data
 
 
 def roster_from_document(document) -> Roster:
     """A roster from parsed YAML (a YamlDocument), every problem located in it."""
-    data = _roster_times_as_text(document.data)
+    data = roster_times_as_text(document.data)
     where = document.location
     file = document.file
     fast = _fast("roster.schema.json")
@@ -544,9 +556,76 @@ def roster_from_document(document) -> Roster:
                                                where(f"$.people.{person}[{i}].{key}")))
             holdings.append(Holding(item["role"], since, until))
         people[str(person)] = tuple(holdings)
+    keys = roster_keys(data.get("keys") or {}, people, where, problems)
     if problems:
         raise TiergateError(problems)
-    return Roster(people, file)
+    return Roster(people, file, keys)
+
+
+def roster_keys(data: dict, people: dict, where, problems: list[Diagnostic]) -> dict[str, tuple]:
+    """The roster's `keys:` (person -> [{id, ed25519, since?, until?}], shaped as the schema says) as PublicKeys
+    under the person's name as `people` writes it; every problem appended to `problems`, located by `where`."""
+    import base64
+    import binascii
+
+    from tiergate.inputs.dsse import PublicKey, key_id
+
+    spelled = {identity(p): p for p in people}
+    owner_of: dict[str, str] = {}
+    keys: dict[str, tuple] = {}
+    for person, items in data.items():
+        name = spelled.get(identity(str(person)))
+        if name is None:
+            problems.append(Diagnostic("E410", f"roster: `{person}` has keys but is not in `people`",
+                                       where(f"$.keys.{person}"), hint="list the person under `people` too"))
+            continue
+        found = []
+        for i, item in enumerate(items):
+            at = f"$.keys.{person}[{i}]"
+            text = item["ed25519"]
+            try:
+                raw = base64.b64decode(text, validate=True)
+            except (binascii.Error, ValueError):
+                raw = None
+            if raw is None or len(raw) != 32 or base64.b64encode(raw).decode("ascii") != text:
+                problems.append(Diagnostic("E410", f"roster: {person}'s key {i + 1} is not an Ed25519 public key: "
+                                           "`ed25519` must be the standard base64 of 32 bytes", where(f"{at}.ed25519"),
+                                           hint="paste the line `tiergate key generate` printed"))
+                continue
+            if item["id"] != key_id(raw):
+                problems.append(Diagnostic("E410", f"roster: {person}'s key {i + 1} has the id `{item['id']}`; its "
+                                           f"public key's id is `{key_id(raw)}`", where(f"{at}.id"),
+                                           hint="a key's id is the first 16 hex digits of the SHA-256 of its 32 "
+                                                "bytes: paste the line `tiergate key generate` printed"))
+                continue
+            times = {k: parse_time(item.get(k)) for k in ("since", "until")}
+            bad = [k for k in ("since", "until") if k in item and times[k] is None]
+            for k in bad:
+                problems.append(Diagnostic("E410", f"roster: {person}'s key `{k}` is not a time with an offset",
+                                           where(f"{at}.{k}")))
+            if bad:
+                continue
+            other = owner_of.setdefault(item["id"], name)
+            if other != name:
+                problems.append(Diagnostic("E410", f"roster: the key `{item['id']}` is given to `{other}` and to "
+                                           f"`{person}`: a key is one person's", where(f"{at}.id")))
+                continue
+            found.append(PublicKey(item["id"], raw, times["since"], times["until"]))
+        keys[name] = keys.get(name, ()) + tuple(found)
+    return keys
+
+
+def keys_from_body(data: dict | None, people: dict) -> dict[str, tuple]:
+    """The `keys` of a roster stored in a ledger (checked when it was recorded), as Roster.keys; ValueError when
+    they are not keys (the ledger was changed outside tiergate)."""
+    if not data:
+        return {}
+    problems: list[Diagnostic] = []
+    keys = roster_keys(roster_times_as_text({"people": {}, "keys": data})["keys"], people,
+                       lambda path: Location("ledger roster"), problems)
+    if problems:
+        raise ValueError(problems[0].message)
+    return keys
 
 
 def read_roster(path: str | Path) -> bytes:

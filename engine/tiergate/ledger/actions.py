@@ -118,8 +118,14 @@ def promote(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str
 
 
 def roster_body(roster_document: dict, actor: str, at: str) -> dict:
-    return {"at": at, "type": ROSTER, "use_case": NOBODY, "version": NOBODY, "actor": actor,
+    from tiergate.inputs.events import roster_times_as_text
+
+    roster_document = roster_times_as_text(roster_document)  # (an unquoted `since` is a datetime to YAML)
+    body = {"at": at, "type": ROSTER, "use_case": NOBODY, "version": NOBODY, "actor": actor,
             "people": roster_document["people"]}
+    if roster_document.get("keys"):  # (the public keys people sign with; a roster without them is stored as ever)
+        body["keys"] = roster_document["keys"]
+    return body
 
 
 def export(ledger: Ledger, fmt: str, use_case: str | None = None) -> str:

@@ -78,7 +78,9 @@ def _ledger_record_problems(record: dict, file: str, line: int) -> list[Diagnost
             return [Diagnostic("E400", f"a roster event belongs to no use case: its use_case and version are "
                                f"`{NOBODY}`", where)]
         try:
-            roster_from_document(YamlDocument(file, {"people": record.get("people")}, {"$": line}))
+            roster_from_document(YamlDocument(file, {"people": record.get("people"),
+                                                     **({"keys": record["keys"]} if "keys" in record else {})},
+                                              {"$": line}))
         except TiergateError as exc:
             return list(exc.diagnostics)
         return []

@@ -151,8 +151,11 @@ def _signin(state):
             log.info("refused a sign-in: %s", why)
             return _signin_form(request, "That token is not valid (E650): it may be mistyped, expired or revoked, "
                                 "or its person is no longer in the roster.", 401)
-        except TiergateError as error:
-            return problem_page(None, None, error.diagnostics[0].code, error.diagnostics[0].message, 503)
+        except TiergateError as error:  # (the ledger did not answer)
+            from tiergate.server.problems import status_of
+
+            first = error.diagnostics[0]
+            return problem_page(None, None, first.code, first.message, status_of(first.code))
         response = RedirectResponse(sessions.safe_next(form.get("next")), 303, headers=HEADERS)
         sessions.set_cookie(response, sessions.SESSION, token, _secure(request))
         sessions.clear_cookie(response, sessions.SIGNIN, _secure(request))
