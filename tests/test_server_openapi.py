@@ -61,7 +61,7 @@ def test_the_document_is_openapi_3_1_and_names_every_route(api):
     assert spec["openapi"] == "3.1.0"
     routes = {"/health", "/ready", "/openapi.json", "/metrics", "/v1/policy", "/v1/classify", "/v1/events", "/v1/promote",
               "/v1/check", "/v1/status", "/v1/use-cases/{use_case}/versions/{version}", "/v1/audit/head",
-              "/v1/audit/verify", "/v1/decisions", "/v1/roster", "/v1/tokens/{token_id}/revoke"}
+              "/v1/audit/verify", "/v1/decisions", "/v1/roster", "/v1/tokens/{token_id}/revoke", "/v1/whoami"}
     assert set(spec["paths"]) == routes
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():

@@ -85,13 +85,32 @@ def body(event_type: str, use_case: str, version: str, *, actor: str, at: dateti
 
 
 def record(ledger: Ledger, policy: Policy, roster: Roster | None, event_type: str, use_case: str, version: str, *,
-           actor: str, at: datetime | None = None, **fields) -> Recorded:
-    """Validate and append one lifecycle event (evidence, signoff, waiver, monitoring, review, retired)."""
+           actor: str, at: datetime | None = None, sign: str | None = None, **fields) -> Recorded:
+    """Validate and append one lifecycle event (evidence, signoff, waiver, monitoring, review, retired); `sign`: the
+    path of the actor's private key, to record the event signed (`signed`)."""
     from tiergate.ledger.actions import record as append
 
     event, adopted = body(event_type, use_case, version, actor=actor, at=at, **fields), []
+    if sign is not None:
+        stored = ledger.roster()
+        person = stored.person(actor) if stored is not None else None
+        event["actor"] = person or actor  # (signed as the ledger will record it: as the roster spells the name)
+        registration = ledger.registration(use_case, version) or {}
+        event = signed(event, sign, registration.get("artifact"), registration.get("sha256"))
     row = append(ledger, policy, roster, event, Location(event_type), strict=True, adopted=adopted)
     return Recorded(row.seq, row.hash, event, _adoption(adopted))
+
+
+def signed(event: dict, key_path: str, artifact: str | None = None, sha256: str | None = None) -> dict:
+    """The event with its "envelope": the in-toto statement of the event (subject: the version's registered
+    artifact and sha256 when it has them, else USE_CASE@VERSION) in a DSSE envelope signed with the private key at
+    `key_path` (E690 when it cannot be used). The key is read here and goes nowhere else."""
+    from tiergate.inputs.dsse import sign_statement, statement_for
+    from tiergate.inputs.signingkeys import load_private_key
+
+    key = load_private_key(key_path)
+    envelope = sign_statement(statement_for(event, artifact, sha256 if sha256 else None), key)
+    return {**event, "envelope": envelope.as_dict()}
 
 
 def register(ledger: Ledger, policy: Policy, roster: Roster | None, use_case: str, version: str, answers_path: str,

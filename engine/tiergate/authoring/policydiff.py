@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Sequence
 
 from tiergate.language.policy import Policy
+from tiergate.language.requirements import KINDS
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ def _other_changes(old: Policy, new: Policy) -> list[str]:
         if before.parent != tier.parent:
             out.append(f"tier {tier.name} extends: {before.parent} -> {tier.parent}")
         out.extend(_drop_changes(before, tier))
+        out.extend(_signing_changes(before, tier))
     for role in new.roles:
         if role not in old.roles:
             out.append(f"role added: {role}")
@@ -113,6 +115,19 @@ def _other_changes(old: Policy, new: Policy) -> list[str]:
     for task in dict.fromkeys([*old_r, *new_r]):
         if old_r.get(task) != new_r.get(task):
             out.append(f"RACI task {task!r} changed")
+    return out
+
+
+def _signing_changes(before, after) -> list[str]:
+    """The requirements (same id) that start or stop asking for signed events: unsigned approvals, evidence or reviews
+    that counted may count no more, which can block versions and break deployed ones."""
+    was = {r.id: r.signed for r in before.requirements}
+    out = []
+    for r in after.requirements:
+        if r.id in was and was[r.id] != r.signed:
+            what = KINDS[r.kind].signs
+            out.append(f"tier {after.name}: {r.id} now requires signed {what} (unsigned ones no longer count)"
+                       if r.signed else f"tier {after.name}: {r.id} no longer requires signed {what}")
     return out
 
 

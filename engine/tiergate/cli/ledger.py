@@ -108,6 +108,14 @@ def _local_only(*options: str) -> None:
                                    "(and who acts is the person of $TIERGATE_TOKEN)")
 
 
+def sign_option(func):
+    """--sign KEYFILE (env TIERGATE_SIGNING_KEY): record the event signed with the actor's private key
+    (docs/signing.md)."""
+    return click.option("--sign", "sign", envvar="TIERGATE_SIGNING_KEY", show_envvar=True, metavar="KEYFILE",
+                        type=click.Path(dir_okay=False, path_type=str),
+                        help="Sign the event with your private key (from `tiergate key generate`).")(func)
+
+
 def _pairs(items, what: str) -> dict:
     from tiergate.app.recording import assignments
 
@@ -158,7 +166,7 @@ def _say_adopted(adopted, err: bool = True) -> None:
                    f"(#{adopted.seq}, {adopted.hash[:12]})", err=err)
 
 
-def _record(ctx: _Context, event_type: str, use_case: str, version: str, **fields) -> None:
+def _record(ctx: _Context, event_type: str, use_case: str, version: str, sign: str | None = None, **fields) -> None:
     from tiergate.app.recording import record
 
     if ctx.remote is not None:
@@ -168,13 +176,46 @@ def _record(ctx: _Context, event_type: str, use_case: str, version: str, **field
             body["at"] = format_time(ctx.at)
         if isinstance(body.get("expires"), datetime):
             body["expires"] = format_time(body["expires"])
+        if sign is not None:
+            body = _remote_signed(ctx, body, sign)
         done = _remote_event(ctx, body)
-        click.echo(f"recorded {event_type} #{done['seq']} for {use_case} {version} ({done['hash'][:12]})")
+        click.echo(f"recorded {event_type} #{done['seq']} for {use_case} {version} ({done['hash'][:12]})"
+                   + (f" signed with key {body['envelope']['signatures'][0]['keyid']}" if sign else ""))
         return
     done = record(ctx.ledger, ctx.policy, ctx.roster, event_type, use_case, version, actor=ctx.actor, at=ctx.at,
-                  **fields)
+                  sign=sign, **fields)
     _say_adopted(done.adopted)
-    click.echo(f"recorded {event_type} #{done.seq} for {use_case} {version} ({done.hash[:12]})")
+    click.echo(f"recorded {event_type} #{done.seq} for {use_case} {version} ({done.hash[:12]})"
+               + (f" signed with key {done.body['envelope']['signatures'][0]['keyid']}" if sign else ""))
+
+
+def _remote_signed(ctx: _Context, body: dict, key_path: str) -> dict:
+    """With --server: the event signed here (the private key never leaves this machine), as the service will store
+    it. The client sets `at` (now, unless --at) and the actor (the token's person, GET /v1/whoami), and names the
+    version's registered artifact (from its history); the service checks the signature as a local ledger does."""
+    from tiergate.app.recording import signed, when
+    from tiergate.cli.remote import problem_exit
+
+    status, me = ctx.remote.call("GET", "/v1/whoami")
+    if status != 200 or not isinstance(me, dict) or not isinstance(me.get("person"), str):
+        problem_exit(me, f"the server answered {status}")
+    status, history = ctx.remote.call("GET", f"/v1/use-cases/{_quoted(body['use_case'])}/versions/"
+                                             f"{_quoted(body['version'])}")
+    if status != 200 or not isinstance(history, list):
+        problem_exit(history, f"the server answered {status}")
+    registration = next((e for e in reversed(history)
+                         if isinstance(e, dict) and e.get("type") == "registered"), {})
+    event = {"at": body.get("at") or when(None), "type": body["type"], "use_case": body["use_case"],
+             "version": body["version"], "actor": me["person"],
+             **{k: v for k, v in body.items() if k not in ("at", "type", "use_case", "version")}}
+    envelope = signed(event, key_path, registration.get("artifact"), registration.get("sha256"))["envelope"]
+    return {**body, "at": event["at"], "envelope": envelope}
+
+
+def _quoted(text: str) -> str:
+    import urllib.parse
+
+    return urllib.parse.quote(text, safe="")
 
 
 @click.command("register")
@@ -222,8 +263,9 @@ def register(use_case, version, answers, artifact, sha256, ledger_path, policy_p
               help="A metric for one attribute, e.g. gender.disparate_impact=0.91 (repeatable).")
 @click.option("--uri", help="Where the evidence is kept.")
 @click.option("--sha256", help="The evidence file's SHA-256.")
+@sign_option
 @ledger_options
-def evidence(use_case, version, kind, metrics, metrics_file, attributes, uri, sha256, ledger_path, policy_path,
+def evidence(use_case, version, sign, kind, metrics, metrics_file, attributes, uri, sha256, ledger_path, policy_path,
              roster_path, actor, at):
     """Record evidence of KIND for a version, with its METRICS (NAME=VALUE ...)."""
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
@@ -233,7 +275,7 @@ def evidence(use_case, version, kind, metrics, metrics_file, attributes, uri, sh
         if not metric:
             raise click.BadParameter(f"{key!r} is not NAME.METRIC", param_hint="--attribute")
         per_attribute.setdefault(name, {})[metric] = value
-    _record(ctx, "evidence", use_case, version, kind=kind, metrics=_metrics(metrics, metrics_file),
+    _record(ctx, "evidence", use_case, version, sign=sign, kind=kind, metrics=_metrics(metrics, metrics_file),
             attributes=per_attribute or None, uri=uri, sha256=sha256)
 
 
@@ -245,12 +287,13 @@ def evidence(use_case, version, kind, metrics, metrics_file, attributes, uri, sh
 @click.option("--role", required=True, help="The role you sign in.")
 @click.option("--reject", is_flag=True, help="Reject instead of approve.")
 @click.option("--comment")
+@sign_option
 @ledger_options
-def signoff(use_case, version, gate, role, reject, comment, ledger_path, policy_path, roster_path, actor, at):
+def signoff(use_case, version, sign, gate, role, reject, comment, ledger_path, policy_path, roster_path, actor, at):
     """Sign off (approve or reject) a version's entry into a stage, in one of your roles."""
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
-    _record(ctx, "signoff", use_case, version, role=role, gate=gate, decision="reject" if reject else "approve",
-            comment=comment)
+    _record(ctx, "signoff", use_case, version, sign=sign, role=role, gate=gate,
+            decision="reject" if reject else "approve", comment=comment)
 
 
 @click.command("waive")
@@ -260,11 +303,14 @@ def signoff(use_case, version, gate, role, reject, comment, ledger_path, policy_
 @click.argument("requirement_id")
 @click.option("--until", "until", required=True, callback=time_value, help="When the waiver ends (RFC 3339).")
 @click.option("--justification", required=True, help="Why it is waived.")
+@sign_option
 @ledger_options
-def waive(use_case, version, requirement_id, until, justification, ledger_path, policy_path, roster_path, actor, at):
+def waive(use_case, version, sign, requirement_id, until, justification, ledger_path, policy_path, roster_path, actor,
+          at):
     """Waive a requirement of a version until a time (no longer than the policy's `up to`)."""
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
-    _record(ctx, "waiver", use_case, version, requirement=requirement_id, justification=justification, expires=until)
+    _record(ctx, "waiver", use_case, version, sign=sign, requirement=requirement_id, justification=justification,
+            expires=until)
 
 
 @click.command("monitor")
@@ -287,11 +333,13 @@ def monitor(use_case, version, kind, metrics, ledger_path, policy_path, roster_p
 @click.option("--role", required=True, help="The role you review in.")
 @click.option("--reject", is_flag=True, help="The review finds the version no longer fit.")
 @click.option("--comment")
+@sign_option
 @ledger_options
-def review(use_case, version, role, reject, comment, ledger_path, policy_path, roster_path, actor, at):
+def review(use_case, version, sign, role, reject, comment, ledger_path, policy_path, roster_path, actor, at):
     """Record a periodic review of a version."""
     ctx = _Context(ledger_path, policy_path, roster_path, actor, at)
-    _record(ctx, "review", use_case, version, role=role, decision="reject" if reject else "approve", comment=comment)
+    _record(ctx, "review", use_case, version, sign=sign, role=role, decision="reject" if reject else "approve",
+            comment=comment)
 
 
 @click.command("retire")

@@ -145,7 +145,10 @@ class Classification:
 
 
 def requirement_dict(r: Requirement) -> dict:
-    return {"id": r.id, "kind": r.kind, "stage": r.stage, "severity": r.severity, "text": r.text, "line": r.loc.line}
+    out = {"id": r.id, "kind": r.kind, "stage": r.stage, "severity": r.severity, "text": r.text, "line": r.loc.line}
+    if r.signed:  # (only then: the output of a policy without `signed` stays as it was)
+        out["signed"] = True
+    return out
 
 
 def _missing_answer(policy: Policy, answers: Answers, conditions) -> TiergateError:

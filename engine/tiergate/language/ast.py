@@ -171,6 +171,7 @@ class RequirementNode(NamedTuple):
     clause_order: tuple[str, ...] = ()  # "waivable"/"as", as written
     when: Condition | None = None  # on the answers: the requirement holds only for use cases that meet it
     any_of: bool = False  # signoff: one approval from any one of the roles (not one from each)
+    signed: Name | None = None  # `require signed ...`: only signed events meet it (the word, for its place)
 
 
 class Drop(NamedTuple):

@@ -270,12 +270,15 @@ class Builder:
         return _Part("when", condition)
 
     def requirement(self, severity, body, *clauses):
+        signed = None
+        if getattr(body, "type", None) == "SIGNED":  # `require signed ...`
+            signed, body, clauses = self._name(body), clauses[0], clauses[1:]
         when = None
         if clauses and _part(clauses[0], "when"):
             when = clauses[0].value
             clauses = clauses[1:]
         return ast.RequirementNode(severity=str(severity), loc=self._loc(severity), **body, **self._clauses(clauses),
-                                   when=when)
+                                   when=when, signed=signed)
 
     def forbid(self, kw, condition, *rest):
         because = None

@@ -229,6 +229,11 @@ def resolve_names(c: Compilation) -> None:
                     _check_duration(c, req.waivable.up_to, "up to")
             if req.period is not None:
                 _check_duration(c, req.period, "every")
+            if req.signed is not None and KINDS[req.kind].signs is None:
+                signable = [f"`{k.name}`" for k in KINDS.values() if k.signs is not None]
+                c.error("E287", f"`signed` means nothing for a {req.kind} requirement: no one signs what meets it",
+                        req.signed.loc, hint=f"remove `signed`; only {', '.join(signable[:-1])} and {signable[-1]} "
+                                             "requirements can ask for signed events")
             if req.kind == "signoff" and req.count < 1:
                 c.error("E283", "a sign-off requirement needs at least 1 sign-off", req.loc)
             if req.stage is not None and req.stage.value not in c.all_stages:
@@ -660,6 +665,7 @@ def _requirement(rid: str, node: ast.RequirementNode, declared_in: str, list_que
         waiver_max=node.waivable.up_to.value if node.waivable is not None and node.waivable.up_to is not None else None,
         because=node.because.value if node.because is not None else None, covers=kind.covers(node),
         when=conditions.compile_condition(node.when) if node.when is not None else None, any_of=node.any_of,
+        signed=node.signed is not None,
     )
 
 

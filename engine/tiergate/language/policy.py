@@ -37,6 +37,8 @@ class Requirement:
     #: on the answers: the requirement holds only for the use cases that meet it (None: for every use case)
     when: CompiledCondition | None = None
     any_of: bool = False  # signoff: one approval from any one of `roles` meets it
+    #: `require signed ...`: only signed events meet it (an event is signed iff `"envelope" in event.data`)
+    signed: bool = False
 
     @property
     def blocking(self) -> bool:

@@ -63,15 +63,20 @@ class Kind:
     covers: Callable[[ast.RequirementNode], str]  # the measure kind a consideration lists
     summary: str  # one line, for docs and help
     keyword: str = "require"  # forbid lines start with their own keyword
+    #: what `signed` asks to be signed, in plain words ("sign-offs"); None: `signed` means nothing for the kind (its
+    #: events are not signed by a person: a transition's mode, automated monitoring results, a forbid)
+    signs: str | None = None
 
 
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
         Kind("signoff", "before", _signoff_id, _signoff_text, lambda n: "signoff",
-             "approving sign-offs by people holding the roles, before the version may enter the stage"),
+             "approving sign-offs by people holding the roles, before the version may enter the stage",
+             signs="sign-offs"),
         Kind("evidence", "before", lambda n: f"evidence:{n.subject}@{n.stage}", _evidence_text, lambda n: str(n.subject),
-             "recorded evidence whose metrics satisfy the condition, before the version may enter the stage"),
+             "recorded evidence whose metrics satisfy the condition, before the version may enter the stage",
+             signs="evidence"),
         Kind("deployment", "before", lambda n: f"deployment@{n.stage}",
              lambda n: f"deployment in [{_names(n.modes)}] before {n.stage}", lambda n: "deployment",
              "the transition into the stage declares one of these deployment modes"),
@@ -80,7 +85,7 @@ KINDS: dict[str, Kind] = {
              "monitoring results that arrive at least every period and satisfy the condition, once in the stage"),
         Kind("review", "after", lambda n: f"review:{'+'.join(str(r) for r in n.roles)}@{n.stage}",
              lambda n: f"review by {_names(n.roles)} every {n.period.text} after {n.stage}", lambda n: "review",
-             "periodic re-validation by the roles, once in the stage"),
+             "periodic re-validation by the roles, once in the stage", signs="reviews"),
         Kind("forbid", None, _forbid_id, _forbid_text, lambda n: "forbid",
              "a use case whose answers satisfy the condition is not allowed in this tier", keyword="forbid"),
     )
@@ -119,6 +124,8 @@ def line_text(node: ast.RequirementNode) -> str:
     """The canonical source line of a requirement (without indentation)."""
     kind = KINDS[node.kind]
     lead = kind.keyword if kind.keyword == "forbid" else node.severity
+    if node.signed is not None:
+        lead += " signed"
     return f"{lead} {kind.body_text(node)}{when_text(node)}{clauses_text(node)}"
 
 

@@ -250,6 +250,10 @@ def _store(ledger: Ledger, policy: Policy, roster: Roster | None, runs: Iterable
                 kind = row[1]
                 try:
                     if kind in row_only:  # judged by its columns alone (most events of a long history)
+                        if '"envelope":' in row[5]:  # (a signed one: its signature is checked too)
+                            signed = body if body is not None else json.loads(row[5])
+                            if "envelope" in signed:
+                                validator.check_signed(signed, nowhere)
                         take_row(kind, row[2], row[3], row[5], nowhere)
                     else:
                         learn(body, check(body, nowhere, row[5]))

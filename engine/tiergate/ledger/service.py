@@ -119,6 +119,8 @@ class _UseCase:
     authors: dict[str, str] = field(default_factory=dict)
     #: (version, requirement) -> (start, end) of each waiver recorded; None until read (see Validator._waivers)
     waivers: dict[tuple[str, str], list[tuple[datetime, datetime]]] | None = None
+    #: version -> the sha256 of its registered artifact (what a signed statement about it names: ledger/signed.py)
+    artifacts: dict[str, str] = field(default_factory=dict)
 
 
 class Validator:
@@ -233,6 +235,8 @@ class Validator:
             case.versions.add(body["version"])
             case.policies[body["version"]] = _sha256(body)
             case.authors[body["version"]] = body.get("actor", "")
+            if body.get("sha256"):
+                case.artifacts[body["version"]] = body["sha256"]
         elif kind == RECLASSIFIED:
             case.tier = body.get("to_tier", case.tier)
             for version in case.versions:
@@ -260,6 +264,8 @@ class Validator:
         if self.strict:
             self._authorised(body, where)
             text = None  # (the actor may now be written as the roster spells it)
+        if "envelope" in body:
+            self.check_signed(body, where)
         text = text if text is not None else canonical(body)
         if kind in self.ROW_ONLY:
             self.check_row(kind, use_case, version, text, where)
@@ -311,6 +317,13 @@ class Validator:
         if kind == "waiver":
             self._waiver(body, tier, at, where)
         return text
+
+    def check_signed(self, body: dict, where: Location) -> str:
+        """E691-E693 unless the signed event's envelope verifies with the actor's key and states exactly this event
+        about this version (ledger/signed.py); the key's id."""
+        from tiergate.ledger.signed import check_signed
+
+        return check_signed(body, self.roster, self._case(body["use_case"]).artifacts.get(body["version"]), where)
 
     def check_row(self, kind: str, use_case: str, version: str, text: str, where: Location) -> None:
         """`check` of an event of a ROW_ONLY type, from its columns."""

@@ -56,7 +56,8 @@ def tier_matrix_json(policy: Policy, attributes: bool = False) -> dict:
         "tiers": [
             {"tier": t.name,
              **({"attributes": {k: t.attributes.get(k) for k in keys}} if attributes else {}),
-             "cells": {cid: [{"id": r.id, "severity": r.severity, "text": r.text, "line": r.loc.line}
+             "cells": {cid: [{"id": r.id, "severity": r.severity, "text": r.text, "line": r.loc.line,
+                             **({"signed": True} if r.signed else {})}
                              for r in cells(t, kinds)] for cid, _, kinds in columns}}
             for t in policy.tiers
         ],

@@ -102,6 +102,8 @@ def _requirement_words(r) -> str:
         because = f" — {r.because}" if r.because else ""
         return f"Not allowed when {plain(r.condition.node)}{because} (`{r.id}`, line {r.loc.line})"
     text = r.text.split(" ", 1)[1]
+    if r.signed:
+        text += " — what is not signed with the person's own key does not count"
     if r.when is not None:  # the condition in words, after the measure
         text = text.replace(f" when {r.when.text}", "", 1)
         return f"{lead} only when {plain(r.when.node)}: {text} (`{r.id}`, line {r.loc.line})"

@@ -43,6 +43,7 @@ def application(settings: Settings):
         Route("/metrics", _handler(state, _metrics, auth=False), methods=["GET"]),
         Route("/ready", _handler(state, _ready, auth=False), methods=["GET"]),
         Route("/v1/policy", _handler(state, _policy), methods=["GET"]),
+        Route("/v1/whoami", _handler(state, _whoami), methods=["GET"]),
         Route("/v1/classify", _handler(state, _classify, body=True), methods=["POST"]),
         Route("/v1/events", _handler(state, _event, body=True), methods=["POST"]),
         Route("/v1/promote", _handler(state, _promote, body=True), methods=["POST"]),
@@ -230,6 +231,11 @@ def _ready(state, person, context):
 
 def _policy(state, person, context):
     return _json(state.policy.identity())
+
+
+def _whoami(state, person, context):
+    """The token's person: who the events a request records are by (what a client signs as: docs/signing.md)."""
+    return _json({"person": person})
 
 
 def _classify(state, person, context):

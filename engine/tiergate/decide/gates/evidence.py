@@ -1,5 +1,6 @@
 """`require evidence KIND [where CONDITION] [for NAME, ...] before STAGE`: the latest evidence of the kind is
-recorded and, with a condition, its metrics (each named attribute's, with `for`) satisfy it."""
+recorded and, with a condition, its metrics (each named attribute's, with `for`) satisfy it. `require signed
+evidence ...`: the latest evidence of the kind must be signed (an unsigned one after a signed one does not count)."""
 from __future__ import annotations
 
 from tiergate.decide.gates.base import MET, UNMET, Context, condition_holds, condition_problem, describe_values, \
@@ -16,6 +17,9 @@ def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | No
     e = state.evidence.get(req.subject)
     if e is None:
         return UNMET, f"no {req.subject} evidence recorded for version {state.version}" if explain else ""
+    if req.signed and "envelope" not in e.data:
+        return UNMET, (f"the latest {req.subject} evidence ({e.location.place}, {format_time(e.at)}) does not count: "
+                       "it is not signed (the policy requires signed evidence)") if explain else ""
     if req.condition is None:
         return MET, f"the latest {req.subject} ({e.location.place}, {format_time(e.at)}) is recorded" if explain else ""
     if req.for_names:
@@ -46,6 +50,19 @@ def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | No
 
 
 def decide(req: Requirement) -> Decider:
+    met = _decide(req)
+    if not req.signed:
+        return met
+    subject = req.subject
+
+    def met_signed(state: VersionState, mode: str | None, ctx: Context) -> bool:
+        e = state.evidence.get(subject)
+        return e is not None and "envelope" in e.data and met(state, mode, ctx)
+
+    return met_signed
+
+
+def _decide(req: Requirement) -> Decider:
     subject, condition = req.subject, req.condition
     if condition is None:
         def recorded(state: VersionState, mode: str | None, ctx: Context) -> bool:
@@ -69,7 +86,7 @@ def decide(req: Requirement) -> Decider:
 
 
 def code(req: Requirement, source: GateSource) -> str | None:
-    if req.condition is not None:
+    if req.condition is not None or req.signed:
         return None  # the decider reads the metrics, each attribute's when there is a `for`
     source.needs("    evidence = state.evidence")
     return f"{req.subject!r} in evidence"

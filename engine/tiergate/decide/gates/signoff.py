@@ -1,6 +1,7 @@
 """`require signoff from R1, R2 before STAGE`, `require signoff from any of R1, R2 before STAGE` and `require N
 signoffs from R before STAGE`: approvals by people who held the role when they signed, not the version's author,
-and not cancelled by a later rejection by a holder of that role. `any of` is met by the approvals of any one role."""
+and not cancelled by a later rejection by a holder of that role. `any of` is met by the approvals of any one role.
+`require signed signoff ...` counts signed sign-offs only (an event is signed when its data holds an "envelope")."""
 from __future__ import annotations
 
 from tiergate.decide.gates.base import MET, UNMET, Context
@@ -14,10 +15,17 @@ from tiergate.language.policy import Requirement
 def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | None,
              explain: bool = True) -> tuple[str, str]:
     missing, granted = [], []
+    signed = req.signed  # only signed sign-offs count, approvals and rejections alike
     for role in req.roles:
         approvers: list[str] = []
         notes: list[str] = []
         for e in state.signoffs.get((req.stage, role), ()):
+            if signed and "envelope" not in e.data:
+                if explain:
+                    what = "rejection" if e.data["decision"] == "reject" else "sign-off"
+                    notes.append(f"{e.actor}'s {what} does not count: it is not signed (the policy requires "
+                                 "signed sign-offs)")
+                continue
             holds = ctx.roster.holds(e.actor, role, e.at)
             if e.data["decision"] == "reject":
                 if holds:
@@ -63,6 +71,7 @@ def decide(req: Requirement) -> Decider:
     count = req.count
     keys = tuple(((req.stage, role), role) for role in req.roles)
     any_of = req.any_of
+    signed = req.signed
 
     def met(state: VersionState, mode: str | None, ctx: Context) -> bool:
         author = state.author
@@ -70,6 +79,8 @@ def decide(req: Requirement) -> Decider:
         for key, role in keys:
             approvers: list[str] = []
             for e in state.signoffs.get(key, ()):
+                if signed and "envelope" not in e.data:
+                    continue
                 actor = e.actor
                 held = always.get(actor)
                 holds = (held is not None and role in held) or (actor in timed and ctx.roster.holds(actor, role, e.at))
@@ -92,7 +103,9 @@ _SIGNOFFS = ("    signoffs = state.signoffs", "    author = state.author", "    
              "    timed = ctx.timed", "    roster = ctx.roster")
 
 
-def code(req: Requirement, source: GateSource) -> str:
+def code(req: Requirement, source: GateSource) -> str | None:
+    if req.signed:
+        return None  # the decider counts signed sign-offs only (the shared counts below take every sign-off)
     tests = [f"len({_approvers(source, req.stage, role)}) >= {req.count}" for role in req.roles]
     return "(" + " or ".join(tests) + ")" if req.any_of else " and ".join(tests)
 

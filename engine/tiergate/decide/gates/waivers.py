@@ -7,6 +7,7 @@ from tiergate.decide.gates.base import WAIVED, Context, Status
 from tiergate.decide.workflow import VersionState
 from tiergate.inputs.events import Event, format_time, parse_time
 from tiergate.language.policy import Requirement
+from tiergate.language.requirements import KINDS
 
 
 def span_start(spans, start: datetime) -> datetime:
@@ -34,6 +35,12 @@ def _too_long(req: Requirement, waivers: tuple[Event, ...], index: int, expires:
     return start if expires - start > timedelta(seconds=req.waiver_max) else None
 
 
+def _signed_enough(req: Requirement, waiver: Event) -> bool:
+    """A waiver of a `signed` requirement counts only when it is signed too: else an unsigned waiver in a risk
+    officer's name would stand in for the signatures the policy asks for."""
+    return not req.signed or "envelope" in waiver.data
+
+
 def find_waiver(req: Requirement, state: VersionState, ctx: Context, at: datetime) -> tuple[Event | None, list[str]]:
     """The waiver that counts for `req` at `at`, and why each other waiver does not."""
     notes: list[str] = []
@@ -41,7 +48,7 @@ def find_waiver(req: Requirement, state: VersionState, ctx: Context, at: datetim
     if not waivers:
         return None, notes
     def may_waive(w: Event) -> bool:
-        return any(ctx.roster.holds(w.actor, role, w.at) for role in req.waivable_by)
+        return _signed_enough(req, w) and any(ctx.roster.holds(w.actor, role, w.at) for role in req.waivable_by)
 
     for index in range(len(waivers) - 1, -1, -1):
         w = waivers[index]
@@ -51,6 +58,9 @@ def find_waiver(req: Requirement, state: VersionState, ctx: Context, at: datetim
         by = f"the waiver by {w.actor} ({w.location.place})"
         if not req.waivable_by:
             notes.append(f"{by} does not count: {req.id} is not waivable")
+        elif not _signed_enough(req, w):
+            notes.append(f"{by} does not count: it is not signed ({req.id} requires signed "
+                         f"{KINDS[req.kind].signs}, so a waiver of it must be signed too)")
         elif not may_waive(w):
             notes.append(f"{by} does not count: only {', '.join(req.waivable_by)} may waive {req.id}")
         elif expires is None or expires <= at:
@@ -71,7 +81,7 @@ def is_waived(req: Requirement, state: VersionState, ctx: Context, at: datetime)
     if not waivers or not req.waivable_by:
         return False
     def may_waive(w: Event) -> bool:
-        return any(ctx.holds(w.actor, role, w.at) for role in req.waivable_by)
+        return _signed_enough(req, w) and any(ctx.holds(w.actor, role, w.at) for role in req.waivable_by)
 
     for index in range(len(waivers) - 1, -1, -1):
         w = waivers[index]

@@ -1,0 +1,70 @@
+"""Recording a signed event: its DSSE envelope (the body's "envelope") must verify against a key the roster gives
+the actor at the event's time, and hold the in-toto statement of exactly this event about exactly this version.
+
+A body with "envelope" is signed; nothing else is. The envelope's payload is the statement of the body without
+"envelope" (inputs/dsse.py statement_for), signed by the actor's own key; the hash chain covers it like any field.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from tiergate.errors import Diagnostic, Location, TiergateError
+from tiergate.inputs.events import Roster, parse_time
+
+#: the body field that holds the envelope
+ENVELOPE = "envelope"
+#: the event types that may be signed: what a person records about a version
+SIGNABLE = ("evidence", "signoff", "waiver", "monitoring", "review", "retired")
+
+
+def is_signed(body: dict) -> bool:
+    return ENVELOPE in body
+
+
+def check_signed(body: dict, roster: Roster | None, artifact_sha256: str | None, where: Location) -> str:
+    """The id of the key that signed `body`; E691 when its envelope cannot be read (or the event type is not one
+    a person signs), E692 when no key the roster gives the actor at the event's time verifies it, E693 when its
+    statement is not this event about this version. Every diagnostic is located at `where`."""
+    try:
+        return _check(body, roster, artifact_sha256, where)
+    except TiergateError as exc:
+        raise TiergateError([replace(d, location=where) for d in exc.diagnostics]) from None
+
+
+def _check(body: dict, roster: Roster | None, artifact_sha256: str | None, where: Location) -> str:
+    from tiergate.inputs.dsse import check_subject, parse_envelope, parse_statement, predicate_type, verify_envelope
+
+    kind, file = body.get("type"), where.file
+    if kind not in SIGNABLE:
+        raise TiergateError(Diagnostic("E691", f"a `{kind}` event is not signed: `envelope` goes with "
+                                               + ", ".join(SIGNABLE), where))
+    envelope = parse_envelope(body[ENVELOPE], file)
+    actor, at = body.get("actor"), parse_time(body.get("at"))
+    keys = roster.keys_of(actor, at) if roster is not None and at is not None else []
+    if not keys:
+        why = "there is no roster" if roster is None else \
+            f"the roster gives {actor} no key valid at {body.get('at')}"
+        raise TiergateError(Diagnostic(
+            "E692", f"the signature cannot be checked: {why} (signed by: "
+                    f"{', '.join(sorted({s.keyid for s in envelope.signatures}))})", where,
+            hint="give the person's public key in the roster's `keys:` (tiergate key generate prints the line), "
+                 "then store it: tiergate roster import FILE"))
+    key = verify_envelope(envelope, keys)
+    statement = parse_statement(envelope.payload, file)
+    event = {k: v for k, v in body.items() if k != ENVELOPE}
+    if statement["predicateType"] != predicate_type(kind):
+        raise TiergateError(Diagnostic("E693", f"statement $.predicateType: is {json.dumps(statement['predicateType'])}"
+                                               f", not {json.dumps(predicate_type(kind))}", where))
+    check_subject(statement, body["use_case"], body["version"], artifact_sha256, file)
+    if statement["predicate"] != event:
+        differ = sorted(k for k in set(statement["predicate"]) | set(event)
+                        if statement["predicate"].get(k, _MISSING) != event.get(k, _MISSING))
+        raise TiergateError(Diagnostic(
+            "E693", "statement $.predicate: is not the event recorded (they differ in "
+                    + ", ".join(f"`{k}`" for k in differ) + ")", where,
+            hint="sign the event exactly as it is recorded, `actor` and `at` included"))
+    return key.id
+
+
+_MISSING = object()
