@@ -21,6 +21,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from tiergate.errors import Diagnostic, Location, TiergateError
@@ -69,13 +70,21 @@ class PublicKey:
     def verifies(self, signature: bytes, message: bytes) -> bool:
         """Whether `signature` is this key's pure Ed25519 signature of `message`."""
         from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
         try:
-            Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
+            _loaded(self.raw).verify(signature, message)
         except (InvalidSignature, ValueError):
             return False
         return True
+
+
+@lru_cache(maxsize=256)
+def _loaded(raw: bytes):
+    """The cryptography Ed25519PublicKey of raw key bytes, made once per key (`audit verify` checks thousands of
+    signatures by a few keys); ValueError when they are no key."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def public_key_of(private_key) -> PublicKey:

@@ -638,3 +638,17 @@ def read_roster(path: str | Path) -> bytes:
 def load_roster(path: str | Path) -> Roster:
     path = Path(path)
     return parse_roster(read_roster(path), str(path))
+
+
+def roster_from_body(body: dict) -> Roster:
+    """The roster a stored roster event's body gives (its people, their roles' periods, their keys)."""
+    people = {}
+    for person, items in body.get("people", {}).items():
+        holdings = []
+        for item in items:
+            if isinstance(item, str):
+                holdings.append(Holding(item))
+            else:
+                holdings.append(Holding(item["role"], parse_time(item.get("since")), parse_time(item.get("until"))))
+        people[person] = tuple(holdings)
+    return Roster(people, "ledger roster", keys_from_body(body.get("keys"), people))

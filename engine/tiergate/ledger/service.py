@@ -31,6 +31,7 @@ from tiergate.inputs.events import (
     keys_from_body,
     make_event,
     parse_time,
+    roster_from_body,
 )
 from tiergate.language.policy import Policy
 from tiergate.ledger.chain import GENESIS, canonical, chained
@@ -613,19 +614,6 @@ def stored_roster(store: Store, row: Row) -> Roster:
         except (TypeError, ValueError, AttributeError, KeyError) as exc:
             raise unreadable(row.seq, f"it is not a roster ({exc})") from None
     return _ROSTERS.get((store.url, row.seq, row.hash), make)
-
-
-def roster_from_body(body: dict) -> Roster:
-    people = {}
-    for person, items in body.get("people", {}).items():
-        holdings = []
-        for item in items:
-            if isinstance(item, str):
-                holdings.append(Holding(item))
-            else:
-                holdings.append(Holding(item["role"], parse_time(item.get("since")), parse_time(item.get("until"))))
-        people[person] = tuple(holdings)
-    return Roster(people, "ledger roster", keys_from_body(body.get("keys"), people))
 
 
 class Ledger:

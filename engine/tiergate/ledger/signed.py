@@ -14,6 +14,8 @@ from tiergate.inputs.events import Roster, parse_time
 
 #: the body field that holds the envelope
 ENVELOPE = "envelope"
+#: the use case and version, and the type, of the roster events a ledger stores (as ledger/service.py has them)
+NOBODY, ROSTER = "-", "roster"
 #: the event types that may be signed: what a person records about a version
 SIGNABLE = ("evidence", "signoff", "waiver", "monitoring", "review", "retired")
 
@@ -68,3 +70,55 @@ def _check(body: dict, roster: Roster | None, artifact_sha256: str | None, where
 
 
 _MISSING = object()
+
+
+class StoredSignatures:
+    """`audit verify`'s check of the signed events a store holds, one at a time in seq order or not: each against the
+    roster in force when it was recorded (the latest roster event before it) and the artifact its version registered
+    before it, as recording checked it. What it reads of the store is read on the first signed event, never for a
+    ledger without one."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.rosters: list | None = None  # the stored roster events' rows, in seq order
+        self.artifacts: dict[tuple[str, str], list[tuple[int, str | None]]] = {}
+
+    def problem(self, seq: int, body: dict) -> str | None:
+        """What is wrong with the signed event `seq` (its body, "envelope" in it), as verify reports it; or None."""
+        where = Location("ledger", seq)
+        try:
+            check_signed(body, self._roster_before(seq), self._artifact_before(body, seq), where)
+        except TiergateError as exc:
+            d = exc.diagnostics[0]
+            return f"signed event {seq}: {d.message} ({d.code})"
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:  # (a roster or registration that is no
+            return f"signed event {seq}: it cannot be checked ({type(exc).__name__}: {exc})"  # event of its kind)
+        return None
+
+    def _roster_before(self, seq: int) -> Roster | None:
+        from bisect import bisect_left
+
+        from tiergate.inputs.events import roster_from_body
+
+        if self.rosters is None:  # (seq, its row's body, its Roster once read)
+            self.rosters = [[row.seq, row.body, None] for row in self.store.rows(NOBODY, NOBODY, types=(ROSTER,))]
+        i = bisect_left([r[0] for r in self.rosters], seq)
+        if not i:
+            return None
+        held = self.rosters[i - 1]
+        if held[2] is None:
+            held[2] = roster_from_body(json.loads(held[1]))
+        return held[2]
+
+    def _artifact_before(self, body: dict, seq: int) -> str | None:
+        key = (body["use_case"], body["version"])
+        registered = self.artifacts.get(key)
+        if registered is None:
+            registered = self.artifacts[key] = [
+                (row.seq, (json.loads(row.body) or {}).get("sha256") or None)
+                for row in self.store.rows(key[0], key[1], types=("registered",))]
+        found = None
+        for at, sha256 in registered:  # (as recording learned them: the latest registration before wins)
+            if at < seq and sha256:
+                found = sha256
+        return found

@@ -7,7 +7,10 @@ would hide an event from `status` while the chain stays intact. So verify also r
 must hold from the events it has just checked, and compares. A value stored as another kind than its column's
 (a body as a BLOB) is named at its seq, and what only the database can see (its pages, its own indexes against
 its tables: an event taken out of its index by use case is missed by every command that selects a use case's
-events) comes from `Store.check_integrity`.
+events) comes from `Store.check_integrity`. A signed event (a body with "envelope") is checked as recording
+checked it: its envelope against the keys the roster in force then (the latest roster event before it) gave the
+actor, its statement against the event and its version (ledger/signed.py); an unsigned body costs one substring
+test.
 """
 from __future__ import annotations
 
@@ -179,7 +182,7 @@ def _verify_rows(store: Store, first: int | None, last: int | None, last_seq: in
     `expected_head`, events with a standing slot of their own, {use_case NUL version NUL slot: (at, seq)} of
     the latest event in each shared slot)."""
     count, published_at, own_slots, latest = 0, None, 0, {}
-    problem, named = None, None
+    problem, named, signatures = None, None, None
     try:
         for seq, at, type_, use_case, version, actor, body, prev_hash, stored_hash in store.chain(first, last):
             count += 1
@@ -208,6 +211,15 @@ def _verify_rows(store: Store, first: int | None, last: int | None, last_seq: in
             if columns != (at, type_, use_case, version, actor):
                 problem, named = f"event {seq} was altered: its columns do not match its content", seq
                 break
+            if b'"envelope":' in body and "envelope" in fields:  # (a signed event: its envelope is checked too)
+                if signatures is None:
+                    from tiergate.ledger.signed import StoredSignatures
+
+                    signatures = StoredSignatures(store)
+                signed_problem = signatures.problem(seq, fields)
+                if signed_problem is not None:
+                    problem, named = signed_problem, seq
+                    break
             previous, last_seq = stored_hash, seq
             if stored_hash == expected_head:
                 published_at = seq
