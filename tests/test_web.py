@@ -290,3 +290,21 @@ def test_values_posted_through_the_api_are_shown_as_text_on_the_pages(client, st
     page = client.get(f"/use-cases/churn-dashboard/versions/{quote('api-' + HOSTILE, safe='')}").text
     assert str(escape("API " + HOSTILE)) in page and "<script>" not in page
     assert 'href="javascript:' not in page  # (an artifact is shown as text, never linked)
+
+
+def test_a_form_larger_than_the_limit_is_refused_and_nothing_is_written(story):
+    extra_module("httpx")
+    testclient = extra_module("starlette.testclient")
+    from tiergate.server import Settings, create_app
+
+    ledger, tokens = story
+    with testclient.TestClient(create_app(Settings(str(ledger), str(POLICY), max_body=2048)),
+                               base_url="http://testserver") as small:
+        sign_in(small, tokens["rita"])
+        before = ok(tiergate("audit", "verify", "--ledger", ledger))
+        response = small.post("/inbox/sign", data={"csrf": csrf_of(small.get("/inbox").text), "use_case":
+                                                   "loan-approval", "version": "1.0", "role": "risk_audit",
+                                                   "gate": "development", "decision": "approve",
+                                                   "comment": "x" * 4096})
+        assert response.status_code == 413 and "E651" in response.text
+        assert ok(tiergate("audit", "verify", "--ledger", ledger)) == before

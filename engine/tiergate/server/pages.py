@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 from typing import Callable
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from tiergate.errors import CODES, TiergateError
 from tiergate.server import sessions
+from tiergate.server.requestbody import form_within
 from tiergate.server.templating import HEADERS, STATIC, html, render
 
 log = logging.getLogger("tiergate.server")
@@ -64,10 +65,9 @@ def _page(state, path: str, work: Callable, form: bool):
         data = {"path": dict(request.path_params), "query": dict(request.query_params), "form": {},
                 "session": session, "url": request.url.path, "secure": _secure(request)}
         if form:
-            raw = await request.body()
-            if len(raw) > state.settings.max_body:
+            data["form"] = await form_within(request, state.settings.max_body)
+            if data["form"] is None:
                 return problem_page(None, session, "E651", "the form is too large", 413)
-            data["form"] = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
             if not sessions.valid_csrf(session, data["form"].get(sessions.FIELD)):
                 log.info("refused a form without this session's CSRF token: %s", path)
                 return problem_page(None, session, "E658", "the form did not come from this site's page: nothing "
@@ -134,9 +134,7 @@ def _signin(state):
 
     async def route(request):
         request.scope[ROUTE_KEY] = "/sign-in"
-        raw = await request.body()
-        form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)) \
-            if len(raw) <= state.settings.max_body else {}
+        form = await form_within(request, state.settings.max_body) or {}
         if not sessions.valid_signin(request.cookies.get(sessions.SIGNIN), form.get(sessions.FIELD)):
             return _signin_form(request, "The form did not come from this site's sign-in page (E658): try again.",
                                 403)
@@ -168,8 +166,7 @@ def _signout(state):
 
     async def route(request):
         request.scope[ROUTE_KEY] = "/sign-out"
-        raw = await request.body()
-        form = dict(parse_qsl(raw.decode("utf-8", "replace"))) if len(raw) <= state.settings.max_body else {}
+        form = await form_within(request, state.settings.max_body) or {}
         session = request.cookies.get(sessions.SESSION)
         if not sessions.valid_csrf(session, form.get(sessions.FIELD)):
             return problem_page(None, session, "E658", "the form did not come from this site's page: nothing was "

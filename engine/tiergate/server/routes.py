@@ -158,21 +158,17 @@ def _bearer(request) -> str | None:
 
 
 async def _body(request, limit: int) -> dict:
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > limit):
+    from tiergate.server.requestbody import read_within
+
+    raw = await read_within(request, limit)
+    if raw is None:
         raise Answer(problems.problem("E651", f"the request body is larger than {limit} bytes", "body"))
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Answer(problems.problem("E651", f"the request body is larger than {limit} bytes", "body"))
-        chunks.append(chunk)
 
     def refuse_constant(name: str):
         raise ValueError(f"{name} is not a JSON number")
 
     try:
-        data = json.loads(b"".join(chunks).decode("utf-8"), parse_constant=refuse_constant)
+        data = json.loads(raw.decode("utf-8"), parse_constant=refuse_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Answer(problems.problem("E652", f"the request body is not JSON ({exc})", "body")) from None
     if not isinstance(data, dict):
