@@ -88,9 +88,11 @@ def _tiers(n: int) -> str:
 @pytest.mark.parametrize("make", [_stages, _tiers], ids=["stages", "tiers"])
 def test_lint_time_grows_linearly_with_stages_and_tiers(make):
     """32,000 stages in a workflow (the edge-list search was quadratic: 21 s) and 32,000 tiers (`name in c.tiers`
-    built a list per name: 11 s), against 1,000 of each in the same run: at most 40 times the time for 32 times
+    built a list per name: 11 s), against 1,000 of each in the same run: at most 128 times the time for 32 times
     the policy. Names have one width, so the text grows 32 times too. CPU time, the best of a few runs each,
-    interleaved, with the collector paused as the command line pauses it."""
+    interleaved, with the collector paused as the command line pauses it. The bound, 128 times, is four times what
+    linear growth takes and an eighth of what quadratic growth takes (1,024 times): on a shared, noisy machine a
+    linear lint measured up to 42 times, so a tighter bound fails without a regression."""
     from tiergate.language.gcpause import allow_pauses
     from tiergate.language.load import lint_source
 
@@ -115,7 +117,7 @@ def test_lint_time_grows_linearly_with_stages_and_tiers(make):
     finally:
         allow_pauses(False)
     ratio = large_best / small_best
-    assert ratio <= 40, f"32x the policy took {ratio:.1f}x the time ({large_best:.3f} s against {small_best:.4f} s)"
+    assert ratio <= 128, f"32x the policy took {ratio:.1f}x the time ({large_best:.3f} s against {small_best:.4f} s)"
 
 
 def _misspelt(n: int) -> str:
@@ -143,7 +145,7 @@ def test_hints_for_thousands_of_unknown_names_cost_a_bounded_time():
     finally:
         allow_pauses(False)
     ratio = times[1] / min(times[0], times[2])
-    assert ratio <= 40, f"32x the unknown names took {ratio:.1f}x the time ({times[1]:.2f} s)"
+    assert ratio <= 128, f"32x the unknown names took {ratio:.1f}x the time ({times[1]:.2f} s)"
     found = results[1].diagnostics
     assert len(found) == 3_200 and {d.code for d in found} == {"E210"}
     assert found[0].hint == "did you mean `tier00000`?"
