@@ -482,7 +482,7 @@ def _pem(key, public: bool = False, password: bytes | None = None) -> bytes:
 
 
 @pytest.mark.parametrize("content, words", [
-    (None, "file file not found"),
+    (None, "file not found"),
     (b"hello\n", "file is not a private key in PEM form"),
     (_pem(RITA, public=True), "file holds a public key, not a private key"),
     (_pem(RITA).replace(b"MC4CAQAw", b"MC4CAQAx"), "file cannot be read as a private key"),

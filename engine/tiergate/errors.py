@@ -157,6 +157,9 @@ CODES: dict[str, Code] = _registry(
     Code("E691", ERROR, EXIT_INPUT, "a signed envelope cannot be read"),
     Code("E692", ERROR, EXIT_INPUT, "the signature does not verify"),
     Code("E693", ERROR, EXIT_INPUT, "the statement is not about this version"),
+    Code("E694", ERROR, EXIT_INPUT, "the checkpoint is not of this ledger"),
+    Code("E695", ERROR, EXIT_INPUT, "a checkpoint or bundle file cannot be read"),
+    Code("E696", ERROR, EXIT_INPUT, "no bundle can be made"),
 )
 
 

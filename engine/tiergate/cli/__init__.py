@@ -41,9 +41,10 @@ COMMANDS = {
     "roster": ("ledger:roster", "The roster stored in the ledger (import)."),
     "policy": ("ledger:policy", "The policy versions the ledger holds (adopt, log, show)."),
     "key": ("keys:key", "Ed25519 signing keys (generate): approvals signed by their approver."),
+    "attest": ("attest:attest", "Offline bundles of a version's signed approvals (export, verify)."),
     "token": ("tokens:token", "Access tokens of the service (create, revoke, list)."),
     "serve": ("serve", "Serve the HTTP API (the `server` extra): many teams, one ledger, people by their tokens."),
-    "audit": ("ledger:audit", "Verify the ledger's hash chain, or print its head."),
+    "audit": ("ledger:audit", "Verify the ledger's hash chain, print its head, or record a signed checkpoint."),
     "test": ("policytest", "Run a policy's YAML test cases (classification and gates), with coverage."),
     "report": ("report", "The auditor's report of a model version: one self-contained HTML file to print."),
 }

@@ -589,25 +589,89 @@ def audit():
 @audit.command("verify")
 @click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--head", "expected", help="The head hash published earlier: the ledger must still end there.")
-def audit_verify(ledger_path, expected):
+@click.option("--checkpoint", "checkpoint", type=click.Path(dir_okay=False, path_type=str),
+              help="A signed checkpoint kept earlier (audit checkpoint --out): the ledger must still extend it; "
+                   "signatures are checked after it.")
+def audit_verify(ledger_path, expected, checkpoint):
     """Recompute the hash chain; report the first event altered, deleted, inserted or reordered (exit 1)."""
     from tiergate.app.recording import open_ledger
     from tiergate.app.registry import verify
 
+    if checkpoint is not None and expected is not None:
+        raise click.UsageError("give --head or --checkpoint, not both")
     try:
         with open_ledger(ledger_path, create=False, readonly=True) as ledger:
+            if checkpoint is not None:
+                _verify_against(ledger, checkpoint)
             result = verify(ledger, expected)
     except TiergateError as exc:
         echo_diagnostics(exc.diagnostics, err=True)
         sys.exit(EXIT_INPUT)
+    _say_verified(result)
+
+
+def _verify_against(ledger, path: str) -> None:
+    """`audit verify --checkpoint`: the checkpoint, then the ledger after it; exits."""
+    from tiergate.app.checkpoints import verify_against
+    from tiergate.ledger.checkpoints import describe
+
+    found = verify_against(ledger, path)
+    if found.problem is not None:
+        click.echo(f"LEDGER BROKEN: {found.problem}")
+        sys.exit(EXIT_FINDING)
+    click.echo(f"{describe(found.checkpoint)}: the signature verifies", err=True)
+    result = found.verification
     if result.ok:
-        click.echo(f"ledger intact: {result.count} events, head {result.head}")
+        after = result.count - found.checkpoint.count
+        click.echo(f"ledger intact: {result.count} events, head {result.head}; it extends the checkpoint "
+                   f"(event {found.checkpoint.count}, {found.checkpoint.head[:12]}) by {plural(after, 'event')}, "
+                   f"{plural(found.signed_after, 'signed event')} checked after it")
+    _say_verified(result, said=result.ok)
+
+
+def _say_verified(result, said: bool = False) -> None:
+    if result.ok:
+        if not said:
+            click.echo(f"ledger intact: {result.count} events, head {result.head}")
         sys.exit(EXIT_OK)
     click.echo(f"LEDGER BROKEN: {result.problem}")
     click.echo(f"checked {result.count} events; the chain is intact up to head {result.head}", err=True)
     if result.only_the_index:
         click.echo("the index can be built again from the events: tiergate audit reindex", err=True)
     sys.exit(EXIT_FINDING)
+
+
+@audit.command("checkpoint")
+@click.option("--ledger", "ledger_path", envvar="TIERGATE_LEDGER", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--sign", "sign", envvar="TIERGATE_SIGNING_KEY", show_envvar=True, metavar="KEYFILE", required=True,
+              type=click.Path(dir_okay=False, path_type=str),
+              help="The operator's private key (from `tiergate key generate`; its public key in the roster).")
+@click.option("--out", "-o", "out", type=click.Path(dir_okay=False, path_type=str),
+              help="Also write the checkpoint to this file, to keep somewhere else.")
+@click.option("--at", "at", callback=time_value, help="When (RFC 3339; default: now).")
+def audit_checkpoint(ledger_path, sign, out, at):
+    """Check the whole ledger, then record its head hash and event count, signed: a checkpoint that
+    `audit verify --checkpoint` proves the ledger still extends."""
+    from tiergate.app.checkpoints import make
+    from tiergate.app.recording import open_ledger
+    from tiergate.ledger.checkpoints import file_text
+
+    try:
+        with open_ledger(ledger_path, create=False) as ledger:
+            made = make(ledger, sign, at)
+    except TiergateError as exc:
+        echo_diagnostics(exc.diagnostics, err=True)
+        click.echo("tiergate: nothing was written", err=True)
+        sys.exit(EXIT_INPUT)
+    if made.seq is None:
+        click.echo(f"LEDGER BROKEN: {made.verification.problem}")
+        click.echo("tiergate: no checkpoint was recorded: a checkpoint vouches for an intact ledger", err=True)
+        sys.exit(EXIT_FINDING)
+    body = made.body
+    if out is not None:
+        emit(file_text(body), out)
+    click.echo(f"checkpoint recorded (#{made.seq}, {made.hash[:12]}): {body['count']} events, head {body['head']}, "
+               f"signed by {body['actor']} with key {made.key_id}")
 
 
 @audit.command("reindex")

@@ -25,7 +25,7 @@ def load_private_key(path: str | Path):
         data = read_bounded(path, KEY_LIMIT, "an Ed25519 private key (PEM)")
     except Unreadable as problem:
         reason = "is too large to be a key" if problem.too_large else problem.reason
-        raise _refuse(path, f"file {reason}", problem.hint or _HINT) from None
+        raise _refuse(path, reason if reason.startswith("file ") else f"file {reason}", problem.hint or _HINT) from None
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

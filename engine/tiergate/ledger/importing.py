@@ -24,6 +24,7 @@ from tiergate.inputs.answers import Answers
 from tiergate.ledger.actions import _classified, answers_of
 from tiergate.ledger.chain import canonical
 from tiergate.ledger.policyversions import ADOPTED, body_problems
+from tiergate.ledger.checkpoints import CHECKPOINT
 from tiergate.ledger.tokens import ISSUED, REVOKED
 from tiergate.ledger.tokens import body_problems as token_problems
 from tiergate.ledger.decisions import DECISION
@@ -73,6 +74,10 @@ def _ledger_record_problems(record: dict, file: str, line: int) -> list[Diagnost
         return token_problems(record, where)
     if kind == DECISION:
         return decision_problems(record, where)
+    if kind == CHECKPOINT:
+        from tiergate.ledger.checkpoints import body_problems as checkpoint_problems
+
+        return checkpoint_problems(record, where)
     if kind == ROSTER:
         if (record["use_case"], record["version"]) != (NOBODY, NOBODY):
             return [Diagnostic("E400", f"a roster event belongs to no use case: its use_case and version are "
@@ -242,7 +247,7 @@ def _store(ledger: Ledger, policy: Policy, roster: Roster | None, runs: Iterable
         validator = ledger.validator(policy, roster, preload=True, allow_violations=admitted is not None)
         check, learn, let_in = validator.check, validator.learn, validator.admitted
         take_row, row_only = validator.take_row, Validator.ROW_ONLY
-        found, nowhere = [], Location(file)
+        found, nowhere, lines = [], Location(file), {}
         for run in runs:
             if len(found) >= MAX_PROBLEMS:
                 continue  # every run is still prepared: a file with malformed events is refused for those
@@ -256,6 +261,8 @@ def _store(ledger: Ledger, policy: Policy, roster: Roster | None, runs: Iterable
                                 validator.check_signed(signed, nowhere)
                         take_row(kind, row[2], row[3], row[5], nowhere)
                     else:
+                        if kind == CHECKPOINT:
+                            lines[id(body)] = line
                         learn(body, check(body, nowhere, row[5]))
                 except TiergateError as exc:  # located only when refused: a Location per event costs 3%
                     found.extend(replace(d, location=Location(file, line)) if d.location is nowhere else d
@@ -270,6 +277,11 @@ def _store(ledger: Ledger, policy: Policy, roster: Roster | None, runs: Iterable
             if not found:
                 yield [row for row, _, _ in run]
                 validator.stored()  # (the store writes each run before it asks for the next)
+        for body in validator.deferred:  # (every run is written: the heads they name are chained now)
+            try:
+                validator.check_checkpoint(body, Location(file, lines.get(id(body), 0)))
+            except TiergateError as exc:
+                found.extend(exc.diagnostics)
         if found:
             raise TiergateError(found)
         if admitted is not None:

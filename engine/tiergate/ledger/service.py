@@ -35,6 +35,7 @@ from tiergate.inputs.events import (
 )
 from tiergate.language.policy import Policy
 from tiergate.ledger.chain import GENESIS, canonical, chained
+from tiergate.ledger.checkpoints import CHECKPOINT
 from tiergate.ledger.integrity import read_body, read_row, unreadable
 from tiergate.ledger.kept import Kept
 from tiergate.ledger.policyversions import ADOPTED, PolicyVersions, adoption_body, body_problems, missing_source
@@ -47,7 +48,7 @@ from tiergate.ledger.verify import Verification
 ROSTER, RECLASSIFIED = "roster", "reclassified"
 NOBODY = "-"  # use_case and version of events that belong to no model (roster imports, policy adoptions)
 #: the types of event only a ledger holds (the rest are lifecycle events, as events files hold them)
-LEDGER_ONLY = (ROSTER, RECLASSIFIED, ADOPTED, ISSUED, REVOKED, DECISION)
+LEDGER_ONLY = (ROSTER, RECLASSIFIED, ADOPTED, ISSUED, REVOKED, DECISION, CHECKPOINT)
 #: the types of event that change what the validator knows of a use case (see Validator._case)
 MILESTONES = ("registered", RECLASSIFIED, "retired")
 
@@ -155,6 +156,8 @@ class Validator:
         self.strict = strict
         self.allow_violations = allow_violations
         self.admitted: list[Diagnostic] = []
+        #: (an import) checkpoints whose head is checked once every event of the import is chained
+        self.deferred: list[dict] = []
         self.tiers = {t.name: t for t in policy.tiers}
         self.store = store
         self.preload = preload
@@ -265,7 +268,9 @@ class Validator:
         if self.strict:
             self._authorised(body, where)
             text = None  # (the actor may now be written as the roster spells it)
-        if "envelope" in body:
+        if kind == CHECKPOINT:
+            self.check_checkpoint(body, where)
+        elif "envelope" in body:
             self.check_signed(body, where)
         text = text if text is not None else canonical(body)
         if kind in self.ROW_ONLY:
@@ -274,7 +279,7 @@ class Validator:
         case = self._case(use_case)
         if self._recorded(use_case, version, text):
             raise refuse("this exact event is already in the ledger", where=where, code="E612")
-        if kind == ROSTER:
+        if kind in (ROSTER, CHECKPOINT):
             return text
         if kind == ADOPTED:
             self._adopted(body, where)
@@ -325,6 +330,28 @@ class Validator:
         from tiergate.ledger.signed import check_signed
 
         return check_signed(body, self.roster, self._case(body["use_case"]).artifacts.get(body["version"]), where)
+
+    def check_checkpoint(self, body: dict, where: Location) -> None:
+        """E400, E691-E694 unless the checkpoint is signed by its actor's key and its head is event `count` of this
+        ledger (ledger/checkpoints.py)."""
+        from tiergate.ledger.checkpoints import check
+
+        def head_at(count: int) -> str | None:
+            found = self.store.before(count + 1) if self.store is not None else None
+            return found[1] if found is not None and found[0] == count else None
+
+        if self.preload and self.store is not None and head_at(body["count"]) is None:
+            # (an import: the events it names may be in the same run, chained only when the run is written; the
+            # head is checked once every run is, before the import commits: `deferred`)
+            from tiergate.ledger.checkpoints import body_problems, signed_by
+
+            problems = body_problems(body, where)
+            if problems:
+                raise TiergateError(problems)
+            signed_by(body, self.roster, where)
+            self.deferred.append(body)
+            return
+        check(body, self.roster, head_at, where)
 
     def check_row(self, kind: str, use_case: str, version: str, text: str, where: Location) -> None:
         """`check` of an event of a ROW_ONLY type, from its columns."""
@@ -499,7 +526,7 @@ class Validator:
         if kind == ADOPTED and at is not None:
             self._adopted_from_now(body, at, where)
         # (reclassify is how a version changes policy; a decision is logged whatever the version was classified under)
-        if kind not in ("registered", ROSTER, RECLASSIFIED, ADOPTED, DECISION):
+        if kind not in ("registered", ROSTER, RECLASSIFIED, ADOPTED, DECISION, CHECKPOINT):
             case = self._case(use_case)
             expected = case.policies.get(version)
             if version in case.versions and expected and expected != self.policy.sha256:
@@ -770,11 +797,11 @@ class Ledger:
             self.store.clear_standing()
             return rebuild(self.store)
 
-    def verify(self, expected_head: str | None = None) -> Verification:
+    def verify(self, expected_head: str | None = None, checked_through: int = 0) -> Verification:
         """`audit verify` (verify.py)."""
         from tiergate.ledger.verify import verify
 
-        return verify(self.store, expected_head)
+        return verify(self.store, expected_head, checked_through)
 
 
 def now() -> datetime:

@@ -84,10 +84,16 @@ class StoredSignatures:
         self.artifacts: dict[tuple[str, str], list[tuple[int, str | None]]] = {}
 
     def problem(self, seq: int, body: dict) -> str | None:
-        """What is wrong with the signed event `seq` (its body, "envelope" in it), as verify reports it; or None."""
+        """What is wrong with the signed event `seq` (its body, "envelope" in it), as verify reports it; or None. A
+        checkpoint (ledger/checkpoints.py) is checked as recording checked it: signed, and of this ledger."""
+        from tiergate.ledger.checkpoints import CHECKPOINT, check as check_checkpoint
+
         where = Location("ledger", seq)
         try:
-            check_signed(body, self._roster_before(seq), self._artifact_before(body, seq), where)
+            if body.get("type") == CHECKPOINT:
+                check_checkpoint(body, self.roster_before(seq), self.head_at, where)
+            else:
+                check_signed(body, self.roster_before(seq), self._artifact_before(body, seq), where)
         except TiergateError as exc:
             d = exc.diagnostics[0]
             return f"signed event {seq}: {d.message} ({d.code})"
@@ -95,7 +101,11 @@ class StoredSignatures:
             return f"signed event {seq}: it cannot be checked ({type(exc).__name__}: {exc})"  # event of its kind)
         return None
 
-    def _roster_before(self, seq: int) -> Roster | None:
+    def head_at(self, count: int) -> str | None:
+        found = self.store.before(count + 1)
+        return found[1] if found is not None and found[0] == count else None
+
+    def roster_before(self, seq: int) -> Roster | None:
         from bisect import bisect_left
 
         from tiergate.inputs.events import roster_from_body

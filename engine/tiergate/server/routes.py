@@ -13,6 +13,8 @@ from tiergate.server import problems
 from tiergate.server.settings import Settings
 
 log = logging.getLogger("tiergate.server")
+#: what the server says of the checkpoints it records (`serve --checkpoint-every` shows it beside uvicorn's log)
+_checkpoint_log = logging.getLogger("tiergate.server.checkpoints")
 
 #: the event types a person records through POST /v1/events (registrations carry their answers document)
 RECORDABLE = ("registered", "evidence", "signoff", "waiver", "monitoring", "review", "retired")
@@ -65,12 +67,35 @@ def application(settings: Settings):
 
     @asynccontextmanager
     async def lifespan(app):
+        import asyncio
+
+        every = state.settings.checkpoint_every
+        task = asyncio.create_task(_checkpoints(state, every)) if every and state.checkpoint_key is not None else None
         yield
+        if task is not None:
+            task.cancel()
         state.close()
 
     app = Starlette(routes=routes, middleware=[Middleware(Timing, metrics=state.metrics)], lifespan=lifespan)
     app.state.tiergate = state
     return app
+
+
+async def _checkpoints(state, every: float) -> None:
+    """Record a signed checkpoint every `every` seconds (`serve --checkpoint-every`), off the event loop; a failure
+    is logged and the next one tried."""
+    import asyncio
+
+    while True:
+        await asyncio.sleep(every)
+        try:
+            said = await asyncio.to_thread(state.checkpoint)
+        except TiergateError as exc:
+            said = f"no checkpoint recorded: {exc.diagnostics[0].message} ({exc.diagnostics[0].code})"
+        except Exception as exc:  # noqa: BLE001 - the server goes on; the failure is in its log
+            said = f"no checkpoint recorded: {type(exc).__name__}: {exc}"
+        if said is not None:
+            _checkpoint_log.warning(said) if said.startswith("no checkpoint") else _checkpoint_log.info(said)
 
 
 def _json(data: Any, status: int = 200):

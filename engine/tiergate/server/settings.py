@@ -21,3 +21,7 @@ class Settings:
     max_body: int = MAX_BODY
     #: the most ledger connections the server holds at once; a request waits for one (pool.py)
     connections: int = CONNECTIONS
+    #: seconds between the signed checkpoints the server records (None: it records none); with `checkpoint_key`
+    checkpoint_every: float | None = None
+    #: the operator's private key file the server signs its checkpoints with
+    checkpoint_key: str | None = None

@@ -1,0 +1,25 @@
+"""Offline bundles of a version's signed approvals (ledger/bundle.py): export one, verify one with no ledger."""
+from __future__ import annotations
+
+from tiergate.ledger.bundle import Verdict
+from tiergate.ledger.service import Ledger
+
+
+def export_bundle(ledger: Ledger, use_case: str, version: str) -> str:
+    """The bundle of a version, as its file holds it (E696 when none can be made)."""
+    from tiergate.ledger.bundle import export, file_text
+
+    with ledger.store.snapshot():  # (one moment of the ledger, whatever is appended meanwhile)
+        return file_text(export(ledger.store, use_case, version))
+
+
+def verify_bundle(path: str, trusted_roster: str | None = None) -> Verdict:
+    """Check the bundle at `path` (E695 when it is no bundle; E001 when it cannot be read); `trusted_roster`: a roster
+    file whose keys the signatures must be made with."""
+    from tiergate.fileio import read_source
+    from tiergate.inputs.events import load_roster
+    from tiergate.ledger.bundle import BUNDLE_LIMIT, parse, verify
+
+    trusted = load_roster(trusted_roster) if trusted_roster is not None else None
+    data = read_source(path, BUNDLE_LIMIT, what="a bundle", code="E695", subject="the bundle")
+    return verify(data, parse(data, path), trusted, trusted_roster)
