@@ -100,9 +100,25 @@ def test_keys_you_trust_pin_the_signers(bundle, tmp_path):
         f"  - signed event 5: key {RITA_ID} of rita is not among the keys the roster you trust gives rita then"]
 
 
-def test_an_event_changed_in_the_bundle_breaks_the_run_to_the_checkpoint(bundle, tmp_path):
+def test_an_event_changed_in_the_bundle_is_named(bundle, tmp_path):
     data = json.loads(bundle.read_text())
     data["events"][4] = data["events"][4].replace('"deployment"', '"production"')
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n")
+    result = verify(changed)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[1] == ("  - event 5 does not match its hash: it was changed (or an event before it "
+                                             "was added or taken out)")
+
+
+def test_events_and_hashes_changed_together_do_not_lead_to_the_checkpoint(bundle, tmp_path):
+    from tiergate.ledger.chain import event_hash
+
+    data = json.loads(bundle.read_text())
+    data["events"][4] = data["events"][4].replace('"deployment"', '"production"')
+    previous = data["previous"]
+    for i, text in enumerate(data["events"]):  # (every hash computed again, as a forger would)
+        previous = data["hashes"][i] = event_hash(previous, text.encode())
     changed = tmp_path / "changed.json"
     changed.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n")
     result = verify(changed)
@@ -112,11 +128,11 @@ def test_an_event_changed_in_the_bundle_breaks_the_run_to_the_checkpoint(bundle,
 
 def test_an_event_taken_out_is_found(bundle, tmp_path):
     data = json.loads(bundle.read_text())
-    del data["events"][3]
+    del data["events"][3], data["hashes"][3]
     changed = tmp_path / "changed.json"
     changed.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n")
     result = verify(changed)
-    assert result.exit_code == 1 and "they end at event 6" in result.stdout, result.stdout
+    assert result.exit_code == 1 and "event 4 does not match its hash" in result.stdout, result.stdout
 
 
 def test_a_bundle_reformatted_is_refused(bundle, tmp_path):

@@ -5,12 +5,13 @@ from tiergate.ledger.bundle import Verdict
 from tiergate.ledger.service import Ledger
 
 
-def export_bundle(ledger: Ledger, use_case: str, version: str) -> str:
-    """The bundle of a version, as its file holds it (E696 when none can be made)."""
+def export_bundle(ledger: Ledger, use_case: str, version: str) -> tuple[str, dict]:
+    """The bundle of a version, as its file holds it, and as data (E696 when none can be made)."""
     from tiergate.ledger.bundle import export, file_text
 
     with ledger.store.snapshot():  # (one moment of the ledger, whatever is appended meanwhile)
-        return file_text(export(ledger.store, use_case, version))
+        bundle = export(ledger.store, use_case, version)
+    return file_text(bundle), bundle
 
 
 def verify_bundle(path: str, trusted_roster: str | None = None) -> Verdict:

@@ -4,7 +4,8 @@ A bundle is one JSON file (`attest export`): a run of the ledger's events, exact
 earliest one the version needs to a signed checkpoint's head, and that checkpoint. The run holds the version's
 events (signed envelopes among them), the roster events that gave the signers their keys, and the policy adoptions
 in force with their sources. Every byte of it is bound: each event's hash covers it and every event before it, the
-last hash is the checkpoint's head, and the checkpoint is signed. So `attest verify` recomputes the hashes from the
+last hash is the checkpoint's head, and the checkpoint is signed. (Each event's hash is in the bundle too, so that a
+change is named at the event it was made in.) So `attest verify` recomputes the hashes from the
 first event's previous hash to the head, checks the checkpoint's signature, then each signed event of the version
 against the roster in force when it was recorded (as the ledger did), and says which gate each one counts for under
 the policy in force then. The file itself is written in one canonical form (sorted keys, two-space indents, ASCII),
@@ -25,7 +26,7 @@ from tiergate.inputs.events import Roster, parse_time
 
 BUNDLE_TYPE = "https://tiergate.dev/bundle/v1"
 NOBODY = "-"
-_FIELDS = ("bundleType", "use_case", "version", "first", "previous", "events", "checkpoint")
+_FIELDS = ("bundleType", "use_case", "version", "first", "previous", "events", "hashes", "checkpoint")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 BUNDLE_LIMIT = 256 * 1024 * 1024  # bytes of a bundle read whole
 
@@ -71,9 +72,10 @@ def export(store, use_case: str, version: str) -> dict:
             starts.extend(_carrier(store, digest) for digest in (adoption.sha256, adoption.questionnaire_sha256))
     start = min(s for s in starts if s is not None)
     before = store.before(start)
-    events = [body.decode("utf-8") for _, _, _, _, _, _, body, _, _ in store.chain(start, checkpoint["count"])]
+    run = [(body.decode("utf-8"), digest) for _, _, _, _, _, _, body, _, digest in store.chain(start, checkpoint["count"])]
     return {"bundleType": BUNDLE_TYPE, "use_case": use_case, "version": version, "first": start,
-            "previous": before[1] if before is not None else GENESIS, "events": events, "checkpoint": checkpoint}
+            "previous": before[1] if before is not None else GENESIS, "events": [e for e, _ in run],
+            "hashes": [h for _, h in run], "checkpoint": checkpoint}
 
 
 def _carrier(store, digest: str) -> int | None:
@@ -174,6 +176,9 @@ def _shape_problem(bundle: dict) -> str | None:
     if not isinstance(bundle["events"], list) or not bundle["events"] or \
             not all(isinstance(e, str) for e in bundle["events"]):
         return "the bundle's `events` are the events as they were hashed: a list of JSON texts"
+    if not isinstance(bundle["hashes"], list) or len(bundle["hashes"]) != len(bundle["events"]) or \
+            not all(isinstance(h, str) and _HEX64.match(h) for h in bundle["hashes"]):
+        return "the bundle's `hashes` are the events' hashes, one for each (64 lowercase hexadecimal digits)"
     if not isinstance(bundle["checkpoint"], dict):
         return "the bundle's `checkpoint` is the signed checkpoint its events lead to"
     return None
@@ -189,6 +194,11 @@ def _chain(bundle: dict, verdict: Verdict) -> list[tuple[int, dict]] | None:
     for i, text in enumerate(bundle["events"]):
         seq = bundle["first"] + i
         previous = event_hash(previous, text.encode("utf-8"))
+        if previous != bundle["hashes"][i]:
+            what = "the hash before the first event was changed, or " if i == 0 else ""
+            verdict.problems.append(f"event {seq} does not match its hash: {what}it was changed (or an event "
+                                    "before it was added or taken out)")
+            return None
         try:
             body = json.loads(text)
         except ValueError:
@@ -207,8 +217,8 @@ def _chain(bundle: dict, verdict: Verdict) -> list[tuple[int, dict]] | None:
     if cp["count"] != last or cp["head"] != previous:
         verdict.problems.append(
             f"the events do not lead to the checkpoint: they end at event {last} with the hash {previous}; the "
-            f"checkpoint says event {cp['count']} has the hash {cp['head']} (an event, or the hash before the first, "
-            "was changed, added or taken out)")
+            f"checkpoint says event {cp['count']} has the hash {cp['head']} (events, with their hashes, were changed, "
+            "added or taken out)")
         return None
     return out
 
