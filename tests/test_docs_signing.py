@@ -77,3 +77,16 @@ def test_the_walk_through_prints_what_the_page_shows(tmp_path):
     for line in ELSEWHERE:
         shown = normal(run(line, elsewhere, env))
         assert shown in page, shown
+
+
+def test_the_forged_sign_off_is_shown_as_it_is_judged():
+    """The forged-approval example: a sign-off recorded in rita's name without her key does not meet a signed
+    requirement, and the page shows the real verdict."""
+    line = ("check --policy examples/signing/signed.policy --answers examples/use-cases/loan-approval.yaml --events "
+            "examples/signing/forged-signoff.yaml --roster examples/roster.yaml --to deployment "
+            "--at 2026-03-02T10:00:00Z")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIERGATE_")}
+    env["PYTHONIOENCODING"] = "utf-8"
+    shown = run(line, ROOT, env)
+    assert "(exit status 1)" in shown and "rita's sign-off does not count: it is not signed" in shown
+    assert normal(shown) in normal(PAGE.read_text(encoding="utf-8")), shown
