@@ -24,7 +24,7 @@ QUESTIONNAIRE = ROOT / "schemas" / "questionnaire.schema.json"
 KEYWORDS = frozenset(
     """policy version tiers roles workflow consideration classify otherwise tier forbid waivable raci
     require recommend when because extends signoff signoffs from before evidence where for deployment in
-    monitoring every after review by up to as and or not contains true false drop""".split()
+    monitoring every after review by up to as and or not contains true false drop signed""".split()
 )
 
 #: Tokens that may touch their neighbours without a space in a messy layout.
@@ -461,6 +461,8 @@ def _tier_items(draw, roles, stages, kinds, workflow_names):
             because = draw(st.from_regex(r"[A-Za-z][A-Za-z ,.'-]{0,30}", fullmatch=True))
             tokens += ["because", _quote(because)]
             rid = f"forbid:{_slug(because)}"
+        if kind in ("signoff", "signoffs", "evidence", "review") and draw(st.integers(0, 3)) == 0:
+            tokens.insert(1, "signed")  # (only signed events meet it; the id does not change)
         if kind != "forbid" and draw(st.integers(0, 3)) == 0:  # only for the use cases whose answers meet it
             condition = draw(QUESTION_CONDITIONS)
             tokens += ["when"] + condition
