@@ -332,3 +332,45 @@ def test_any_names_make_well_formed_csv_without_formulas(tier, requirement):
     for row in rows:
         assert len(row) == 5 and not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in row)
     assert len(list(csv.reader(io.StringIO(kpi_csv(result, "waivers"))))) == 2
+
+
+def test_a_signed_sign_off_requirement_is_answered_by_a_signed_approval_only(tmp_path):
+    """Under `require signed signoff from risk_audit before deployment`, rita's unsigned approval (a day after the
+    request) answers nothing; raj's signed one (four days after) is the answer the wait is timed by."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from tiergate.app.recording import signed
+    from tiergate.inputs.dsse import public_key_of, roster_line
+
+    key = Ed25519PrivateKey.generate()
+    key_file = tmp_path / "raj.key"
+    from cryptography.hazmat.primitives import serialization
+
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    roster = tmp_path / "roster.yaml"
+    roster.write_text("people:\n  dana: [data_scientist]\n  rita: [risk_audit]\n  raj: [risk_audit]\n"
+                      f"keys:\n  raj:\n    - {roster_line(public_key_of(key))}\n")
+    base = {"use_case": "loan-approval", "version": "1"}
+    events = [
+        {**base, "at": "2026-03-01T09:00:00Z", "type": "registered", "actor": "dana"},
+        {**base, "at": "2026-03-02T09:00:00Z", "type": "transition", "actor": "dana", "to": "validation"},
+        {**base, "at": "2026-03-03T09:00:00Z", "type": "signoff", "actor": "rita", "role": "risk_audit",
+         "gate": "deployment", "decision": "approve"},
+        signed({**base, "at": "2026-03-06T09:00:00Z", "type": "signoff", "actor": "raj", "role": "risk_audit",
+                "gate": "deployment", "decision": "approve"}, str(key_file)),
+    ]
+    file = tmp_path / "events.jsonl"
+    file.write_text("".join(json.dumps(e) + "\n" for e in events))
+    policy = ROOT / "examples" / "signing" / "signed.policy"
+    answers = ROOT / "examples" / "use-cases" / "loan-approval.yaml"
+    ledger = tmp_path / "ledger.db"
+    common = ("--ledger", ledger, "--policy", policy)
+    assert tiergate("roster", "import", roster, *common, "--actor", "dana", "--at", "2026-03-01T08:00:00Z",
+                    env=ENV).exit_code == 0
+    done = tiergate("import", file, "--answers", answers, "--allow-violations", *common, env=ENV)
+    assert done.exit_code == 0, done.stderr
+    result = tiergate("kpis", "--ledger", ledger, "--format", "json", "--at", "2026-03-10T00:00:00Z", env=ENV)
+    assert result.exit_code == 0, result.stderr
+    (waits,) = json.loads(result.stdout)["kpis"]["signoff_waits"]
+    assert (waits["role"], waits["answered"], waits["median_days"]) == ("risk_audit", 1, 4.0)

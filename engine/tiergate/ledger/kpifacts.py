@@ -68,6 +68,8 @@ class _Shapes:
     workflows: dict[str, _Workflow]
     #: tier -> (the (gate, role) sign-offs it requires of every use case, those of requirements with a `when`)
     signoffs: dict[str, tuple[frozenset, tuple]]
+    #: tier -> the (gate, role) sign-offs only a signed approval answers (`require signed signoff`)
+    signed: dict[str, frozenset] = None
 
 
 def _shapes(policy: Policy) -> _Shapes:
@@ -90,7 +92,10 @@ def _work_out(policy: Policy) -> _Shapes:
         signoffs[tier.name] = (frozenset((r.stage, role) for r in required if r.when is None for role in r.roles),
                                tuple((r, [(r.stage, role) for role in r.roles]) for r in required
                                      if r.when is not None))
-    return _Shapes(workflows, signoffs)
+    signed = {tier.name: frozenset((r.stage, role) for r in tier.requirements
+                                   if r.kind == "signoff" and r.relation == "before" and r.signed for role in r.roles)
+              for tier in policy.tiers}
+    return _Shapes(workflows, signoffs, signed)
 
 
 def collect(ledger: Ledger, policy: Policy, people: Roster, window: Window,
@@ -218,8 +223,10 @@ def _answered(shapes: _Shapes, tier: str, workflow: Workflow, values: dict, regi
               window: Window) -> tuple[tuple[str, float], ...]:
     """(role, days) for each sign-off request answered in the window: the first approving sign-off of each (gate,
     role) the tier requires, timed from the latest entry, before it, into a stage with an edge to that gate (the
-    registration enters the workflow's start); 0 when it came before any such entry."""
+    registration enters the workflow's start); 0 when it came before any such entry. Where the requirement is
+    `signed`, only a signed approval answers the request."""
     always, conditional = shapes.signoffs[tier]
+    signed = shapes.signed[tier]
     required = always.union(*(keys for r, keys in conditional if r.applies(values)))
     into = shapes.workflows[workflow.name].into
     entries = [(registered, workflow.start)] + [(e.at, e.data["to"]) for e in mine if e.type == "transition"]
@@ -228,7 +235,7 @@ def _answered(shapes: _Shapes, tier: str, workflow: Workflow, values: dict, regi
         if e.type != "signoff" or e.data["decision"] != "approve":
             continue
         key = (e.data["gate"], e.data["role"])
-        if key not in required or key in seen:
+        if key not in required or key in seen or (key in signed and "envelope" not in e.data):
             continue
         seen.add(key)
         if window.holds(e.at):
