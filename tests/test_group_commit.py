@@ -144,8 +144,8 @@ def test_a_commit_that_fails_is_every_waiting_appends_error_and_writes_nothing(u
         writing = self.store.writing
 
         @contextmanager
-        def refusing(bulk=False):
-            with writing(bulk):
+        def refusing(bulk=False, latest=()):
+            with writing(bulk, latest):
                 yield
                 commits["n"] += 1
                 if commits["n"] == 2:

@@ -127,6 +127,33 @@ def test_reads_inside_a_write_see_what_it_wrote(store):
         assert [r.seq for r in store.rows("other")] == [2]
 
 
+def test_what_a_write_reads_with_its_lock_follows_what_it_writes(store):
+    """`writing(latest=...)`: the latest events named (and the head) may be read with the lock; whatever the store
+    does, inside the write they are the ones the write has appended since, and another write sees them too."""
+    wanted = (("-", "-", "roster"), ("uc", "1", "evidence"))
+    append(store, [event(0, "-", "-", "roster"), event(1)])
+    with store.writing(latest=wanted):
+        assert [store.latest(*key).seq for key in wanted] == [1, 2]
+        assert store.latest("uc", "1", "signoff") is None
+        seq, previous = store.head()
+        chain, _ = chained(rows_of([event(2, "-", "-", "roster"), event(3, "other")]), seq, previous)
+        store.append(chain, RECORDED_AT)
+        assert store.head() == (4, chain[-1][8])
+        assert store.latest("-", "-", "roster").seq == 3 and store.latest("uc", "1", "evidence").seq == 2
+        chain, _ = chained(rows_of([event(4)]), *store.head())
+        store.append(chain, RECORDED_AT)
+        assert store.latest("uc", "1", "evidence").seq == 5 and store.head() == (5, chain[0][8])
+    with store.writing(latest=wanted):
+        assert [store.latest(*key).seq for key in wanted] == [3, 5] and store.head()[0] == 5
+    with pytest.raises(RuntimeError):
+        with store.writing(latest=wanted):
+            chain, _ = chained(rows_of([event(5, "-", "-", "roster")]), *store.head())
+            store.append(chain, RECORDED_AT)
+            raise RuntimeError("nothing of this write is kept")
+    with store.writing(latest=wanted):
+        assert store.latest("-", "-", "roster").seq == 3 and store.head()[0] == 5
+
+
 def test_selecting_by_use_case_version_and_type(store):
     bodies = [event(0, "a", "1", "registered"), event(1, "a", "1"), event(2, "a", "2", "registered"),
               event(3, "b", "1", "registered"), event(4, "a", "1", "retired"), event(5, "a", "2")]

@@ -103,11 +103,13 @@ class GroupCommit:
         failed: list[tuple[_Append, BaseException]] = []
         for append in pending:
             append.rows, append.error = None, None
+        from tiergate.ledger.service import READ_WHEN_WRITING
+
         head = None  # (seq, hash) of the last event, once this transaction has written one
         view = copy.copy(ledger)  # (the ledger as the transaction sees it: _Shared)
         view.store = _Shared(ledger.store)
         try:
-            with ledger.store.writing():
+            with ledger.store.writing(latest=READ_WHEN_WRITING):
                 for append in pending:
                     try:
                         rows = append.check(view)

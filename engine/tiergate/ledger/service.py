@@ -49,6 +49,9 @@ ROSTER, RECLASSIFIED = "roster", "reclassified"
 NOBODY = "-"  # use_case and version of events that belong to no model (roster imports, policy adoptions)
 #: the types of event only a ledger holds (the rest are lifecycle events, as events files hold them)
 LEDGER_ONLY = (ROSTER, RECLASSIFIED, ADOPTED, ISSUED, REVOKED, DECISION, CHECKPOINT)
+#: what every recording reads once it holds the write lock (the roster in force, the policy adopted): the store may
+#: read them with the lock (Store.writing's `latest`)
+READ_WHEN_WRITING = ((NOBODY, NOBODY, ROSTER), (NOBODY, NOBODY, ADOPTED))
 #: the types of event that change what the validator knows of a use case (see Validator._case)
 MILESTONES = ("registered", RECLASSIFIED, "retired")
 
@@ -737,7 +740,7 @@ class Ledger:
         if self.group is not None:
             self.group.write(self, check, written)
         else:
-            with self.store.writing():
+            with self.store.writing(latest=READ_WHEN_WRITING):
                 self.chain_rows([check(self)], written)
         if adopted is not None:
             adopted.extend(written[:len(inserted)])

@@ -71,10 +71,12 @@ class Store(Protocol):
     readonly: bool
 
     # --- the transactions ----------------------------------------------------------------------------
-    def writing(self, bulk: bool = False) -> AbstractContextManager[None]:
+    def writing(self, bulk: bool = False, latest: Sequence[tuple[str, str, str]] = ()) -> AbstractContextManager[None]:
         """Take the write lock (waiting for other writers), then commit on leaving: all that was written inside,
         or on an exception nothing. What is read inside is the ledger as the lock found it, with what was written
-        inside. `bulk`: a hint that many rows follow (an import). A store opened read-only refuses (TiergateError)."""
+        inside. `bulk`: a hint that many rows follow (an import). `latest`: (use case, version, type) whose `latest`
+        the caller will read inside, which a store may read with the lock (PostgreSQL: in the same round trip) and
+        answer from until an append writes such an event. A store opened read-only refuses (TiergateError)."""
 
     def snapshot(self) -> AbstractContextManager[None]:
         """A read transaction: everything read inside is the ledger at one moment, whatever is appended meanwhile."""

@@ -112,6 +112,10 @@ def _sql_list(values: Sequence[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
+#: the statements a write transaction begins with, by the `latest` it reads with the lock (a few, made once)
+_READS: dict[tuple, str] = {}
+
+
 class PostgresStore:
     """A ledger in a PostgreSQL database (the tables of the schema first on the connection's search_path)."""
 
@@ -120,6 +124,9 @@ class PostgresStore:
         self.readonly = readonly
         self._pid = os.getpid()  # (a forked worker never closes its parent's connection: see close)
         self._tx: str | None = None  # None, "read" or "write"
+        #: (in `writing`) what the transaction's first round trip read and no append has changed since: "head" ->
+        #: (seq, hash) or None, (use case, version, type) -> the latest such Row or None
+        self._known: dict | None = None
         self._bulk = False
         self.db = self._connect()
         try:
@@ -285,11 +292,37 @@ class PostgresStore:
         finally:
             self._tx = None
 
-    def _begin_locked(self) -> None:
-        """Begin a transaction and take the ledger's write lock for the rest of it (waiting at most LOCK_TIMEOUT_S):
-        one round trip to the server."""
-        self.db.execute(f"BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'; "
-                        f"SELECT pg_advisory_xact_lock({LOCK_KEY}, hashtext(current_schema()))")
+    def _begin_locked(self, latest: Sequence[tuple[str, str, str]] | None = None) -> None:
+        """Begin a transaction and take the ledger's write lock for the rest of it (waiting at most LOCK_TIMEOUT_S);
+        unless `latest` is None, then read the head and the latest event of each (use case, version, type) of
+        `latest`: one round trip to the server. What was read is kept (`_known`) until an append changes it."""
+        from psycopg import sql
+
+        lock = (f"BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'; "
+                f"SELECT pg_advisory_xact_lock({LOCK_KEY}, hashtext(current_schema()))")
+        if latest is None:  # (a migration: the tables may not be there yet)
+            self.db.execute(lock)
+            return
+        latest = tuple(latest)
+        reads = _READS.get(latest)
+        if reads is None:
+            reads = ["SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"]
+            for use_case, version, type_ in latest:
+                reads.append(sql.SQL("SELECT {} FROM events WHERE use_case = {} AND version = {} AND type = {} "
+                                     "ORDER BY seq DESC LIMIT 1").format(sql.SQL(_COLUMNS), sql.Literal(use_case),
+                                                                          sql.Literal(version), sql.Literal(type_))
+                             .as_string(self.db))
+            reads = _READS[latest] = lock + "; " + "; ".join(reads)
+        cursor = self.db.execute(reads)
+        answers = []
+        while True:
+            if cursor.description is not None:
+                answers.append(cursor.fetchone())
+            if not cursor.nextset():
+                break
+        head, found = answers[1], answers[2:]  # (after the lock's own answer)
+        self._known = {"head": head, **{key: Row(*row) if row is not None else None
+                                        for key, row in zip(latest, found)}}
 
     # --- the store itself ---------------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -314,14 +347,14 @@ class PostgresStore:
 
     # --- the transactions ----------------------------------------------------------------------------
     @contextmanager
-    def writing(self, bulk: bool = False) -> Iterator[None]:
+    def writing(self, bulk: bool = False, latest: Sequence[tuple[str, str, str]] = ()) -> Iterator[None]:
         if self._tx is not None:
             raise RuntimeError("the store is in a transaction already")
         if self.readonly:
             raise _problem(self.url, "the ledger was opened for reading only, so nothing can be recorded")
         try:
             self._tx = "write"
-            self._begin_locked()
+            self._begin_locked(latest)
         except psycopg.Error as exc:
             problem = self._translate(exc)
             self._rollback()
@@ -342,7 +375,7 @@ class PostgresStore:
             self._rollback()
             raise
         finally:
-            self._tx, self._bulk = None, False
+            self._tx, self._bulk, self._known = None, False, None
         if bulk:  # many rows came in: let the planner know the tables' new sizes (no harm when it cannot)
             try:
                 self.db.execute("ANALYZE events, standing")
@@ -415,7 +448,17 @@ class PostgresStore:
 
     # --- events ------------------------------------------------------------------------------------------
     def head(self) -> tuple[int, str] | None:
+        if self._known is not None:
+            return self._known["head"]
         return self._one("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+
+    def _learn_written(self, rows: Sequence[ChainedRow]) -> None:
+        """(in `writing`) The head is now the last row appended; what was known of the latest events of the rows'
+        (use case, version, type) is forgotten."""
+        if self._known is not None and rows:
+            self._known["head"] = (rows[-1][0], rows[-1][8])
+            for row in rows:
+                self._known.pop((row[3], row[4], row[2]), None)
 
     def append(self, rows: Sequence[ChainedRow], recorded_at: str, standing: Iterable[tuple] = ()) -> None:
         self._written()
@@ -427,8 +470,10 @@ class PostgresStore:
                 self.db.execute(_APPEND_INDEXED, columns + [list(c) for c in zip(*kept.values())])
             except psycopg.Error as exc:
                 raise self._translate(exc) from None
+            self._learn_written(rows)
             return
         self._append(rows, recorded_at)
+        self._learn_written(rows)
         self.put_standing(kept.values())
 
     def _append(self, rows: Sequence[ChainedRow], recorded_at: str) -> None:
@@ -511,6 +556,8 @@ class PostgresStore:
             yield Row(*r[:10])
 
     def latest(self, use_case: str, version: str | None, type_: str) -> Row | None:
+        if self._known is not None and (use_case, version, type_) in self._known:
+            return self._known[(use_case, version, type_)]
         where, args = self._where(use_case, version, (type_,))
         row = self._one(f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT 1", args)
         return Row(*row) if row is not None else None

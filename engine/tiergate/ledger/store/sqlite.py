@@ -256,7 +256,7 @@ class SQLiteStore:
 
     # --- the transactions ----------------------------------------------------------------------------
     @contextmanager
-    def writing(self, bulk: bool = False) -> Iterator[None]:
+    def writing(self, bulk: bool = False, latest: Sequence[tuple[str, str, str]] = ()) -> Iterator[None]:
         if self._writing:
             raise RuntimeError("the store is writing already")
         if self.readonly:
