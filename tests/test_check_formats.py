@@ -200,7 +200,8 @@ def test_the_scenarios_say_what_they_should(outputs):
     assert {o["id"]: o["status"] for o in replay["obligations"]} == {
         "monitoring:infrastructure_alerts@deployment": "overdue", "monitoring:input_drift@deployment": "breach",
         "review:data_scientist@deployment": "ok", "monitoring:performance@deployment": "ok",
-        "review:risk_audit@deployment": "ok"}
+        "review:risk_audit@deployment": "ok",
+        "evidence:red_team@deployment": "breach"}  # entered under rita's waiver, which ran out on 10 January
     deployment = replay["violations"][2]["unmet"]
     assert "evidence:red_team@deployment" not in {u["id"] for u in deployment}  # waived at the time
     assert {"deployment@deployment", "signoff:risk_audit@deployment"} <= {u["id"] for u in deployment}
@@ -217,7 +218,7 @@ def test_text_starts_with_the_verdict(outputs):
     assert outputs["recommended"]["text"][1].startswith(
         "ALLOWED: churn-dashboard 2.1 may enter preproduction (tier scheduled, now in development)\n")
     assert outputs["replay"]["text"][1].startswith(
-        "loan-approval 1.0: tier critical, now in deployment; history: 3 violations; 2 obligations breach/overdue\n")
+        "loan-approval 1.0: tier critical, now in deployment; history: 3 violations; 3 obligations breach/overdue\n")
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -274,8 +275,8 @@ def test_json_has_exactly_the_documented_keys(outputs, name):
     assert data["policy"]["name"] == "mlops-default" and re.fullmatch(r"[0-9a-f]{64}", data["policy"]["sha256"])
     for s in data["requirements"]:
         assert list(s) == REQUIREMENT
-    for o in data["obligations"]:
-        assert list(o) == OBLIGATION
+    for o in data["obligations"]:  # (a waiver that ran out adds the waiver)
+        assert list(o) == (OBLIGATION + ["waiver"] if o["kind"] in ("signoff", "evidence", "deployment") else OBLIGATION)
     for v in data["violations"]:
         assert list(v) == VIOLATION
         for u in v["unmet"]:

@@ -156,8 +156,10 @@ def policy_test_runs(policy, p: str) -> list:
 
 def registries(policy, p: str) -> list:
     row = SimpleNamespace(use_case=p, version=p, owner=p, tier=p, stage=p, since=AT, next_stage=p, unmet=[p, p],
-                          obligations=[(p, p, AT), (p, "ok", AT)], expiring_waivers=[(p, p)], problem=p, stale=True,
-                          classified_under=p, violations=2, attention=True, off_workflow=p)
+                          obligations=[(p, p, AT), (p, "ok", AT), (p, "breach", None)], expiring_waivers=[(p, p)],
+                          problem=p, stale=True, classified_under=p, violations=2, attention=True, off_workflow=p,
+                          waiver_breaches=[{"requirement": p, "event": p, "by": p, "justification": p, "expires": p,
+                                            "entered": p}])
     row.to_dict = lambda: {**{k: v for k, v in vars(row).items() if k not in ("since", "obligations", "to_dict")},
                            "obligations": [[i, s, str(d)] for i, s, d in row.obligations]}
     return [Registry(poisoned_policy(policy, p), [row, replace_row(row, attention=False, problem="")])]

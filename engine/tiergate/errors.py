@@ -96,6 +96,8 @@ CODES: dict[str, Code] = _registry(
     Code("E284", ERROR, EXIT_FINDING, "a duration is zero or longer than 100 years"),
     Code("E286", ERROR, EXIT_FINDING, "the `workflow` attribute is quoted"),
     Code("E287", ERROR, EXIT_FINDING, "`signed` on a requirement kind no one signs"),
+    Code("E288", ERROR, EXIT_FINDING, "a sign-off is required independent of its own role"),
+    Code("E289", ERROR, EXIT_FINDING, "a role is named twice in `independent of` or `recorded by`"),
     # E3xx: answers files (and any YAML file)
     Code("E300", ERROR, EXIT_INPUT, "the file is not usable YAML"),
     Code("E301", ERROR, EXIT_INPUT, "the answers are not a mapping"),

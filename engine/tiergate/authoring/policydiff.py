@@ -87,6 +87,7 @@ def _other_changes(old: Policy, new: Policy) -> list[str]:
             out.append(f"tier {tier.name} extends: {before.parent} -> {tier.parent}")
         out.extend(_drop_changes(before, tier))
         out.extend(_signing_changes(before, tier))
+        out.extend(_independence_changes(before, tier))
     for role in new.roles:
         if role not in old.roles:
             out.append(f"role added: {role}")
@@ -128,6 +129,24 @@ def _signing_changes(before, after) -> list[str]:
             what = KINDS[r.kind].signs
             out.append(f"tier {after.name}: {r.id} now requires signed {what} (unsigned ones no longer count)"
                        if r.signed else f"tier {after.name}: {r.id} no longer requires signed {what}")
+    return out
+
+
+def _independence_changes(before, after) -> list[str]:
+    """The requirements (same id) whose `independent of` or `recorded by` roles change: sign-offs or evidence that
+    counted may count no more (or the other way round), which can block versions and break deployed ones."""
+    was = {r.id: r for r in before.requirements}
+    out = []
+    for r in after.requirements:
+        old = was.get(r.id)
+        if old is None:
+            continue
+        for attribute, words in (("independent_of", "sign-offs independent of"),
+                                 ("recorded_by", "evidence recorded by")):
+            then, now = getattr(old, attribute), getattr(r, attribute)
+            if then != now:
+                out.append(f"tier {after.name}: {r.id} now requires {words} {', '.join(now)}" if now else
+                           f"tier {after.name}: {r.id} no longer requires {words} {', '.join(then)}")
     return out
 
 

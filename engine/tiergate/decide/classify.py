@@ -148,6 +148,10 @@ def requirement_dict(r: Requirement) -> dict:
     out = {"id": r.id, "kind": r.kind, "stage": r.stage, "severity": r.severity, "text": r.text, "line": r.loc.line}
     if r.signed:  # (only then: the output of a policy without `signed` stays as it was)
         out["signed"] = True
+    if r.independent_of:  # (likewise)
+        out["independent_of"] = list(r.independent_of)
+    if r.recorded_by:
+        out["recorded_by"] = list(r.recorded_by)
     return out
 
 

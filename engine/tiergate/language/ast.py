@@ -172,6 +172,10 @@ class RequirementNode(NamedTuple):
     when: Condition | None = None  # on the answers: the requirement holds only for use cases that meet it
     any_of: bool = False  # signoff: one approval from any one of the roles (not one from each)
     signed: Name | None = None  # `require signed ...`: only signed events meet it (the word, for its place)
+    #: signoff `independent of R1, R2`: a sign-off counts only from someone holding none of these roles (at its time)
+    #: who signed the version in none of them
+    independent_of: tuple[Name, ...] = ()
+    recorded_by: tuple[Name, ...] = ()  # evidence `recorded by ROLE`: only evidence recorded by a holder counts
 
 
 class Drop(NamedTuple):

@@ -207,14 +207,17 @@ class Builder:
 
     # requirement bodies return the fields they set
     def signoff(self, *rest):
+        fields = self._optional(rest[-1:])  # `independent of R1, R2`
+        if fields:
+            rest = rest[:-1]
         if len(rest) == 3:  # `from any of R1, R2`
-            return {"kind": "signoff", "any_of": True, "roles": rest[1], "stage": self._name(rest[2])}
+            return {"kind": "signoff", "any_of": True, "roles": rest[1], "stage": self._name(rest[2]), **fields}
         roles, stage = rest
-        return {"kind": "signoff", "roles": roles, "stage": self._name(stage)}
+        return {"kind": "signoff", "roles": roles, "stage": self._name(stage), **fields}
 
-    def signoffs(self, count, role, stage):
+    def signoffs(self, count, role, stage, *rest):
         return {"kind": "signoff", "count": self._whole(count, str(count)), "roles": (self._name(role),),
-                "stage": self._name(stage)}
+                "stage": self._name(stage), **self._optional(rest)}
 
     def _optional(self, parts):
         fields = {}
@@ -223,6 +226,10 @@ class Builder:
                 fields["where"] = part.value
             elif _part(part, "for"):
                 fields["for_names"] = part.value
+            elif _part(part, "independent"):
+                fields["independent_of"] = part.value
+            elif _part(part, "recorded_by"):
+                fields["recorded_by"] = part.value
         return fields
 
     def evidence(self, subject, *rest):
@@ -244,6 +251,12 @@ class Builder:
 
     def for_names(self, names):
         return _Part("for", names)
+
+    def independent(self, kw, names):
+        return _Part("independent", names)
+
+    def recorded_by(self, kw, names):
+        return _Part("recorded_by", names)
 
     def up_to(self, duration):
         return _Part("up_to", self.duration(duration))

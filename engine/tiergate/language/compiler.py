@@ -234,6 +234,7 @@ def resolve_names(c: Compilation) -> None:
                 c.error("E287", f"`signed` means nothing for a {req.kind} requirement: no one signs what meets it",
                         req.signed.loc, hint=f"remove `signed`; only {', '.join(signable[:-1])} and {signable[-1]} "
                                              "requirements can ask for signed events")
+            _check_independence(c, req)
             if req.kind == "signoff" and req.count < 1:
                 c.error("E283", "a sign-off requirement needs at least 1 sign-off", req.loc)
             if req.stage is not None and req.stage.value not in c.all_stages:
@@ -243,6 +244,26 @@ def resolve_names(c: Compilation) -> None:
         for row in c.raci.rows:
             for cell in row.cells:
                 _known(c, cell.role, c.roles, "E211", "role", "roles")
+
+
+def _check_independence(c: Compilation, req: ast.RequirementNode) -> None:
+    """`independent of ROLES` (sign-offs) and `recorded by ROLES` (evidence): declared roles, each named once; a
+    sign-off cannot be independent of its own role (no one holding it could ever give it)."""
+    for clause, named in (("independent of", req.independent_of), ("recorded by", req.recorded_by)):
+        seen: dict[str, ast.Name] = {}
+        for role in named:
+            if role.value in seen:
+                c.error("E289", f"role `{role}` is named twice in `{clause}`", role.loc,
+                        hint=f"name each role once (first at column {seen[role.value].loc.column})")
+                continue
+            seen[role.value] = role
+            if not _known(c, role, c.roles, "E211", "role", "roles"):
+                continue
+            if clause == "independent of" and any(role.value == r.value for r in req.roles):
+                c.error("E288", f"a sign-off from {role} cannot be independent of {role}: everyone who could give it "
+                        f"holds {role}", role.loc,
+                        hint=f"remove `{role}` from `independent of`; name the roles the signer must not also hold "
+                             "(the model's owner, its developers)")
 
 
 #: The longest period or waiver a policy may set: 100 years (of 365 days, as `y` counts them), in seconds.
@@ -665,7 +686,8 @@ def _requirement(rid: str, node: ast.RequirementNode, declared_in: str, list_que
         waiver_max=node.waivable.up_to.value if node.waivable is not None and node.waivable.up_to is not None else None,
         because=node.because.value if node.because is not None else None, covers=kind.covers(node),
         when=conditions.compile_condition(node.when) if node.when is not None else None, any_of=node.any_of,
-        signed=node.signed is not None,
+        signed=node.signed is not None, independent_of=tuple(r.value for r in node.independent_of),
+        recorded_by=tuple(r.value for r in node.recorded_by),
     )
 
 

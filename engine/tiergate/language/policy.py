@@ -39,6 +39,11 @@ class Requirement:
     any_of: bool = False  # signoff: one approval from any one of `roles` meets it
     #: `require signed ...`: only signed events meet it (an event is signed iff `"envelope" in event.data`)
     signed: bool = False
+    #: signoff `independent of ...`: a sign-off counts only from someone who held none of these roles when signing
+    #: and signed the same version in none of them
+    independent_of: tuple[str, ...] = ()
+    #: evidence `recorded by ...`: the latest evidence counts only when its actor held one of these roles then
+    recorded_by: tuple[str, ...] = ()
 
     @property
     def blocking(self) -> bool:

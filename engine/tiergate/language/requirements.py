@@ -28,15 +28,17 @@ def _signoff_id(node) -> str:
 
 
 def _signoff_text(node) -> str:
+    independent = f" independent of {_names(node.independent_of)}" if node.independent_of else ""
     if node.count > 1:
-        return f"{node.count} signoffs from {_names(node.roles)} before {node.stage}"
+        return f"{node.count} signoffs from {_names(node.roles)} before {node.stage}{independent}"
     any_of = "any of " if node.any_of else ""
-    return f"signoff from {any_of}{_names(node.roles)} before {node.stage}"
+    return f"signoff from {any_of}{_names(node.roles)} before {node.stage}{independent}"
 
 
 def _evidence_text(node) -> str:
     for_part = f" for {_names(node.for_names)}" if node.for_names else ""
-    return f"evidence {node.subject}{_where(node)}{for_part} before {node.stage}"
+    recorded_by = f" recorded by {_names(node.recorded_by)}" if node.recorded_by else ""
+    return f"evidence {node.subject}{_where(node)}{for_part}{recorded_by} before {node.stage}"
 
 
 def _forbid_id(node) -> str:

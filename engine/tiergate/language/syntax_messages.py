@@ -25,6 +25,8 @@ NAME_AFTER = {
     "not": "a condition",
     "for": "an attribute name",
     "signoffs": "`from`",
+    "independent of": "a role name",
+    "recorded by": "a role name",
 }
 
 TERMINALS = {
@@ -54,6 +56,8 @@ TERMINALS = {
     "_NOT": "`not`",
     "DOT": "`.`",
     "RACI_KW": "`raci`",
+    "INDEPENDENT_OF": "`independent of`",
+    "RECORDED_BY": "`recorded by`",
 }
 
 STATEMENTS = ("POLICY", "TIERS", "ROLES", "WORKFLOW", "CONSIDERATION", "CLASSIFY", "TIER", "RACI_KW")

@@ -35,6 +35,9 @@ class StatusRow:
     problem: str | None = None  # why this version could not be judged under the current policy
     #: the workflow the version's stage is not a stage of (its policy, or its tier, changed); None when it is on it
     off_workflow: str | None = None
+    #: the requirements of its stage's gate it entered under a waiver that has run out, still unmet: {requirement,
+    #: event, by, justification, expires, entered} (each is also a `breach` among its obligations)
+    waiver_breaches: list[dict] = field(default_factory=list)
 
     @property
     def attention(self) -> bool:
@@ -48,7 +51,8 @@ class StatusRow:
                 "obligations": [{"id": i, "status": s, "next_due": format_time(d)} for i, s, d in self.obligations],
                 "expiring_waivers": [{"requirement": r, "expires": e} for r, e in self.expiring_waivers],
                 "classified_under": self.classified_under, "stale": self.stale, "problem": self.problem,
-                "off_workflow": self.off_workflow, "attention": self.attention}
+                "off_workflow": self.off_workflow, "waiver_breaches": self.waiver_breaches,
+                "attention": self.attention}
 
 
 def status(ledger: Ledger, policy: Policy, roster: Roster | None, at: datetime,
@@ -174,6 +178,7 @@ def _row(policy, people, at, use_case, reg, answers, events, tier_now, identity,
     """The status of one registered version (raises TiergateError when it cannot be judged)."""
     from tiergate.decide.check import check
     from tiergate.decide.classify import classify
+    from tiergate.decide.gates.obligations import WaiverBreach
 
     mine = [e for e in events.events if e.version == reg["version"] and e.at <= at]
     # one check both replays the history and judges the next gate, when the next stage is
@@ -211,7 +216,8 @@ def _row(policy, people, at, use_case, reg, answers, events, tier_now, identity,
         f"{identity.get('name', '?')} {identity.get('version', '?')}",
         stale=classified_under_another(identity, policy),
         retired=state_retired, violations=len([v for v in result.violations if v.version == reg["version"]]),
-        off_workflow=None if state_retired else off_workflow)
+        off_workflow=None if state_retired else off_workflow,
+        waiver_breaches=[o.waiver_dict() for o in result.obligations if isinstance(o, WaiverBreach)])
 
 
 def _next_stage(workflow, stage: str) -> str | None:

@@ -57,7 +57,9 @@ def tier_matrix_json(policy: Policy, attributes: bool = False) -> dict:
             {"tier": t.name,
              **({"attributes": {k: t.attributes.get(k) for k in keys}} if attributes else {}),
              "cells": {cid: [{"id": r.id, "severity": r.severity, "text": r.text, "line": r.loc.line,
-                             **({"signed": True} if r.signed else {})}
+                             **({"signed": True} if r.signed else {}),
+                             **({"independent_of": list(r.independent_of)} if r.independent_of else {}),
+                             **({"recorded_by": list(r.recorded_by)} if r.recorded_by else {})}
                              for r in cells(t, kinds)] for cid, _, kinds in columns}}
             for t in policy.tiers
         ],

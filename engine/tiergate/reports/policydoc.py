@@ -104,6 +104,12 @@ def _requirement_words(r) -> str:
     text = r.text.split(" ", 1)[1]
     if r.signed:
         text += " — what is not signed with the person's own key does not count"
+    if r.independent_of:
+        roles = " or ".join(r.independent_of)
+        text += (f" — independent: a sign-off does not count from someone who holds {roles}, or who signed this "
+                 f"version as {roles}")
+    if r.recorded_by:
+        text += f" — only evidence recorded by someone holding {' or '.join(r.recorded_by)} counts"
     if r.when is not None:  # the condition in words, after the measure
         text = text.replace(f" when {r.when.text}", "", 1)
         return f"{lead} only when {plain(r.when.node)}: {text} (`{r.id}`, line {r.loc.line})"

@@ -13,7 +13,10 @@ HEADERS = ["use_case", "version", "tier", "stage", "since", "next", "unmet", "ob
 
 
 def _cells(r) -> list:
-    obligations = [f"{i} {s}" for i, s, _ in r.obligations if s != "ok"]
+    breached = {b["requirement"]: b for b in r.waiver_breaches}
+    obligations = [f"{i} {s}" + (f" (waiver {b['event']} by {b['by']} expired {b['expires']})"
+                                 if s == "breach" and (b := breached.get(i)) is not None else "")
+                   for i, s, _ in r.obligations if s != "ok"]
     flags = [f"cannot be judged: {r.problem}"] if r.problem else []
     if r.stale:
         flags.append(f"classified under {r.classified_under}")

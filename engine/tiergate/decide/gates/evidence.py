@@ -1,6 +1,8 @@
 """`require evidence KIND [where CONDITION] [for NAME, ...] before STAGE`: the latest evidence of the kind is
 recorded and, with a condition, its metrics (each named attribute's, with `for`) satisfy it. `require signed
-evidence ...`: the latest evidence of the kind must be signed (an unsigned one after a signed one does not count)."""
+evidence ...`: the latest evidence of the kind must be signed (an unsigned one after a signed one does not count).
+`recorded by ROLE`: the latest evidence of the kind counts only when the person who recorded it (the event's actor)
+held one of the roles at the time of the evidence (the roster then)."""
 from __future__ import annotations
 
 from tiergate.decide.gates.base import MET, UNMET, Context, condition_holds, condition_problem, describe_values, \
@@ -20,6 +22,10 @@ def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | No
     if req.signed and "envelope" not in e.data:
         return UNMET, (f"the latest {req.subject} evidence ({e.location.place}, {format_time(e.at)}) does not count: "
                        "it is not signed (the policy requires signed evidence)") if explain else ""
+    if req.recorded_by and not any(ctx.holds(e.actor, role, e.at) for role in req.recorded_by):
+        return UNMET, (f"{req.subject} evidence was recorded by {e.actor}, who does not hold "
+                       f"{' or '.join(req.recorded_by)} (the latest {req.subject}, {e.location.place}, "
+                       f"{format_time(e.at)}, does not count)") if explain else ""
     if req.condition is None:
         return MET, f"the latest {req.subject} ({e.location.place}, {format_time(e.at)}) is recorded" if explain else ""
     if req.for_names:
@@ -51,13 +57,17 @@ def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | No
 
 def decide(req: Requirement) -> Decider:
     met = _decide(req)
-    if not req.signed:
+    if not req.signed and not req.recorded_by:
         return met
-    subject = req.subject
+    subject, signed, recorded_by = req.subject, req.signed, req.recorded_by
 
     def met_signed(state: VersionState, mode: str | None, ctx: Context) -> bool:
         e = state.evidence.get(subject)
-        return e is not None and "envelope" in e.data and met(state, mode, ctx)
+        if e is None or (signed and "envelope" not in e.data):
+            return False
+        if recorded_by and not any(ctx.holds(e.actor, role, e.at) for role in recorded_by):
+            return False
+        return met(state, mode, ctx)
 
     return met_signed
 
@@ -86,7 +96,7 @@ def _decide(req: Requirement) -> Decider:
 
 
 def code(req: Requirement, source: GateSource) -> str | None:
-    if req.condition is not None or req.signed:
+    if req.condition is not None or req.signed or req.recorded_by:
         return None  # the decider reads the metrics, each attribute's when there is a `for`
     source.needs("    evidence = state.evidence")
     return f"{req.subject!r} in evidence"

@@ -1,5 +1,6 @@
 """Obligations: what a version must keep doing once it has entered a stage (monitoring results, reviews), decided
-by each kind's obligation evaluator (registry.GateKind.obligation) and the clock."""
+by each kind's obligation evaluator (registry.GateKind.obligation) and the clock; and the gate requirements it
+entered its stage under a waiver of, once the waiver has run out (a `breach` until they are met)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -7,9 +8,9 @@ from functools import lru_cache, partial
 
 from tiergate.decide.gates.base import BREACH, DUE, OK, OVERDUE, WAIVED, Context, Status
 from tiergate.decide.gates.registry import REGISTRY
-from tiergate.decide.gates.waivers import apply_waiver, is_waived
+from tiergate.decide.gates.waivers import apply_waiver, find_waiver, is_waived
 from tiergate.decide.workflow import VersionState
-from tiergate.inputs.events import format_time
+from tiergate.inputs.events import Event, format_time
 from tiergate.language.policy import Requirement, Tier
 
 DUE_WINDOW = 0.10  # an obligation is `due` in the last 10% of its period
@@ -54,7 +55,67 @@ def evaluate_obligations(ctx: Context, state: VersionState, at: datetime) -> lis
             status = WAIVED
         out.append(Status(req, status, partial(_word_obligation, req, state, ctx, at, waivable, next_due),
                           last, next_due))
+    if state.waivers:
+        out.extend(waiver_breaches(ctx, state, at))
     return out
+
+
+class WaiverBreach(Status):
+    """A requirement of the gate of the stage the version is in, which it entered while a waiver of it counted:
+    the waiver has run out and the requirement is still not met. A breach until it is met or the version leaves
+    the stage (or a new waiver counts)."""
+
+    __slots__ = ("waiver", "entered")
+
+    def __init__(self, requirement: Requirement, reason, waiver: Event, entered: datetime):
+        super().__init__(requirement, BREACH, reason)
+        self.waiver = waiver  # the latest waiver that counted since the version entered the stage
+        self.entered = entered  # when the version entered the stage
+
+    def _key(self) -> tuple:
+        return (*super()._key(), self.waiver, self.entered)
+
+    def waiver_dict(self) -> dict:
+        w = self.waiver
+        return {"requirement": self.requirement.id, "event": w.location.place, "by": w.actor,
+                "justification": w.data.get("justification", ""), "expires": w.data.get("expires"),
+                "entered": format_time(self.entered)}
+
+    def to_dict(self) -> dict:
+        """An obligation's keys (`last` and `next_due` null: no result is due by a clock), then the waiver's."""
+        out = super().to_dict()
+        out.update({"last": None, "next_due": None,
+                    "waiver": {k: v for k, v in self.waiver_dict().items() if k != "requirement"}})
+        return out
+
+
+def waiver_breaches(ctx: Context, state: VersionState, at: datetime) -> list[Status]:
+    """The requirements of the gate of the stage the version is in that a waiver counted for when it entered the stage
+    (its latest entry), that no waiver counts for now and that are not met now: each a WaiverBreach."""
+    entry = state.last_transition
+    if entry is None or entry.at > at or entry.data["to"] != state.stage or \
+            (state.retired is not None and state.retired.at <= at):
+        return []
+    entered, mode, out = entry.at, entry.data.get("mode"), []
+    for req, met in ctx.plan.gates.get(state.stage, ()):
+        if req.id not in state.waivers or not is_waived(req, state, ctx, entered) or is_waived(req, state, ctx, at) \
+                or met(state, mode, ctx):
+            continue
+        waiver = find_waiver(req, state, ctx, entered)[0]
+        for later in state.waivers[req.id]:  # a renewal after the entry that counted when given, and ran out too
+            if entered < later.at <= at and find_waiver(req, state, ctx, later.at)[0] is later:
+                waiver = later
+        out.append(WaiverBreach(req, partial(_word_breach, req, state, ctx, mode, waiver, entered), waiver, entered))
+    return out
+
+
+def _word_breach(req: Requirement, state: VersionState, ctx: Context, mode: str | None, waiver: Event,
+                 entered: datetime) -> str:
+    _, reason = REGISTRY[req.kind].evaluate(req, state, ctx, mode, True)
+    justification = waiver.data.get("justification", "")
+    return (f"entered {state.stage} at {format_time(entered)} under the waiver by {waiver.actor} "
+            f"({waiver.location.place}: {justification}), which expired at {waiver.data.get('expires')}; "
+            f"still unmet: {reason}")
 
 
 def _word_obligation(req: Requirement, state: VersionState, ctx: Context, at: datetime, waivable: bool,

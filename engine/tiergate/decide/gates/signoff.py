@@ -1,21 +1,49 @@
 """`require signoff from R1, R2 before STAGE`, `require signoff from any of R1, R2 before STAGE` and `require N
 signoffs from R before STAGE`: approvals by people who held the role when they signed, not the version's author,
 and not cancelled by a later rejection by a holder of that role. `any of` is met by the approvals of any one role.
-`require signed signoff ...` counts signed sign-offs only (an event is signed when its data holds an "envelope")."""
+`require signed signoff ...` counts signed sign-offs only (an event is signed when its data holds an "envelope").
+`... independent of R3, R4`: an approval counts only from someone who held none of R3, R4 when signing and gave no
+sign-off of the same version in any of them (a rejection still cancels: independence is asked of approvals)."""
 from __future__ import annotations
 
 from tiergate.decide.gates.base import MET, UNMET, Context
 from tiergate.decide.gates.registry import Decider, GateKind, register
 from tiergate.decide.gates.source import GateSource
 from tiergate.decide.workflow import VersionState
-from tiergate.inputs.events import format_time
+from tiergate.inputs.events import Event, format_time
 from tiergate.language.policy import Requirement
+
+
+def conflict(req: Requirement, state: VersionState, ctx: Context, e: Event) -> str | None:
+    """Why approval `e` is not independent of `req.independent_of`, in words (None when it is): its actor held one
+    of those roles when signing (the roster then), or signed the same version in one of them (any gate, any
+    decision, up to the time judged)."""
+    actor = e.actor
+    held = [role for role in req.independent_of if ctx.holds(actor, role, e.at)]
+    if held:
+        return f"{actor} also holds {', '.join(held)}"
+    for (_, role), events in state.signoffs.items():
+        if role in req.independent_of:
+            other = next((x for x in events if x.actor == actor), None)
+            if other is not None:
+                return f"{actor} also signed off as {role} on this version ({other.location.place})"
+    return None
+
+
+def _independent(req: Requirement, state: VersionState, ctx: Context, e: Event) -> bool:
+    """`conflict` decided, without words."""
+    actor, independent_of = e.actor, req.independent_of
+    if any(ctx.holds(actor, role, e.at) for role in independent_of):
+        return False
+    return not any(role in independent_of and any(x.actor == actor for x in events)
+                   for (_, role), events in state.signoffs.items())
 
 
 def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | None,
              explain: bool = True) -> tuple[str, str]:
     missing, granted = [], []
     signed = req.signed  # only signed sign-offs count, approvals and rejections alike
+    independent = bool(req.independent_of)
     for role in req.roles:
         approvers: list[str] = []
         notes: list[str] = []
@@ -43,6 +71,9 @@ def evaluate(req: Requirement, state: VersionState, ctx: Context, mode: str | No
                     known = "" if ctx.roster.knows(e.actor) else " and is not in the roster"
                     notes.append(f"{e.actor}'s sign-off does not count: {e.actor} held {held} at "
                                  f"{format_time(e.at)}, not {role}{known}")
+            elif independent and e.actor not in approvers and (why := conflict(req, state, ctx, e)) is not None:
+                if explain:
+                    notes.append(f"{e.actor}'s sign-off as {role} does not count: {why}")
             elif e.actor not in approvers:
                 approvers.append(e.actor)
         if len(approvers) >= req.count:
@@ -72,6 +103,7 @@ def decide(req: Requirement) -> Decider:
     keys = tuple(((req.stage, role), role) for role in req.roles)
     any_of = req.any_of
     signed = req.signed
+    independent = bool(req.independent_of)
 
     def met(state: VersionState, mode: str | None, ctx: Context) -> bool:
         author = state.author
@@ -87,7 +119,8 @@ def decide(req: Requirement) -> Decider:
                 if e.data["decision"] == "reject":
                     if holds:
                         approvers = []
-                elif holds and actor != author and actor not in approvers:
+                elif holds and actor != author and actor not in approvers and \
+                        (not independent or _independent(req, state, ctx, e)):
                     approvers.append(actor)
             if len(approvers) >= count:
                 if any_of:
@@ -104,8 +137,8 @@ _SIGNOFFS = ("    signoffs = state.signoffs", "    author = state.author", "    
 
 
 def code(req: Requirement, source: GateSource) -> str | None:
-    if req.signed:
-        return None  # the decider counts signed sign-offs only (the shared counts below take every sign-off)
+    if req.signed or req.independent_of:
+        return None  # the decider counts signed or independent sign-offs only (the shared counts take every one)
     tests = [f"len({_approvers(source, req.stage, role)}) >= {req.count}" for role in req.roles]
     return "(" + " or ".join(tests) + ")" if req.any_of else " and ".join(tests)
 
