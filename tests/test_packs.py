@@ -29,6 +29,7 @@ PACKS = {"eu-ai-act": (EU_POLICY, EU_EXAMPLES), "model-risk": (MRM_POLICY, MRM_E
 
 #: example -> (tier, a part of the deciding rule's `because`, forbidden in its tier)
 EU_EXPECTED = {
+    "benefit-fraud-scoring.yaml": ("high", "Article 6(2) and Annex III point 5(a) (public assistance benefits)", False),
     "card-fraud-detection.yaml": ("minimal", "Annex III point 5(b) excludes AI systems used to detect financial fraud",
                                   False),
     "citizen-social-scoring.yaml": ("prohibited", "Article 5(1)(c)", True),
@@ -36,8 +37,12 @@ EU_EXPECTED = {
     "cv-profiler.yaml": ("high", "Article 6(2) and Annex III point 4 (employment)", False),
     "cv-reformatter.yaml": ("minimal", "Article 6(3): an Annex III use that meets a derogation condition", False),
     "cv-screening.yaml": ("high", "Article 6(2) and Annex III point 4 (employment)", False),
+    "defence-target-recognition.yaml": ("out_of_scope", "Article 2(3)", False),
+    "insulin-dose-advisor.yaml": ("high", "Article 6(1) and Annex I Section A", False),
+    "newsroom-text-generator.yaml": ("limited", "Article 50(2)", False),
     "retail-credit-scoring.yaml": ("high", "Article 6(2) and Annex III point 5(b) (creditworthiness)", False),
     "spam-filter.yaml": ("minimal", "Article 6 does not apply", False),
+    "vehicle-emergency-braking.yaml": ("high_annex_i_section_b", "Article 6(1) and Annex I Section B", False),
 }
 MRM_EXPECTED = {
     "capital-stress-testing.yaml": ("tier1", "Materiality, regulatory use: the output feeds regulatory capital or "
@@ -46,6 +51,9 @@ MRM_EXPECTED = {
     "credit-decision-scorecard.yaml": ("tier1", "Materiality, financial exposure: a model error could cause a loss, "
                                                 "mispricing or misstatement of more than $100 million", False),
     "marketing-propensity.yaml": ("tier3", "Low materiality", False),
+    "overdraft-fee-calculator.yaml": ("not_a_model", "Not a model: it applies fixed arithmetic or business rules",
+                                      False),
+    "collections-challenger.yaml": ("challenger", "Challenger: the model runs beside the model in use", False),
     "vendor-aml-screening.yaml": ("tier1", "Materiality, regulatory compliance: the model is the main or only control",
                                   False),
 }
@@ -136,7 +144,9 @@ def test_model_risk_reasons_name_materiality_complexity_or_reliance(policies, na
     policy = policies["model-risk"]
     c = classify(policy, load_answers(MRM_EXAMPLES / name, policy))
     for m in c.matched:
-        assert m.because.startswith(("Materiality, ", "Low materiality, ", "Complexity and reliance: ")), m.because
+        assert m.because.startswith(("Materiality, ", "Low materiality, ", "Complexity and reliance: ", "Challenger: ",
+                                     "Not a model: ")), m.because
+        assert "(SR 11-7 section " in m.because, m.because
 
 
 def test_classify_command_exits_1_for_the_prohibited_example_and_0_for_model_risk():
@@ -151,12 +161,14 @@ def test_classify_command_exits_1_for_the_prohibited_example_and_0_for_model_ris
 
 # --- the Article 6(3) derogation, for every Annex III area --------------------------------------
 
-def _eu_answers(area: str, use: str, derogation: str | None, profiling: bool) -> dict:
-    """The spam filter's answers moved into an Annex III use, with at most one derogation condition."""
+def _eu_answers(use: str | None, derogation: str | None, profiling: bool, fraud: bool = False) -> dict:
+    """The spam filter's answers moved into an Annex III use (point 1(c), emotion recognition, is a question of
+    its own), with at most one derogation condition."""
     doc = yaml_load(EU_EXAMPLES / "spam-filter.yaml")
     answers = doc["answers"]
-    answers["annex_iii_area"] = area
-    answers["essential_services_use"] = use
+    answers["annex_iii_uses"] = [] if use in (None, "emotion_recognition") else [use]
+    answers["emotion_recognition_system"] = use == "emotion_recognition"
+    answers["detects_financial_fraud"] = fraud
     for condition in answers["derogation"]:
         answers["derogation"][condition] = condition == derogation
     answers["profiling_of_natural_persons"] = profiling
@@ -170,44 +182,66 @@ def yaml_load(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def _annex_iii_uses() -> list[tuple[str, str]]:
+def _annex_iii_uses() -> list[str]:
     schema = json.loads((ROOT / "schemas" / "eu-ai-act.questionnaire.schema.json").read_text(encoding="utf-8"))
     props = schema["properties"]["answers"]["properties"]
-    areas = [a for a in props["annex_iii_area"]["enum"] if a != "none"]
-    uses = [u for u in props["essential_services_use"]["enum"] if u not in ("not_applicable", "fraud_detection")]
-    return [(a, "not_applicable") for a in areas if a != "essential_services"] + [("essential_services", u) for u in uses]
+    return [*props["annex_iii_uses"]["items"]["enum"], "emotion_recognition"]
 
 
 DEROGATIONS = ("narrow_procedural_task", "improves_completed_human_activity", "detects_decision_patterns",
                "preparatory_task")
 
 
-@pytest.mark.parametrize("area,use", _annex_iii_uses())
-def test_annex_iii_use_without_derogation_is_high(policies, area, use):
-    c = classify(policies["eu-ai-act"], _eu_answers(area, use, None, profiling=False))
+@pytest.mark.parametrize("use", _annex_iii_uses())
+def test_annex_iii_use_without_derogation_is_high(policies, use):
+    c = classify(policies["eu-ai-act"], _eu_answers(use, None, profiling=False))
     assert c.tier == "high"
     assert "Annex III point" in c.deciding.because
 
 
 @pytest.mark.parametrize("derogation", DEROGATIONS)
-@pytest.mark.parametrize("area,use", _annex_iii_uses())
-def test_annex_iii_derogation_applies_only_without_profiling(policies, area, use, derogation):
+@pytest.mark.parametrize("use", _annex_iii_uses())
+def test_annex_iii_derogation_applies_only_without_profiling(policies, use, derogation):
     policy = policies["eu-ai-act"]
-    without = classify(policy, _eu_answers(area, use, derogation, profiling=False))
-    assert without.tier == "minimal"
-    assert without.deciding.because.startswith("Article 6(3)")
+    without = classify(policy, _eu_answers(use, derogation, profiling=False))
+    # an emotion recognition system keeps its Article 50(3) duty when the derogation applies
+    assert without.tier == ("limited" if use == "emotion_recognition" else "minimal")
+    assert any(m.tier == "minimal" and m.because.startswith("Article 6(3)") for m in without.matched)
     assert not without.forbidden  # the assessment is documented
-    profiled = classify(policy, _eu_answers(area, use, derogation, profiling=True))
+    profiled = classify(policy, _eu_answers(use, derogation, profiling=True))
     assert profiled.tier == "high"
 
 
-def test_fraud_detection_is_never_high_under_annex_iii(policies):
+def test_fraud_detection_is_excluded_from_point_5b_only(policies):
+    """Annex III point 5(b) excludes systems used to detect financial fraud from the credit score use only: a
+    fraud detector without an Annex III use is minimal; one that keeps an Annex III use (5(a), 5(b)...) is high."""
     policy = policies["eu-ai-act"]
     for profiling in (False, True):
-        c = classify(policy, _eu_answers("essential_services", "fraud_detection", None, profiling))
+        c = classify(policy, _eu_answers(None, None, profiling, fraud=True))
         assert c.tier == "minimal"
         assert c.deciding.because.startswith("Annex III point 5(b) excludes")
         assert not c.forbidden
+        for use in _annex_iii_uses():
+            assert classify(policy, _eu_answers(use, None, profiling, fraud=True)).tier == "high", use
+
+
+@pytest.mark.parametrize("exclusion", ["military_defence_national_security", "third_country_public_authority",
+                                       "scientific_research", "pre_market_research_testing", "personal_non_professional",
+                                       "free_open_source"])
+@pytest.mark.parametrize("name", sorted(n for n in EU_EXPECTED if n != "defence-target-recognition.yaml"))
+def test_eu_article_2_exclusions(policies, exclusion, name):
+    """Each Article 2 exclusion takes every example out of scope, except that Article 2(12) (free and open-source)
+    leaves a prohibited, high-risk or Article 50 system where it was."""
+    policy = policies["eu-ai-act"]
+    doc = yaml_load(EU_EXAMPLES / name)
+    doc["answers"]["article_2_exclusion"] = exclusion
+    c = classify(policy, doc)
+    tier = EU_EXPECTED[name][0]
+    expected = tier if exclusion == "free_open_source" and tier != "minimal" else "out_of_scope"
+    assert c.tier == expected
+    assert c.deciding is not None
+    if expected == "out_of_scope":
+        assert c.deciding.because.startswith("Article 2(") and not c.forbidden
 
 
 # --- the packs' own policy tests ----------------------------------------------------------------
