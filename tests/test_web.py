@@ -308,3 +308,34 @@ def test_a_form_larger_than_the_limit_is_refused_and_nothing_is_written(story):
                                                    "comment": "x" * 4096})
         assert response.status_code == 413 and "E651" in response.text
         assert ok(tiergate("audit", "verify", "--ledger", ledger)) == before
+
+
+def test_the_model_page_names_a_waiver_that_ran_out_with_its_values_as_text(tmp_path):
+    """loan-approval 1.0 entered preproduction while rita's waiver of its lineage review counted; the waiver ran
+    out with nothing recorded: the page says which waiver (its justification shown as text, not markup)."""
+    extra_module("httpx")
+    testclient = extra_module("starlette.testclient")
+    from tiergate.server import Settings, create_app
+
+    ledger, events = tmp_path / "ledger.db", tmp_path / "events.jsonl"
+    base = {"use_case": "loan-approval", "version": "1.0"}
+    history = [{**base, "at": "2026-01-01T09:00:00Z", "type": "registered", "actor": "dana"}]
+    history += [{**base, "at": f"2026-01-0{i + 2}T09:00:00Z", "type": "transition", "actor": "dana", "to": stage}
+                for i, stage in enumerate(("ideation", "development"))]
+    history += [{**base, "at": "2026-01-05T09:00:00Z", "type": "waiver", "actor": "rita",
+                 "requirement": "evidence:lineage_review@preproduction", "expires": "2026-01-15T00:00:00Z",
+                 "justification": HOSTILE},
+                {**base, "at": "2026-01-06T09:00:00Z", "type": "transition", "actor": "dana", "to": "preproduction"}]
+    events.write_text("".join(json.dumps(e) + "\n" for e in history))
+    ok(tiergate("roster", "import", ROSTER, "--ledger", ledger, "--actor", "rita", "--policy", POLICY,
+                "--at", "2025-12-31T09:00:00Z"))
+    ok(tiergate("import", events, "--answers", USE_CASES / "loan-approval.yaml", "--allow-violations",
+                "--ledger", ledger, "--policy", POLICY))
+    token = ok(tiergate("token", "create", "rita", "--ledger", ledger, "--actor", "rita")).strip()
+    with testclient.TestClient(create_app(Settings(str(ledger), str(POLICY))), base_url="http://testserver") as c:
+        assert sign_in(c, token).status_code == 303
+        page = c.get("/use-cases/loan-approval/versions/1.0")
+    assert page.status_code == 200
+    assert "Entered under a waiver that has run out: <code>evidence:lineage_review@preproduction</code>" in page.text
+    assert f"by rita, expired 2026-01-15T00:00:00Z: {escape(HOSTILE)})" in page.text
+    assert HOSTILE not in page.text
