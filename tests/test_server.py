@@ -386,3 +386,16 @@ def test_an_admin_stores_a_roster_and_revokes_a_token_and_no_one_else_may(client
     revoked = client.post(f"/v1/tokens/{raj_id}/revoke", headers=bearer(gina))
     assert revoked.status_code == 200 and exported(ledger)[-1]["type"] == "token_revoked"
     problem(client.post(f"/v1/tokens/{raj_id}/revoke", headers=bearer(gina)), 409, "E612")
+
+
+def test_a_version_with_a_slash_has_its_history_over_the_api(client, ledger):
+    """Version ids may hold `/` (`2026/12`): the path takes the rest, percent-encoded or not, as the CLI's
+    `history --server` sends it (quoted)."""
+    dana = token_for(ledger, "dana")
+    assert tiergate("register", "loan-approval", "2026/12", "--answers", USE_CASES / "loan-approval.yaml", "--ledger",
+                    ledger, "--actor", "dana").exit_code == 0
+    for path in ("/v1/use-cases/loan-approval/versions/2026/12", "/v1/use-cases/loan-approval/versions/2026%2F12"):
+        answer = client.get(path, headers=bearer(dana))
+        assert answer.status_code == 200, answer.text
+        assert [(e["type"], e["version"]) for e in answer.json()] == [("registered", "2026/12")]
+    problem(client.get("/v1/use-cases/loan-approval/versions/2026/13", headers=bearer(dana)), 404, "E654")

@@ -51,7 +51,7 @@ def application(settings: Settings):
         Route("/v1/promote", _handler(state, _promote, body=True), methods=["POST"]),
         Route("/v1/check", _handler(state, _check, body=True), methods=["POST"]),
         Route("/v1/status", _handler(state, _status), methods=["GET"]),
-        Route("/v1/use-cases/{use_case}/versions/{version}", _handler(state, _history), methods=["GET"]),
+        Route("/v1/use-cases/{use_case}/versions/{version:path}", _handler(state, _history), methods=["GET"]),
         Route("/v1/audit/head", _handler(state, _head), methods=["GET"]),
         Route("/v1/audit/verify", _handler(state, _verify), methods=["POST"]),
         Route("/v1/decisions", _handler(state, _decisions), methods=["GET"]),
