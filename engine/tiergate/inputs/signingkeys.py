@@ -47,9 +47,16 @@ def load_private_key(path: str | Path):
 
 def _kind(key) -> str:
     """"an RSA", "an ECDSA"...: what kind of private key `key` is, with its article."""
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, rsa, x448, x25519
+    import warnings
 
-    kinds = ((rsa.RSAPrivateKey, "an RSA"), (ec.EllipticCurvePrivateKey, "an elliptic-curve (ECDSA)"),
-             (dsa.DSAPrivateKey, "a DSA"), (ed448.Ed448PrivateKey, "an Ed448"),
-             (x25519.X25519PrivateKey, "an X25519"), (x448.X448PrivateKey, "an X448"))
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, rsa, x448, x25519
+
+    kinds = [(rsa.RSAPrivateKey, "an RSA"), (ec.EllipticCurvePrivateKey, "an elliptic-curve (ECDSA)"),
+             (ed448.Ed448PrivateKey, "an Ed448"), (x25519.X25519PrivateKey, "an X25519"),
+             (x448.X448PrivateKey, "an X448")]
+    with warnings.catch_warnings():  # (naming cryptography's DSA class warns that DSA is deprecated)
+        warnings.simplefilter("ignore")
+        from cryptography.hazmat.primitives.asymmetric import dsa
+
+        kinds.append((dsa.DSAPrivateKey, "a DSA"))
     return next((words for cls, words in kinds if isinstance(key, cls)), "another kind of")
