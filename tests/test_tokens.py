@@ -126,3 +126,37 @@ def test_token_events_travel_with_an_export(ledger, tmp_path):
     assert tiergate("import", dump, "--ledger", copy, "--policy", POLICY).exit_code == 0
     assert state(copy)[0] == state(ledger)[0]
     assert authenticate(copy, token) == "raj"
+
+
+def test_authentication_reads_the_tokens_once_while_no_token_event_is_added(tmp_path, monkeypatch):
+    """A request costs one read of the latest token events, not a read of every token: the tokens are read again
+    only when one is issued or revoked, and a revocation counts at once."""
+    from datetime import datetime, timezone
+
+    from tiergate.app.tokens import Unauthenticated, authenticate
+    from tiergate.ledger import tokens
+    from tiergate.ledger.service import Ledger
+
+    ledger = tmp_path / "ledger.db"
+    assert tiergate("roster", "import", ROSTER, "--ledger", ledger, "--actor", "rita").exit_code == 0
+    token = tiergate("token", "create", "dana", "--ledger", ledger, "--actor", "rita").stdout.strip()
+    reads = []
+    real = tokens.TokenBook.__init__
+
+    def counted(self, store):
+        reads.append(store.url)
+        real(self, store)
+
+    monkeypatch.setattr(tokens.TokenBook, "__init__", counted)
+    now = datetime.now(timezone.utc)
+    with Ledger(ledger, create=False, readonly=True) as opened:
+        assert [authenticate(opened, token, now) for _ in range(20)] == ["dana"] * 20
+    assert len(reads) <= 1
+    other = tiergate("token", "create", "rita", "--ledger", ledger, "--actor", "rita").stdout.strip()
+    token_id = [t for t in json.loads(tiergate("token", "list", "--ledger", ledger, "--format", "json").stdout)
+                if t["person"] == "dana"][0]["token_id"]
+    assert tiergate("token", "revoke", token_id, "--ledger", ledger, "--actor", "rita").exit_code == 0
+    with Ledger(ledger, create=False, readonly=True) as opened:
+        with pytest.raises(Unauthenticated):
+            authenticate(opened, token, datetime.now(timezone.utc))
+        assert authenticate(opened, other, datetime.now(timezone.utc)) == "rita"

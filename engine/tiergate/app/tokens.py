@@ -67,7 +67,7 @@ def authenticate(ledger: Ledger, token: str | None, at: datetime) -> str:
 
     if not token or not token.startswith(PREFIX):
         raise Unauthenticated("no token, or not a tiergate token")
-    found = TokenBook(ledger.store).find(token)
+    found = TokenBook.read(ledger.store).find(token)
     if found is None:
         raise Unauthenticated("an unknown token")
     if not found.valid_at(at):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from tiergate.errors import Diagnostic, Location
 from tiergate.inputs.events import format_time, parse_time
+from tiergate.ledger.kept import Kept
 
 if TYPE_CHECKING:
     from tiergate.ledger.store.base import Store
@@ -95,8 +96,23 @@ def body_problems(body: dict, where: Location) -> list[Diagnostic]:
     return []
 
 
+#: TokenBook.read's: by (ledger URL, seq and hash of the latest token_issued and token_revoked events)
+_READ = Kept()
+
+
 class TokenBook:
-    """The tokens a ledger holds, read at once (they are few): look one up by the token a request carries."""
+    """The tokens a ledger holds, read at once: look one up by the token a request carries."""
+
+    @classmethod
+    def read(cls, store: Store) -> TokenBook:
+        """The tokens as `TokenBook(store)` reads them, kept while the ledger's latest token events are the same
+        ones (by their seq and hash: token events are only ever appended, and a hash covers the whole chain up to
+        it): a request costs one indexed read, not a read of every token event. Not to be changed by the
+        caller."""
+        latest = store.latest_each(NOBODY, NOBODY, (ISSUED, REVOKED))
+        if not latest:
+            return cls(store)
+        return _READ.get((store.url, *sorted((row.seq, row.hash) for row in latest)), lambda: cls(store))
 
     def __init__(self, store: Store):
         from tiergate.ledger.integrity import read_row
