@@ -306,6 +306,20 @@ def test_missing_answer_a_forbid_needs_is_e310(small_policy):
         "E310", f"the answer availability is missing, and the policy rule at small.policy:{LOW_FORBID_LINE} needs it")
 
 
+def test_missing_answer_in_answers_a_ledger_holds_names_their_use_case(small_policy):
+    """Registered answers read back from a ledger have no file and no line: E310 names whose answers they are,
+    not a made-up `ledger event #1`."""
+    from tiergate.ledger.actions import answers_of
+
+    registration = {"use_case": "e", "answers": {"use_case": "e", "title": "E", "owner": "Team",
+                                                 "answers": {"audience": "internal", "availability": "daily"}}}
+    with pytest.raises(TiergateError) as info:
+        classify(small_policy, answers_of(registration))
+    [d] = info.value.diagnostics
+    assert d.code == "E310" and str(d.location) == "ledger (the answers registered for e)"
+    assert d.location.event is None
+
+
 def test_missing_answer_in_a_dict_is_e310(policy):
     doc = example("churn-dashboard")
     del doc["answers"]["availability"]

@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from tiergate.language.conditions import ConditionError, compile_many
-from tiergate.errors import Diagnostic, Location, TiergateError
+from tiergate.errors import LEDGER, Diagnostic, Location, TiergateError
 from tiergate.language.policy import Policy, Requirement, Rule
 from tiergate.inputs.answers import Answers
 
@@ -163,9 +163,17 @@ def _missing_answer(policy: Policy, answers: Answers, conditions) -> TiergateErr
             line = answers.line_of(exc.path.rsplit(".", 1)[0]) if "." in exc.path else answers.line_of("")
             return TiergateError(Diagnostic(
                 "E310", f"the answer {exc.path} {exc.problem}, and the policy rule at {rule_loc.file}:{rule_loc.line} "
-                f"needs it", Location(answers.file, line or 1),
+                f"needs it", _where(answers, line),
                 hint="answer every question the policy reads; a classification never guesses a missing answer"))
-    return TiergateError(Diagnostic("E310", "the answers could not be classified", Location(answers.file, 1)))
+    return TiergateError(Diagnostic("E310", "the answers could not be classified", _where(answers, None)))
+
+
+def _where(answers: Answers, line: int | None) -> Location:
+    """Where the answers are: a line of their file; for answers a ledger holds (file LEDGER, which has no lines, and
+    whose event these answers do not know), the use case whose registered answers they are."""
+    if answers.file == LEDGER:
+        return Location(f"{LEDGER} (the answers registered for {answers.use_case})")
+    return Location(answers.file, line or 1)
 
 
 def classify(policy: Policy, answers: Answers | dict[str, Any]) -> Classification:
