@@ -27,7 +27,7 @@ class Against:
     """`audit verify --checkpoint`: the checkpoint (checked), and the check of the ledger after it."""
 
     checkpoint: Checkpoint
-    verification: Verification
+    verification: Verification | None  # (None when the ledger does not extend the checkpoint: nothing more to say)
     problem: str | None  # why the ledger does not extend the checkpoint (None: it does)
     signed_after: int  # signed events after the checkpoint, whose signatures were checked
 
@@ -115,7 +115,7 @@ def verify_against(ledger: Ledger, path: str) -> Against:
         except TiergateError:
             why = ("the ledger does not extend the checkpoint, whose signature does not verify with the roster this "
                    "ledger holds either: the file was changed, or the ledger (its roster included) was rewritten")
-        return Against(Checkpoint(body, body["actor"], ""), ledger.verify(), f"{why}: {wrong}", 0)
+        return Against(Checkpoint(body, body["actor"], ""), None, f"{why}: {wrong}", 0)
     cp = signed_by(body, roster, Location(str(path)))
     verification = ledger.verify(checked_through=cp.count)
     high = ledger.store.span()[1]
