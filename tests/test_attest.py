@@ -241,3 +241,15 @@ def test_checkpoint_and_bundle_on_postgresql(postgres_ledger_url, keys, tmp_path
     result = verify(out)
     assert result.exit_code == 0, result.stdout
     assert result.stdout.startswith("bundle verified: loan-approval 1.0, 2 signed events, 6 events chained")
+
+
+def test_a_lone_surrogate_in_a_bundle_is_refused_with_E695(bundle, tmp_path):
+    """One byte changed can make the file hold the JSON escape of a lone surrogate (`\\ud800`), which no UTF-8 text
+    holds and no hash can be taken of: refused as no bundle, not a traceback (the byte-changing test found it)."""
+    data = json.loads(bundle.read_text())
+    data["events"][2] = data["events"][2].replace('"actor":', '"actor\ud800":', 1)
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n")
+    result = verify(changed)
+    assert result.exit_code == 2 and "error[E695]" in result.stderr and "a lone surrogate" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

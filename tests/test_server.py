@@ -399,3 +399,13 @@ def test_a_version_with_a_slash_has_its_history_over_the_api(client, ledger):
         assert answer.status_code == 200, answer.text
         assert [(e["type"], e["version"]) for e in answer.json()] == [("registered", "2026/12")]
     problem(client.get("/v1/use-cases/loan-approval/versions/2026/13", headers=bearer(dana)), 404, "E654")
+
+
+@pytest.mark.parametrize("version", ["a%0Ab", "%0A", "x%3Fy", "%F3%9C%81%B8%0B"])
+def test_any_version_in_the_path_gets_a_problem_not_a_plain_404(client, ledger, version):
+    """Whatever the path holds after /versions/ (line breaks, `?` encoded, any character), the answer is the API's
+    problem+json, as schemathesis requires of every operation."""
+    dana = token_for(ledger, "dana")
+    answer = client.get(f"/v1/use-cases/loan-approval/versions/{version}", headers=bearer(dana))
+    assert answer.status_code == 404 and answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["code"] == "E654"

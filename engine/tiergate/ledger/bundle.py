@@ -132,6 +132,11 @@ def parse(data: bytes, file: str) -> dict:
         raise refuse(f"a bundle is JSON: {exc}") from None
     if not isinstance(bundle, dict) or bundle.get("bundleType") != BUNDLE_TYPE:
         raise refuse(f"this is no tiergate bundle: its `bundleType` is not {BUNDLE_TYPE}")
+    try:  # (JSON may escape a lone surrogate, `\ud800`, which no text holds and no hash can be taken of)
+        json.dumps(bundle, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise refuse(f"the bundle holds {exc.object[exc.start:exc.end]!r}, a lone surrogate, which no text "
+                     "holds") from None
     return bundle
 
 

@@ -30,6 +30,26 @@ class Answer(Exception):
         self.response = response
 
 
+def _register_rest() -> None:
+    """The `rest` path convertor: the rest of the path, `/` and every other character included (Starlette's `path`
+    stops at a line break, so a request naming such a version would get its plain-text 404, not a problem)."""
+    from starlette.convertors import CONVERTOR_TYPES, Convertor, register_url_convertor
+
+    if "rest" in CONVERTOR_TYPES:
+        return
+
+    class Rest(Convertor):
+        regex = "[\\s\\S]+"
+
+        def convert(self, value: str) -> str:
+            return value
+
+        def to_string(self, value: str) -> str:
+            return value
+
+    register_url_convertor("rest", Rest())
+
+
 def application(settings: Settings):
     from starlette.applications import Starlette
     from starlette.routing import Route
@@ -39,6 +59,7 @@ def application(settings: Settings):
     from tiergate.server.openapi import document
 
     state, spec = ServerState(settings), document()
+    _register_rest()
     routes = [
         Route("/health", _named("/health", lambda request: _json({"status": "ok"})), methods=["GET"]),
         Route("/openapi.json", _named("/openapi.json", lambda request: _json(spec)), methods=["GET"]),
@@ -51,7 +72,7 @@ def application(settings: Settings):
         Route("/v1/promote", _handler(state, _promote, body=True), methods=["POST"]),
         Route("/v1/check", _handler(state, _check, body=True), methods=["POST"]),
         Route("/v1/status", _handler(state, _status), methods=["GET"]),
-        Route("/v1/use-cases/{use_case}/versions/{version:path}", _handler(state, _history), methods=["GET"]),
+        Route("/v1/use-cases/{use_case}/versions/{version:rest}", _handler(state, _history), methods=["GET"]),
         Route("/v1/audit/head", _handler(state, _head), methods=["GET"]),
         Route("/v1/audit/verify", _handler(state, _verify), methods=["POST"]),
         Route("/v1/decisions", _handler(state, _decisions), methods=["GET"]),
