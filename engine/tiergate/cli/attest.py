@@ -1,7 +1,6 @@
 """`tiergate attest`: offline bundles of a version's signed approvals (export, verify)."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -29,16 +28,15 @@ def export(use_case, version, out, ledger_path):
 
     try:
         with open_ledger(ledger_path, create=False, readonly=True) as ledger:
-            text, bundle = export_bundle(ledger, use_case, version)
+            done = export_bundle(ledger, use_case, version)
     except TiergateError as exc:
         echo_diagnostics(exc.diagnostics, err=True)
         sys.exit(EXIT_INPUT)
-    emit(text, out)
-    first, events, cp = bundle["first"], bundle["events"], bundle["checkpoint"]
-    own = sum(1 for e in events if f'"use_case":{json.dumps(use_case)}' in e and f'"version":{json.dumps(version)}' in e)
-    click.echo(f"the bundle holds events {first} to {first + len(events) - 1} ({plural(own, 'event')} of {use_case} "
-               f"{version}, {plural(len(events) - own, 'other')}: a hash chain proves an event only with every one "
-               f"between) and the checkpoint of {cp['at']} signed by {cp['actor']}", err=True)
+    emit(done.text, out)
+    others = done.last - done.first + 1 - done.own
+    click.echo(f"the bundle holds events {done.first} to {done.last} ({plural(done.own, 'event')} of {use_case} "
+               f"{version}, {plural(others, 'other')}: a hash chain proves an event only with every one between) "
+               f"and the checkpoint of {done.checkpoint['at']} signed by {done.checkpoint['actor']}", err=True)
 
 
 @attest.command("verify")

@@ -38,12 +38,13 @@ def file_text(bundle: dict) -> str:
 
 # --- export ------------------------------------------------------------------------------------
 
-def export(store, use_case: str, version: str) -> dict:
-    """The bundle of a version (E696 when the ledger holds no event of it, or no signed checkpoint covers them)."""
+def export(store, use_case: str, version: str) -> tuple[dict, int]:
+    """The bundle of a version, and how many of its events are the version's own (E696 when the ledger holds no
+    event of it, or no signed checkpoint covers them)."""
     from tiergate.ledger.chain import GENESIS
     from tiergate.ledger.checkpoints import CHECKPOINT
     from tiergate.ledger.integrity import read_row
-    from tiergate.ledger.policyversions import PolicyVersions
+    from tiergate.ledger.policyversions import ADOPTED, PolicyVersions
 
     own = list(store.rows(use_case, version))
     where = Location("attest export")
@@ -64,29 +65,24 @@ def export(store, use_case: str, version: str) -> dict:
     rosters = [r.seq for r in store.rows(NOBODY, NOBODY, types=("roster",)) if r.seq < first]
     if rosters:
         starts.append(max(rosters))
+    # the adoptions in force at the version's events, and the first adoption to carry each of their sources
     versions = PolicyVersions.read(store)
-    for row in own:
-        adoption = versions.in_force(parse_time(read_row(row)["at"]))
-        if adoption is not None:
-            starts.append(adoption.seq)
-            starts.extend(_carrier(store, digest) for digest in (adoption.sha256, adoption.questionnaire_sha256))
-    start = min(s for s in starts if s is not None)
-    before = store.before(start)
-    run = [(body.decode("utf-8"), digest) for _, _, _, _, _, _, body, _, digest in store.chain(start, checkpoint["count"])]
-    return {"bundleType": BUNDLE_TYPE, "use_case": use_case, "version": version, "first": start,
-            "previous": before[1] if before is not None else GENESIS, "events": [e for e, _ in run],
-            "hashes": [h for _, h in run], "checkpoint": checkpoint}
-
-
-def _carrier(store, digest: str) -> int | None:
-    """The seq of the adoption that carries the source whose SHA-256 is `digest` (the first to hold it)."""
-    from tiergate.ledger.integrity import read_row
-    from tiergate.ledger.policyversions import ADOPTED
-
+    in_force = {a for a in (versions.in_force(parse_time(r.at)) for r in own) if a is not None}
+    needed = {digest for a in in_force for digest in (a.sha256, a.questionnaire_sha256)}
+    starts.extend(a.seq for a in in_force)
     for row in store.rows(NOBODY, NOBODY, types=(ADOPTED,)):
-        if digest in (read_row(row).get("sources") or {}):
-            return row.seq
-    return None
+        carried = needed.intersection(read_row(row).get("sources") or {})
+        if carried:
+            starts.append(row.seq)
+            needed -= carried
+    start = min(starts)
+    before = store.before(start)
+    run = list(store.chain(start, checkpoint["count"]))
+    bundle = {"bundleType": BUNDLE_TYPE, "use_case": use_case, "version": version, "first": start,
+              "previous": before[1] if before is not None else GENESIS,
+              "events": [body.decode("utf-8") for *_, body, _, _ in run], "hashes": [row[-1] for row in run],
+              "checkpoint": checkpoint}
+    return bundle, sum(1 for row in run if (row[3], row[4]) == (use_case, version))
 
 
 # --- verify ------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ class _Shapes:
     #: tier -> (the (gate, role) sign-offs it requires of every use case, those of requirements with a `when`)
     signoffs: dict[str, tuple[frozenset, tuple]]
     #: tier -> the (gate, role) sign-offs only a signed approval answers (`require signed signoff`)
-    signed: dict[str, frozenset] = None
+    signed: dict[str, frozenset]
 
 
 def _shapes(policy: Policy) -> _Shapes:
